@@ -1,0 +1,1 @@
+//! obspec's spec compiler: load → validate → render.

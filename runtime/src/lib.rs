@@ -1,0 +1,1 @@
+//! obspec runtime: the pieces the generated emitters sit on.

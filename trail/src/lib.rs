@@ -1,0 +1,1 @@
+//! Audit trails (JSON✯Atomic) for obspec.

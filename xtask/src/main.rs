@@ -1,0 +1,2 @@
+//! `cargo xtask`: project automation (see ARCHITECTURE.md).
+fn main() {}
