@@ -1,1 +1,18 @@
-//! Audit trails (JSON✯Atomic) for obspec.
+//! Audit trails (JSON✯Atomic) for obspec: canonical records, a BLAKE3 hash
+//! chain per stream (tenant × day), optional Ed25519 signatures, a durable
+//! NDJSON writer, signed day manifests, auditor bundles and their verifier.
+//!
+//! The pieces, in the order data flows through them:
+//! [`canonical`] → [`chain`] → [`sign`] → [`writer`] → [`manifest`] → [`bundle`] → [`verify`].
+
+pub mod canonical;
+pub mod chain;
+pub mod date;
+pub mod error;
+mod fsutil;
+pub mod hex;
+pub mod sign;
+
+pub use canonical::{Object, Record, TrailConfig, Value};
+pub use date::Date;
+pub use error::{Error, ParseError, Result};

@@ -1,0 +1,48 @@
+//! Lower-case hexadecimal encoding of hashes, keys and signatures.
+
+/// Encodes bytes as lower-case hexadecimal.
+pub fn encode(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+/// Decodes lower-case hexadecimal into exactly `N` bytes; upper case is rejected
+/// so that every value has one spelling.
+pub fn decode<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let b = s.as_bytes();
+    if b.len() != N * 2 {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, pair) in b.chunks_exact(2).enumerate() {
+        out[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_reject_upper_case() {
+        let bytes = [0u8, 1, 0xab, 0xff];
+        assert_eq!(encode(&bytes), "0001abff");
+        assert_eq!(decode::<4>("0001abff"), Some(bytes));
+        assert_eq!(decode::<4>("0001ABFF"), None);
+        assert_eq!(decode::<4>("0001ab"), None);
+    }
+}
