@@ -35,7 +35,7 @@ declare -A APT_PKGS=(
   [chromium]=/usr/bin/chromium
   [fonts-dejavu-core]=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 )
-SERVICES=(prometheus prometheus-alertmanager)
+SERVICES=(prometheus prometheus-alertmanager prometheus-node-exporter)
 
 pkg_installed() {
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = "installed" ]

@@ -116,6 +116,10 @@ const { code, signal, log, timedOut } = await new Promise((resolve) => {
   });
   child.on('close', (code, signal) => {
     clearTimeout(timer);
+    // Reap helpers of this Chromium that outlive the browser process (our own group only).
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
     resolve({ code, signal, log, timedOut });
   });
 });
