@@ -1,0 +1,346 @@
+//! One line before formatting: a fixed slot per schema field holding an already
+//! validated value, plus the JSON formatter. Shared by the tracing layer and the
+//! typed [`crate::log::LogLine`] path.
+
+use crate::log::fold;
+use crate::log::schema::{FieldSlot, LogFieldType, LogSchema, MAX_FIELDS};
+use crate::log::validate;
+
+/// The marker written in place of a value that failed its shape check.
+pub const REDACTED: &str = "[redacted]";
+
+/// Why something was dropped or replaced (the `reason` label of
+/// `obspec_log_redacted_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// A key that folds to a forbidden name.
+    Forbidden = 0,
+    /// A key not in the schema.
+    Unknown = 1,
+    /// The free-text `message` of a tracing event.
+    Message = 2,
+    /// A value that failed its field's shape, replaced by [`REDACTED`].
+    Invalid = 3,
+    /// A caller-set value for a plane-owned field (`ts`, `component`).
+    Reserved = 4,
+}
+
+impl Reason {
+    /// All reasons, in discriminant order.
+    pub const ALL: [Reason; 5] =
+        [Reason::Forbidden, Reason::Unknown, Reason::Message, Reason::Invalid, Reason::Reserved];
+
+    /// The metric label value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::Forbidden => "forbidden",
+            Reason::Unknown => "unknown",
+            Reason::Message => "message",
+            Reason::Invalid => "invalid",
+            Reason::Reserved => "reserved",
+        }
+    }
+}
+
+/// A validated value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Val {
+    Absent,
+    Redacted,
+    U64(u64),
+    Bool(bool),
+    /// Index into the schema list of the field's type (routes, methods, tokens).
+    Index(u16),
+    /// Bytes in the record's scratch buffer (IDs and names).
+    Scratch(u32, u32),
+    /// The record's trace-id.
+    Trace,
+}
+
+/// The schema with role slots resolved once at plane build.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub schema: &'static LogSchema,
+    pub component: &'static str,
+    pub types: [LogFieldType; MAX_FIELDS],
+    pub outcome: Option<u8>,
+    pub err_token: Option<u8>,
+    pub trace: Option<u8>,
+    pub route: Option<u8>,
+    pub method: Option<u8>,
+}
+
+/// How a key is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    Slot(u8),
+    Drop(Reason),
+}
+
+impl Compiled {
+    pub fn new(schema: &'static LogSchema, component: &'static str) -> Self {
+        let mut types = [LogFieldType::Count; MAX_FIELDS];
+        for (t, f) in types.iter_mut().zip(schema.fields) {
+            *t = f.ty;
+        }
+        let role = |ty| schema.role_slot(ty).map(|s: FieldSlot| s.0);
+        Self {
+            schema,
+            component,
+            types,
+            outcome: role(LogFieldType::Outcome),
+            err_token: role(LogFieldType::ErrorToken),
+            trace: role(LogFieldType::TraceId),
+            route: role(LogFieldType::Route),
+            method: role(LogFieldType::Method),
+        }
+    }
+
+    /// Classifies a key: allowed keys match exactly (ASCII); anything else is
+    /// dropped, as forbidden if it folds to a forbidden name.
+    pub fn classify(&self, name: &str) -> Class {
+        for (i, f) in self.schema.fields.iter().enumerate() {
+            if f.name.len() == name.len() && f.name == name {
+                return match f.ty {
+                    LogFieldType::Timestamp | LogFieldType::Component => Class::Drop(Reason::Reserved),
+                    _ => Class::Slot(i as u8),
+                };
+            }
+        }
+        if name == "message" {
+            Class::Drop(Reason::Message)
+        } else if fold::is_forbidden_name(name, self.schema.forbidden) {
+            Class::Drop(Reason::Forbidden)
+        } else {
+            Class::Drop(Reason::Unknown)
+        }
+    }
+}
+
+/// A line being assembled.
+#[derive(Debug)]
+pub(crate) struct Record {
+    pub vals: [Val; MAX_FIELDS],
+    pub trace: u128,
+    pub scratch: Vec<u8>,
+    pub drops: [u32; 5],
+    /// Set when at least one slot came from the event itself (not a span).
+    pub any: bool,
+}
+
+impl Record {
+    pub fn new(scratch: Vec<u8>) -> Self {
+        let mut scratch = scratch;
+        scratch.clear();
+        Self { vals: [Val::Absent; MAX_FIELDS], trace: 0, scratch, drops: [0; 5], any: false }
+    }
+
+    #[inline]
+    pub fn count(&mut self, r: Reason) {
+        self.drops[r as usize] += 1;
+    }
+
+    #[inline]
+    fn put(&mut self, slot: u8, v: Val) {
+        if v == Val::Redacted {
+            self.count(Reason::Invalid);
+        }
+        if let Some(x) = self.vals.get_mut(slot as usize) {
+            *x = v;
+            self.any = true;
+        }
+    }
+
+    fn scratch(&mut self, s: &str) -> Val {
+        let start = self.scratch.len() as u32;
+        self.scratch.extend_from_slice(s.as_bytes());
+        Val::Scratch(start, s.len() as u32)
+    }
+
+    /// Sets a slot from a string, checked against the field's type.
+    pub fn set_str(&mut self, c: &Compiled, slot: u8, s: &str) {
+        let schema = c.schema;
+        let v = match c.types[slot as usize] {
+            LogFieldType::Timestamp | LogFieldType::Component => {
+                self.count(Reason::Reserved);
+                return;
+            }
+            LogFieldType::Id if validate::is_id(s, schema.id_max_len) => self.scratch(s),
+            LogFieldType::Name if validate::is_name(s) => self.scratch(s),
+            LogFieldType::TraceId => match validate::parse_trace_id(s) {
+                Some(t) => {
+                    self.trace = t;
+                    Val::Trace
+                }
+                None => Val::Redacted,
+            },
+            LogFieldType::Route => validate::index_of(schema.routes, s).map_or(Val::Redacted, Val::Index),
+            LogFieldType::Method => validate::index_of(schema.methods, s).map_or(Val::Redacted, Val::Index),
+            LogFieldType::ErrorToken => validate::index_of(schema.error_tokens, s).map_or(Val::Redacted, Val::Index),
+            LogFieldType::Bool | LogFieldType::Outcome => match s {
+                "true" => Val::Bool(true),
+                "false" => Val::Bool(false),
+                _ => Val::Redacted,
+            },
+            LogFieldType::Count | LogFieldType::HttpStatus => match validate::parse_count(s) {
+                Some(n) => return self.set_u64(c, slot, n),
+                None => Val::Redacted,
+            },
+            LogFieldType::Id | LogFieldType::Name => Val::Redacted,
+        };
+        self.put(slot, v);
+    }
+
+    /// Sets a slot from an unsigned integer.
+    pub fn set_u64(&mut self, c: &Compiled, slot: u8, n: u64) {
+        let v = match c.types[slot as usize] {
+            LogFieldType::Timestamp | LogFieldType::Component => {
+                self.count(Reason::Reserved);
+                return;
+            }
+            LogFieldType::Count => Val::U64(n),
+            LogFieldType::HttpStatus if validate::is_http_status(n) => Val::U64(n),
+            _ => Val::Redacted,
+        };
+        self.put(slot, v);
+    }
+
+    /// Sets a slot from a signed integer (negative values are redacted).
+    pub fn set_i64(&mut self, c: &Compiled, slot: u8, n: i64) {
+        match u64::try_from(n) {
+            Ok(n) => self.set_u64(c, slot, n),
+            Err(_) => self.put(slot, Val::Redacted),
+        }
+    }
+
+    /// Sets a slot from a float: only integral, non-negative values pass.
+    pub fn set_f64(&mut self, c: &Compiled, slot: u8, f: f64) {
+        if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < 1.8e19 {
+            self.set_u64(c, slot, f as u64);
+        } else {
+            self.put(slot, Val::Redacted);
+        }
+    }
+
+    /// Sets a slot from a boolean.
+    pub fn set_bool(&mut self, c: &Compiled, slot: u8, b: bool) {
+        let v = match c.types[slot as usize] {
+            LogFieldType::Bool | LogFieldType::Outcome => Val::Bool(b),
+            LogFieldType::Timestamp | LogFieldType::Component => {
+                self.count(Reason::Reserved);
+                return;
+            }
+            _ => Val::Redacted,
+        };
+        self.put(slot, v);
+    }
+
+    /// Copies every slot of `other` that is absent here (span fields under
+    /// event fields).
+    pub fn merge_absent(&mut self, other: &Record) {
+        for (mine, theirs) in self.vals.iter_mut().zip(other.vals.iter()) {
+            if *mine != Val::Absent || *theirs == Val::Absent {
+                continue;
+            }
+            *mine = match *theirs {
+                Val::Scratch(s, l) => {
+                    let start = self.scratch.len() as u32;
+                    let src = other.scratch.get(s as usize..(s + l) as usize).unwrap_or_default();
+                    self.scratch.extend_from_slice(src);
+                    Val::Scratch(start, src.len() as u32)
+                }
+                Val::Trace => {
+                    self.trace = other.trace;
+                    Val::Trace
+                }
+                v => v,
+            };
+        }
+    }
+
+    /// True when the line is an error: outcome false or an error token present.
+    #[inline]
+    pub fn is_error(&self, c: &Compiled) -> bool {
+        matches!(c.outcome, Some(s) if self.vals[s as usize] == Val::Bool(false))
+            || matches!(c.err_token, Some(s) if self.vals[s as usize] != Val::Absent)
+    }
+
+    /// The trace-id, if a valid one is set.
+    #[inline]
+    pub fn trace_id(&self, c: &Compiled) -> Option<u128> {
+        match c.trace {
+            Some(s) if self.vals[s as usize] == Val::Trace => Some(self.trace),
+            _ => None,
+        }
+    }
+
+    /// The bytes of a scratch value.
+    pub fn bytes(&self, v: Val) -> &[u8] {
+        match v {
+            Val::Scratch(s, l) => self.scratch.get(s as usize..(s + l) as usize).unwrap_or_default(),
+            _ => &[],
+        }
+    }
+
+    /// Appends the line as one JSON object and a newline. Every value was
+    /// validated to need no escaping, so bytes are copied as they are.
+    pub fn format(&self, c: &Compiled, ts: &[u8], out: &mut Vec<u8>) {
+        let schema = c.schema;
+        out.push(b'{');
+        let mut first = true;
+        for (i, f) in schema.fields.iter().enumerate() {
+            let v = self.vals[i];
+            let is_plane = matches!(f.ty, LogFieldType::Timestamp | LogFieldType::Component);
+            if v == Val::Absent && !is_plane {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.push(b'"');
+            out.extend_from_slice(f.name.as_bytes());
+            out.extend_from_slice(b"\":");
+            match (f.ty, v) {
+                (LogFieldType::Timestamp, _) => quoted(out, ts),
+                (LogFieldType::Component, _) => quoted(out, c.component.as_bytes()),
+                (_, Val::Redacted) => quoted(out, REDACTED.as_bytes()),
+                (_, Val::U64(n)) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+                (_, Val::Bool(true)) => out.extend_from_slice(b"true"),
+                (_, Val::Bool(false)) => out.extend_from_slice(b"false"),
+                (ty, Val::Index(k)) => {
+                    let list = match ty {
+                        LogFieldType::Route => schema.routes,
+                        LogFieldType::Method => schema.methods,
+                        _ => schema.error_tokens,
+                    };
+                    let s = list.get(k as usize).copied().unwrap_or(REDACTED);
+                    quoted(out, s.as_bytes());
+                }
+                (_, Val::Scratch(..)) => quoted(out, self.bytes(v)),
+                (_, Val::Trace) => {
+                    out.push(b'"');
+                    write_hex128(out, self.trace);
+                    out.push(b'"');
+                }
+                (_, Val::Absent) => quoted(out, REDACTED.as_bytes()),
+            }
+        }
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+fn quoted(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    out.extend_from_slice(s);
+    out.push(b'"');
+}
+
+fn write_hex128(out: &mut Vec<u8>, v: u128) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut b = [0u8; 32];
+    for (i, c) in b.iter_mut().enumerate() {
+        *c = HEX[((v >> (124 - 4 * i)) & 0xf) as usize];
+    }
+    out.extend_from_slice(&b);
+}

@@ -1,0 +1,208 @@
+//! The keep/drop decision, taken on validated slots before any formatting.
+//!
+//! Errors (outcome `false` or an error token present) use the error rate (100%
+//! by spec); successes use the first matching override, else the success rate,
+//! raised to the spike rate while spike mode is on. The coin is a hash of the
+//! trace-id when the line has one, so every line of a trace shares one decision;
+//! otherwise a thread-local PRNG. Rates live behind an [`ArcSwap`] so flags can
+//! change at run time while the hot path pays one atomic load.
+
+use std::cell::Cell;
+
+use arc_swap::ArcSwap;
+
+use crate::log::flags::SamplingFlags;
+use crate::log::record::{Compiled, Record, Val};
+use crate::log::schema::LogFieldType;
+use crate::log::validate;
+
+/// `rate` maps to a threshold on the top 53 bits of the coin; `ONE` keeps all.
+const ONE: u64 = 1 << 53;
+
+fn threshold(rate: f64) -> u64 {
+    (rate.clamp(0.0, 1.0) * ONE as f64) as u64
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Key {
+    Index(u16),
+    Bytes(Box<[u8]>),
+}
+
+#[derive(Debug, Clone)]
+struct Override {
+    slot: u8,
+    key: Key,
+    t: u64,
+}
+
+/// Compiled rates.
+#[derive(Debug, Clone)]
+pub(crate) struct Rates {
+    success: u64,
+    error: u64,
+    spike_on: bool,
+    spike: u64,
+    overrides: Vec<Override>,
+}
+
+/// The effective rates, as probabilities, for inspection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EffectiveRates {
+    /// Success rate outside spike mode.
+    pub success: f64,
+    /// Error rate.
+    pub error: f64,
+    /// Spike mode on.
+    pub spike_on: bool,
+    /// Success floor while spike mode is on.
+    pub spike: f64,
+    /// `(field, value, rate)` overrides in match order.
+    pub overrides: Vec<(String, String, f64)>,
+}
+
+impl Rates {
+    /// Builds rates from the spec defaults and `flags`; flag rates are capped at
+    /// `max_override`. Overrides naming an unknown field or value are reported.
+    pub fn compile(c: &Compiled, flags: &SamplingFlags) -> (Self, Vec<String>) {
+        let d = &c.schema.sampling;
+        let cap = |r: f64| r.min(d.max_override);
+        let mut warnings = Vec::new();
+        let mut overrides = Vec::new();
+        let flag_ovs = flags.overrides.iter().map(|o| (o.field.as_str(), o.value.as_str(), cap(o.rate)));
+        let spec_ovs = d.overrides.iter().map(|o| (o.field, o.value, cap(o.rate)));
+        for (field, value, rate) in flag_ovs.chain(spec_ovs) {
+            let slot = c.schema.slot(field).map(|s| s.0);
+            let key = match slot.map(|s| c.types[s as usize]) {
+                Some(LogFieldType::Route) => validate::index_of(c.schema.routes, value).map(Key::Index),
+                Some(LogFieldType::Name) if validate::is_name(value) => Some(Key::Bytes(value.as_bytes().into())),
+                _ => None,
+            };
+            match (slot, key) {
+                (Some(slot), Some(key)) => overrides.push(Override { slot, key, t: threshold(rate) }),
+                _ => warnings.push(format!("override {field} {value}: no such route/name field value")),
+            }
+        }
+        let rates = Self {
+            success: threshold(flags.success.map_or(d.success, cap)),
+            error: threshold(d.error),
+            spike_on: flags.spike,
+            spike: threshold(flags.spike_rate.map_or(d.spike, cap)),
+            overrides,
+        };
+        (rates, warnings)
+    }
+
+    fn effective(&self, c: &Compiled) -> EffectiveRates {
+        let p = |t: u64| t as f64 / ONE as f64;
+        EffectiveRates {
+            success: p(self.success),
+            error: p(self.error),
+            spike_on: self.spike_on,
+            spike: p(self.spike),
+            overrides: self
+                .overrides
+                .iter()
+                .map(|o| {
+                    let field = c.schema.fields.get(o.slot as usize).map_or("", |f| f.name);
+                    let value = match &o.key {
+                        Key::Index(i) => c.schema.routes.get(*i as usize).copied().unwrap_or("").to_owned(),
+                        Key::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+                    };
+                    (field.to_owned(), value, p(o.t))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The sampler of one plane.
+#[derive(Debug)]
+pub(crate) struct Sampler {
+    rates: ArcSwap<Rates>,
+}
+
+impl Sampler {
+    pub fn new(rates: Rates) -> Self {
+        Self { rates: ArcSwap::from_pointee(rates) }
+    }
+
+    pub fn set(&self, rates: Rates) {
+        self.rates.store(std::sync::Arc::new(rates));
+    }
+
+    pub fn effective(&self, c: &Compiled) -> EffectiveRates {
+        self.rates.load().effective(c)
+    }
+
+    /// Keep this line?
+    #[inline]
+    pub fn keep(&self, c: &Compiled, rec: &Record) -> bool {
+        let r = self.rates.load();
+        let t = if rec.is_error(c) {
+            r.error
+        } else {
+            let mut t = r.success;
+            for o in &r.overrides {
+                let v = rec.vals[o.slot as usize];
+                let hit = match (&o.key, v) {
+                    (Key::Index(i), Val::Index(j)) => *i == j,
+                    (Key::Bytes(b), Val::Scratch(..)) => **b == *rec.bytes(v),
+                    _ => false,
+                };
+                if hit {
+                    t = o.t;
+                    break;
+                }
+            }
+            if r.spike_on { t.max(r.spike) } else { t }
+        };
+        if t >= ONE {
+            return true;
+        }
+        if t == 0 {
+            return false;
+        }
+        let coin = match rec.trace_id(c) {
+            Some(trace) => trace_coin(trace),
+            None => rng(),
+        };
+        (coin >> 11) < t
+    }
+}
+
+/// The coin of a trace: a mix of all 128 bits, so a trace's lines share it.
+#[inline]
+pub fn trace_coin(trace: u128) -> u64 {
+    splitmix((trace as u64) ^ splitmix((trace >> 64) as u64))
+}
+
+#[inline]
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+thread_local! {
+    static RNG: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A per-thread splitmix64 stream, seeded from the thread's stack address and
+/// the clock on first use.
+#[inline]
+fn rng() -> u64 {
+    RNG.with(|s| {
+        let mut x = s.get();
+        if x == 0 {
+            let local = 0u8;
+            let now =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+            x = splitmix(now ^ (&local as *const u8 as u64)) | 1;
+        }
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        s.set(x);
+        splitmix(x)
+    })
+}

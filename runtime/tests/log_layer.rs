@@ -1,0 +1,151 @@
+//! The tracing layer: allowed fields pass with their shapes, everything else is
+//! dropped, redacted and counted; span fields flow into event lines.
+
+#[path = "log_fixture.rs"]
+mod fixture;
+
+use std::time::Duration;
+
+use fixture::{Counting, KEEP_ALL, parse};
+use obspec::log::{LogPlane, MemorySink, REDACTED, Reason};
+use tracing_subscriber::layer::SubscriberExt;
+
+fn plane(mem: &MemorySink) -> LogPlane {
+    LogPlane::builder(&KEEP_ALL, "core").memory(mem).build().expect("plane")
+}
+
+fn run(plane: &LogPlane, f: impl FnOnce()) {
+    let sub = tracing_subscriber::registry().with(plane.layer());
+    tracing::subscriber::with_default(sub, f);
+    assert!(plane.flush(Duration::from_secs(5)));
+}
+
+#[test]
+fn allowed_fields_are_written_in_schema_order() {
+    let mem = MemorySink::new();
+    let p = plane(&mem);
+    run(&p, || {
+        tracing::info!(
+            latency_ms = 12,
+            route = "/v1/rooms/:id",
+            method = "GET",
+            ok = true,
+            code = 200u16,
+            tenant = "t_01H",
+            tool = "search.v2",
+            trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+    });
+    let lines = mem.lines();
+    assert_eq!(lines.len(), 1);
+    let l = &lines[0];
+    let tail = r#","component":"core","tenant":"t_01H","route":"/v1/rooms/:id","method":"GET","tool":"search.v2","ok":true,"code":200,"latency_ms":12,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#;
+    assert!(l.starts_with(r#"{"ts":""#), "{l}");
+    assert!(l.ends_with(tail), "{l}");
+    assert_eq!(parse(&lines)[0]["ts"].as_str().map(str::len), Some(24));
+}
+
+#[test]
+fn bad_values_are_redacted_and_unknown_forbidden_message_dropped() {
+    let mem = MemorySink::new();
+    let p = plane(&mem);
+    let rec = Counting::default();
+    metrics::with_local_recorder(&rec, || {
+        run(&p, || {
+            tracing::info!(
+                route = "/v1/rooms/42",
+                tenant = "has space",
+                tool = r#"{"prompt":"hi"}"#,
+                code = 777u32,
+                latency_ms = -5i64,
+                ok = "yes",
+                err_token = "NOT_A_TOKEN",
+                trace_id = "00000000000000000000000000000000",
+                session_id = "é",
+                user_email = "a@b.c",
+                Payload = "secret",
+                "ｐａｙｌｏａｄ" = "secret",
+                "pаylоаd" = "secret",
+                "req.prompt" = "secret",
+                ts = "forged",
+                "free text {} here",
+                "message arg"
+            );
+        });
+    });
+    let lines = mem.lines();
+    assert_eq!(lines.len(), 1, "an err_token (even redacted) makes it an error, kept");
+    let obj = &parse(&lines)[0];
+    for k in ["route", "tenant", "tool", "code", "latency_ms", "ok", "err_token", "trace_id", "session_id"] {
+        assert_eq!(obj[k].as_str(), Some(REDACTED), "{k} in {}", lines[0]);
+    }
+    for k in ["user_email", "Payload", "ｐａｙｌｏａｄ", "pаylоаd", "req.prompt", "message"] {
+        assert!(!obj.contains_key(k), "{k} leaked");
+    }
+    assert!(!lines[0].contains("secret") && !lines[0].contains("free text") && !lines[0].contains("forged"));
+    let s = p.stats();
+    assert_eq!(s.redacted(Reason::Invalid), 9);
+    assert_eq!(s.redacted(Reason::Forbidden), 4);
+    assert_eq!(s.redacted(Reason::Unknown), 1);
+    assert_eq!(s.redacted(Reason::Message), 1);
+    assert_eq!(s.redacted(Reason::Reserved), 1);
+    assert_eq!(rec.get("obspec_log_redacted_total{component=core,reason=forbidden}"), 4);
+    assert_eq!(rec.get("obspec_log_redacted_total{component=core,reason=message}"), 1);
+    assert_eq!(rec.get("obspec_log_redacted_total{component=core,reason=invalid}"), 9);
+}
+
+#[test]
+fn span_fields_flow_into_event_lines() {
+    let mem = MemorySink::new();
+    let p = plane(&mem);
+    run(&p, || {
+        let req = tracing::info_span!(
+            "request",
+            trace_id = "4bf92f3577b34da6a3ce929d0e0e4736",
+            tenant = "t1",
+            route = "/v1/rooms",
+            payload = "never"
+        );
+        let _g = req.enter();
+        let inner = tracing::info_span!("db", session_id = tracing::field::Empty);
+        inner.record("session_id", "s-9");
+        let _g2 = inner.enter();
+        tracing::info!(route = "/v1/rooms/:id", ok = true, latency_ms = 3);
+    });
+    let lines = mem.lines();
+    assert_eq!(lines.len(), 1);
+    let obj = &parse(&lines)[0];
+    assert_eq!(obj["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(obj["tenant"], "t1");
+    assert_eq!(obj["session_id"], "s-9");
+    assert_eq!(obj["route"], "/v1/rooms/:id", "the event's own value wins over the span's");
+    assert!(!lines[0].contains("never"));
+    assert_eq!(p.stats().redacted(Reason::Forbidden), 1);
+}
+
+#[test]
+fn events_without_schema_fields_write_nothing() {
+    let mem = MemorySink::new();
+    let p = plane(&mem);
+    run(&p, || {
+        tracing::info!("user said {}", "hello world");
+        tracing::warn!(prompt = "x", "dropped");
+    });
+    assert!(mem.lines().is_empty());
+    assert_eq!(p.stats().redacted(Reason::Message), 2);
+    assert_eq!(p.stats().redacted(Reason::Forbidden), 1);
+}
+
+#[test]
+fn display_and_debug_values_are_checked_too() {
+    let mem = MemorySink::new();
+    let p = plane(&mem);
+    let tenant = String::from("t-7");
+    run(&p, || {
+        tracing::info!(tenant = %tenant, tool = ?"search", node = %"a b", ok = true);
+    });
+    let obj = &parse(&mem.lines())[0];
+    assert_eq!(obj["tenant"], "t-7");
+    assert_eq!(obj["tool"], "search");
+    assert_eq!(obj["node"], REDACTED);
+}
