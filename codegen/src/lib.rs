@@ -1,1 +1,61 @@
 //! obspec's spec compiler: load → validate → render.
+//!
+//! `cargo xtask gen` and the proc-macros in `obspec-macros` both call this
+//! library, so the files in the repository and the code the macros expand to
+//! cannot disagree. See `ARCHITECTURE.md` for the data flow.
+
+pub mod diag;
+pub mod load;
+pub mod model;
+pub mod names;
+pub mod output;
+pub mod promql;
+pub mod render;
+pub mod rules;
+pub mod source;
+pub mod validate;
+
+use std::path::Path;
+
+pub use diag::Diagnostic;
+pub use load::{Input, Loaded};
+pub use output::GeneratedFile;
+
+/// Loads and validates a spec. Returns the spec, or every problem found.
+pub fn check(inputs: &[Input]) -> Result<Loaded, Vec<Diagnostic>> {
+    let (loaded, mut diags) = load::load(inputs);
+    diags.extend(validate::validate(&loaded));
+    if diags.is_empty() { Ok(loaded) } else { Err(diags) }
+}
+
+/// Loads, validates and renders a spec into the files `cargo xtask gen` writes.
+pub fn compile(inputs: &[Input]) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+    let loaded = check(inputs)?;
+    Ok(render::all(&loaded))
+}
+
+/// Reads a spec directory and compiles it. `display_prefix` names the directory in diagnostics.
+pub fn compile_dir(dir: &Path, display_prefix: &str) -> Result<Vec<GeneratedFile>, CompileError> {
+    let inputs = load::read_dir(dir, display_prefix).map_err(|e| CompileError::Io(dir.display().to_string(), e))?;
+    compile(&inputs).map_err(CompileError::Spec)
+}
+
+/// Why a spec directory did not compile.
+#[derive(Debug)]
+pub enum CompileError {
+    /// The directory could not be read.
+    Io(String, std::io::Error),
+    /// The spec has problems.
+    Spec(Vec<Diagnostic>),
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompileError::Io(path, e) => write!(f, "error: cannot read the spec at {path}: {e}"),
+            CompileError::Spec(diags) => f.write_str(&diag::render_all(diags)),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}

@@ -1,2 +1,105 @@
 //! `cargo xtask`: project automation (see ARCHITECTURE.md).
-fn main() {}
+//!
+//! - `cargo xtask gen [--spec DIR] [--out DIR] [--check]`: render every
+//!   artifact from the spec; with `--check`, write nothing and fail on drift.
+//! - `cargo xtask ci`: the one test command. Installs what the tests need
+//!   (`scripts/setup.sh`), then runs the drift check, rustfmt, clippy and
+//!   every test of the workspace.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use obspec_codegen::{CompileError, output};
+
+const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask ci";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("gen") => generate(&args[1..]),
+        Some("ci") => ci(),
+        _ => Err(format!("{USAGE}\n")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprint!("{msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// How a path is shown in diagnostics: relative to the current directory when possible.
+fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
+}
+
+fn generate(args: &[String]) -> Result<(), String> {
+    let root = workspace_root();
+    let mut spec = root.join("spec");
+    let mut out = root.clone();
+    let mut check = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--check" => check = true,
+            "--spec" => spec = PathBuf::from(it.next().ok_or(format!("--spec needs a directory\n{USAGE}\n"))?),
+            "--out" => out = PathBuf::from(it.next().ok_or(format!("--out needs a directory\n{USAGE}\n"))?),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}\n")),
+        }
+    }
+    let spec = if spec.is_absolute() { spec } else { std::env::current_dir().unwrap_or_default().join(spec) };
+    let files = obspec_codegen::compile_dir(&spec, &display_path(&spec)).map_err(|e| match e {
+        CompileError::Spec(_) | CompileError::Io(..) => e.to_string(),
+    })?;
+    if check {
+        let drift = output::diff(&out, &files).map_err(|e| format!("error: cannot read {}: {e}\n", out.display()))?;
+        if drift.is_clean() {
+            eprintln!("gen --check: {} generated files match the spec", files.len());
+            Ok(())
+        } else {
+            Err(format!("{drift}\n"))
+        }
+    } else {
+        let changed =
+            output::write(&out, &files).map_err(|e| format!("error: cannot write under {}: {e}\n", out.display()))?;
+        for p in &changed {
+            eprintln!("wrote {p}");
+        }
+        eprintln!("gen: {} files, {} changed", files.len(), changed.len());
+        Ok(())
+    }
+}
+
+/// Runs one command from the workspace root, failing with its name.
+fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    eprintln!("\n==> {program} {}", args.join(" "));
+    let status = std::process::Command::new(program)
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("error: cannot run {program}: {e}\n"))?;
+    if status.success() { Ok(()) } else { Err(format!("error: `{program} {}` failed ({status})\n", args.join(" "))) }
+}
+
+/// The test command `.ci/run` calls: set-up, drift check, lints, tests.
+fn ci() -> Result<(), String> {
+    let root = workspace_root();
+    if root.join("scripts/setup.sh").is_file() {
+        run("bash", &["scripts/setup.sh"])?;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    generate(&["--check".to_owned()])?;
+    run(&cargo, &["fmt", "--all", "--check"])?;
+    run(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    run(&cargo, &["test", "--workspace"])?;
+    eprintln!("\nci: all checks passed");
+    Ok(())
+}

@@ -1,0 +1,855 @@
+//! The serde model of the spec: what a YAML file under `spec/` may contain.
+//!
+//! Every struct derives `JsonSchema`, so `cargo xtask gen` publishes a JSON
+//! Schema that editors use for completion. Unknown keys are not rejected by
+//! serde here (that would stop at the first one); the loader collects every
+//! unknown key with `serde_ignored` and reports them all, and the schema marks
+//! every object `additionalProperties: false` for editors.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One YAML file of the spec. Every section is optional so the spec can be
+/// split across files; the loader merges them into a [`Spec`].
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SpecFile {
+    /// Project-wide settings (one file only).
+    pub project: Option<Project>,
+    /// Blueprint contradictions and how the spec resolves each.
+    #[serde(default)]
+    pub resolutions: Vec<Resolution>,
+    /// Services that emit telemetry.
+    #[serde(default)]
+    pub components: Vec<Component>,
+    /// Label definitions shared by metrics.
+    #[serde(default)]
+    pub labels: Vec<LabelDef>,
+    /// Prometheus metrics.
+    #[serde(default)]
+    pub metrics: Vec<Metric>,
+    /// The closed ErrorToken vocabulary.
+    #[serde(default)]
+    pub error_tokens: Vec<ErrorTokenDef>,
+    /// The server-blind log plane (one file only).
+    pub logs: Option<LogPlane>,
+    /// Audit trails (one file only).
+    pub trails: Option<TrailPlane>,
+    /// Service level objectives.
+    #[serde(default)]
+    pub slos: Vec<Slo>,
+    /// Alerts beyond the SLO burn-rate alerts.
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
+    /// Grafana dashboards.
+    #[serde(default)]
+    pub dashboards: Vec<Dashboard>,
+    /// Safe-ops feature flags.
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+}
+
+/// The whole spec, merged from every file, in file order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Spec {
+    /// Project-wide settings.
+    pub project: Project,
+    /// Blueprint contradictions and their resolution.
+    pub resolutions: Vec<Resolution>,
+    /// Services that emit telemetry.
+    pub components: Vec<Component>,
+    /// Label definitions shared by metrics.
+    pub labels: Vec<LabelDef>,
+    /// Prometheus metrics.
+    pub metrics: Vec<Metric>,
+    /// The closed ErrorToken vocabulary.
+    pub error_tokens: Vec<ErrorTokenDef>,
+    /// The server-blind log plane.
+    pub logs: LogPlane,
+    /// Audit trails.
+    pub trails: TrailPlane,
+    /// Service level objectives.
+    pub slos: Vec<Slo>,
+    /// Alerts beyond the SLO burn-rate alerts.
+    pub alerts: Vec<Alert>,
+    /// Grafana dashboards.
+    pub dashboards: Vec<Dashboard>,
+    /// Safe-ops feature flags.
+    pub flags: Vec<Flag>,
+}
+
+/// Project-wide settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Project {
+    /// Short name, used in generated identifiers.
+    pub name: String,
+    /// The document this spec encodes.
+    pub blueprint: String,
+    /// Maximum worst-case series count of one metric (product of its label bounds).
+    pub cardinality_budget: u64,
+    /// Maximum length of an ID (tenant, session_id, correlation_id…) in logs and trails.
+    pub id_max_len: u32,
+    /// Base URL of the generated catalogue, used for alert `runbook_url`s.
+    pub catalogue_url: String,
+    /// Retention of metrics in the Prometheus TSDB, in days (§2.3).
+    pub metrics_retention_days: u32,
+    /// Alertmanager address Prometheus sends alerts to (`host:port`).
+    pub alertmanager: String,
+    /// Default scrape interval.
+    pub scrape_interval: Duration,
+}
+
+/// A duration in Prometheus notation (`30s`, `5m`, `1h`, `30d`).
+pub type Duration = String;
+
+/// A contradiction or gap in the blueprint and what the spec decided.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Resolution {
+    /// Stable identifier (`R01`…), referenced from `note:` fields.
+    pub id: String,
+    /// Blueprint sections involved (`§1.2 vs §1.4`).
+    pub blueprint: String,
+    /// What the blueprint says that cannot be encoded as is.
+    pub problem: String,
+    /// What the spec does instead, and why.
+    pub decision: String,
+}
+
+/// How a component exposes its metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Exposition {
+    /// Native Prometheus text exposition, scraped directly.
+    Prometheus,
+    /// OTLP/HTTP push to the collector, which exposes it to Prometheus.
+    Otlp,
+}
+
+/// A service that emits telemetry (§1.1, §6).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Component {
+    /// Identifier, also the `component` log field value and scrape job name.
+    pub name: String,
+    /// Human title.
+    pub title: String,
+    /// Metric name prefix(es) of this component's domain.
+    pub domains: Vec<String>,
+    /// How metrics leave the component.
+    pub exposition: Exposition,
+    /// Scrape targets (`host:port`) Prometheus uses for this component.
+    pub targets: Vec<String>,
+    /// Path Prometheus scrapes.
+    pub metrics_path: String,
+    /// HTTP endpoints the component serves (§5.1).
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    /// Route templates the component serves (values of the `route` label and log field).
+    #[serde(default)]
+    pub routes: Vec<String>,
+    /// Trail kinds the component emits (§6).
+    #[serde(default)]
+    pub trails: Vec<String>,
+    /// Blueprint reference or resolution id.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointAuth {
+    /// Anyone who can reach the port.
+    None,
+    /// Requires the ops token.
+    OpsToken,
+}
+
+/// An HTTP endpoint of a component.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Path template (`/_trace/:id`).
+    pub path: String,
+    /// What it is for.
+    pub purpose: String,
+    /// Who may call it.
+    pub auth: EndpointAuth,
+    /// Trail kind emitted on each call, when the endpoint is auditable.
+    #[serde(default)]
+    pub audit: Option<String>,
+}
+
+/// The kind of set a label's values form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelKind {
+    /// A closed set listed in `values`: the label is a Rust enum.
+    Closed,
+    /// The ErrorToken vocabulary, plus `none` for "no error".
+    ErrorToken,
+    /// An open set bounded by `max_values`: values past the bound fold into `other`.
+    Open,
+}
+
+/// A label shared by metrics.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct LabelDef {
+    /// Prometheus label name.
+    pub name: String,
+    /// What the label means.
+    pub help: String,
+    /// Closed, ErrorToken or open.
+    pub kind: LabelKind,
+    /// Every allowed value (`closed` only).
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// Value used when there is no error (`error_token` only, for example `NONE`).
+    #[serde(default)]
+    pub none: Option<String>,
+    /// Maximum distinct values kept (`open` only).
+    #[serde(default)]
+    pub max_values: Option<u64>,
+    /// Blueprint reference or resolution id.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Prometheus metric type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    /// Monotonic counter.
+    Counter,
+    /// Value that goes up and down.
+    Gauge,
+    /// Bucketed distribution.
+    Histogram,
+}
+
+/// The unit of a metric, in Prometheus base units where possible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Seconds (base unit of time).
+    Seconds,
+    /// Milliseconds (not a base unit: needs an exception).
+    Milliseconds,
+    /// Bytes.
+    Bytes,
+    /// Number of requests, calls, events… (no suffix).
+    Count,
+    /// A ratio between 0 and 1.
+    Ratio,
+}
+
+impl Unit {
+    /// The name suffix Prometheus conventions expect for this unit, if any.
+    pub fn suffix(self) -> Option<&'static str> {
+        match self {
+            Unit::Seconds => Some("seconds"),
+            Unit::Milliseconds => Some("ms"),
+            Unit::Bytes => Some("bytes"),
+            Unit::Ratio => Some("ratio"),
+            Unit::Count => None,
+        }
+    }
+
+    /// The Grafana unit id for this unit.
+    pub fn grafana(self) -> &'static str {
+        match self {
+            Unit::Seconds => "s",
+            Unit::Milliseconds => "ms",
+            Unit::Bytes => "bytes",
+            Unit::Count => "short",
+            Unit::Ratio => "percentunit",
+        }
+    }
+}
+
+/// A naming rule a metric may be exempted from, with a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NamingRule {
+    /// Counters end in `_total`.
+    CounterTotal,
+    /// The name carries the suffix of its unit and no other unit's.
+    UnitSuffix,
+}
+
+/// An explicit, reasoned exception to a naming rule.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct NamingException {
+    /// The rule waived.
+    pub rule: NamingRule,
+    /// Why.
+    pub reason: String,
+}
+
+/// A Prometheus metric (§1.2).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Metric {
+    /// Metric family name.
+    pub name: String,
+    /// Component that emits it.
+    pub component: String,
+    /// Prometheus type.
+    pub kind: MetricKind,
+    /// Unit of the value.
+    pub unit: Unit,
+    /// `# HELP` text.
+    pub help: String,
+    /// Label names (defined under `labels:`).
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Histogram bucket upper bounds, in the metric's unit.
+    #[serde(default)]
+    pub buckets: Vec<f64>,
+    /// The name the blueprint uses, when the spec had to change it.
+    #[serde(default)]
+    pub blueprint_name: Option<String>,
+    /// Naming rules this metric is exempt from.
+    #[serde(default)]
+    pub exceptions: Vec<NamingException>,
+    /// Blueprint reference or resolution id.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Whether an ErrorToken response carries `retry_after_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryAfter {
+    /// Never.
+    None,
+    /// When the server knows it.
+    Optional,
+    /// Always (BACKPRESSURE, RATE_LIMIT).
+    Required,
+}
+
+/// One token of the closed ErrorToken vocabulary (§0, §4).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ErrorTokenDef {
+    /// The token, `SCREAMING_SNAKE_CASE`.
+    pub token: String,
+    /// HTTP status code of the response.
+    pub http_status: u16,
+    /// JSON-RPC / MCP error code.
+    pub jsonrpc_code: i32,
+    /// Whether the client may retry the same request.
+    pub retryable: bool,
+    /// Whether `retry_after_ms` is sent.
+    pub retry_after: RetryAfter,
+    /// What it means for a caller.
+    pub help: String,
+    /// The token used when an error is not mapped or a handler panics.
+    #[serde(default)]
+    pub fallback: bool,
+    /// Blueprint reference or resolution id.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The type and shape of an allowed log field value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFieldType {
+    /// RFC 3339 UTC timestamp with milliseconds.
+    Timestamp,
+    /// A component name of the spec.
+    Component,
+    /// An opaque ID (`[A-Za-z0-9._:-]`, bounded length).
+    Id,
+    /// A W3C trace id (32 lowercase hex).
+    TraceId,
+    /// A route template of the spec.
+    Route,
+    /// An HTTP method of the `method` label.
+    Method,
+    /// A short lowercase identifier (tool or node name).
+    Name,
+    /// `true` or `false`.
+    Bool,
+    /// A token of the ErrorToken vocabulary.
+    ErrorToken,
+    /// HTTP status, 100–599.
+    HttpStatus,
+    /// A non-negative integer count or measure.
+    Count,
+    /// Free text: never allowed, present so the validator can say so.
+    Text,
+}
+
+/// One field of the closed log allow-list (§2.1).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct LogField {
+    /// Field name.
+    pub name: String,
+    /// Value type and shape.
+    #[serde(rename = "type")]
+    pub ty: LogFieldType,
+    /// What it holds.
+    pub help: String,
+}
+
+/// A per-route or per-tool sampling override (§2.2).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SamplingOverride {
+    /// Route template (exclusive with `tool`).
+    #[serde(default)]
+    pub route: Option<String>,
+    /// Tool name (exclusive with `route`).
+    #[serde(default)]
+    pub tool: Option<String>,
+    /// Success sampling rate for it.
+    pub success: f64,
+}
+
+/// Log sampling (§2.2).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Sampling {
+    /// Fraction of successful requests logged.
+    pub success: f64,
+    /// Fraction of failed requests logged.
+    pub error: f64,
+    /// Success rate while spike mode is on.
+    pub spike: f64,
+    /// Flag that turns spike mode on.
+    pub spike_flag: String,
+    /// Highest rate an override or spike may set.
+    pub max_override: f64,
+    /// Default overrides, adjustable at run time through flags.
+    #[serde(default)]
+    pub overrides: Vec<SamplingOverride>,
+}
+
+/// Where log lines go (§2.3).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct LogDestination {
+    /// `file`, `stdout`, `loki` or `object_store`.
+    pub kind: String,
+    /// Path or key layout, with `{yyyy}`, `{mm}`, `{dd}`, `{component}` placeholders.
+    #[serde(default)]
+    pub layout: Option<String>,
+    /// Whether a deployment may leave it out.
+    #[serde(default)]
+    pub optional: bool,
+    /// What it is for.
+    pub purpose: String,
+}
+
+/// The server-blind log plane (§2).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct LogPlane {
+    /// The closed allow-list of fields.
+    pub fields: Vec<LogField>,
+    /// Names that must never appear as a field or key, in any case or spelling.
+    pub forbidden: Vec<String>,
+    /// Sampling rates.
+    pub sampling: Sampling,
+    /// Destinations.
+    pub destinations: Vec<LogDestination>,
+    /// Days logs are kept.
+    pub retention_days: u32,
+}
+
+/// The type of a trail `data` field: IDs, enums and counters only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrailFieldType {
+    /// An opaque ID.
+    Id,
+    /// A route template of the spec.
+    Route,
+    /// A list of opaque IDs.
+    IdList,
+    /// A short lowercase identifier (tool name, route template…).
+    Name,
+    /// One value of the closed set in `values`.
+    Enum,
+    /// A non-negative integer below 2^53.
+    Counter,
+    /// A bit set, as an integer below 2^53.
+    Bits,
+    /// `true` or `false`.
+    Bool,
+    /// A token of the ErrorToken vocabulary.
+    ErrorToken,
+    /// Free text: never allowed, present so the validator can say so.
+    Text,
+}
+
+/// One field of a trail kind's `data` object.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TrailField {
+    /// Field name.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub ty: TrailFieldType,
+    /// Allowed values (`enum` only).
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// What it holds.
+    pub help: String,
+}
+
+/// A trail kind (§3.2).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TrailKind {
+    /// `domain.name_min`.
+    pub kind: String,
+    /// What the record attests.
+    pub help: String,
+    /// Its `data` fields.
+    pub data: Vec<TrailField>,
+    /// Blueprint reference or resolution id.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// When trail records are signed (§3.3, §10).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SigningPolicy {
+    /// Signature algorithm (`ed25519`).
+    pub algorithm: String,
+    /// Hash the records are chained and signed over (`blake3`).
+    pub hash: String,
+    /// Day manifests are always signed.
+    pub sign_manifests: bool,
+    /// Tenants may opt in to a signature on every record.
+    pub per_record_opt_in: bool,
+}
+
+/// Trail retention (§3.3): 7–90 days by tenant policy.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TrailRetention {
+    /// Shortest a tenant policy may choose.
+    pub min_days: u32,
+    /// Longest a tenant policy may choose.
+    pub max_days: u32,
+    /// Default when a tenant has no policy.
+    pub default_days: u32,
+}
+
+/// The audit-trail plane (§3).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TrailPlane {
+    /// Canonical order of a record's top-level keys.
+    pub key_order: Vec<String>,
+    /// Object layout of the day files.
+    pub layout: String,
+    /// What one hash chain covers.
+    pub stream: String,
+    /// Signing.
+    pub signing: Option<SigningPolicy>,
+    /// Retention.
+    pub retention: Option<TrailRetention>,
+    /// The kinds.
+    pub kinds: Vec<TrailKind>,
+}
+
+/// The SLI of a ratio SLO: bad events over all events.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RatioSli {
+    /// PromQL selector of the bad events counter.
+    pub errors: String,
+    /// PromQL selector of all events.
+    pub total: String,
+}
+
+/// The SLI of a latency SLO: requests slower than a bucket edge.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct LatencySli {
+    /// PromQL selector of the histogram (family name, optional matchers).
+    pub histogram: String,
+    /// Threshold in the histogram's unit; must be a bucket edge.
+    pub threshold: f64,
+}
+
+/// A service level objective (§1.3).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Slo {
+    /// Identifier (`gateway-latency`).
+    pub name: String,
+    /// Component it belongs to.
+    pub component: String,
+    /// What it promises, in words.
+    pub description: String,
+    /// Fraction of good events (0.99).
+    pub objective: f64,
+    /// SLO period (`30d`).
+    pub period: Duration,
+    /// Ratio SLI (exclusive with `latency`).
+    #[serde(default)]
+    pub ratio: Option<RatioSli>,
+    /// Latency SLI (exclusive with `ratio`).
+    #[serde(default)]
+    pub latency: Option<LatencySli>,
+    /// Least request rate (per second, over the long window) for a page to fire.
+    pub min_rate: f64,
+    /// Blueprint reference or resolution id.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Alert severity, which Alertmanager routes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Wake someone up.
+    Page,
+    /// Look at it in working hours.
+    Ticket,
+}
+
+/// A window and the threshold that must be crossed over it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct WindowThreshold {
+    /// Range of the rate (`5m`).
+    pub window: Duration,
+    /// Threshold.
+    pub threshold: f64,
+}
+
+/// How an alert's expression is built. Every variant but `expr` is built
+/// by obspec from the spec; `expr` is type-checked against the spec.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertRule {
+    /// A histogram quantile above a threshold over all the windows.
+    QuantileAbove {
+        /// Histogram selector.
+        histogram: String,
+        /// Quantile (0.99).
+        quantile: f64,
+        /// Threshold in the histogram's unit.
+        threshold: f64,
+        /// Windows that must all exceed it.
+        windows: Vec<Duration>,
+    },
+    /// A ratio of two counters above a threshold over any of the windows.
+    RatioAbove {
+        /// Bad events selector.
+        errors: String,
+        /// All events selector.
+        total: String,
+        /// Fires when any window exceeds its threshold.
+        any_of: Vec<WindowThreshold>,
+        /// Least rate of `total` (per second) for the alert to fire.
+        min_rate: f64,
+    },
+    /// A counter's rate per label value jumping above a multiple of its baseline.
+    Spike {
+        /// Counter selector.
+        counter: String,
+        /// Labels to compare per value (`tenant`).
+        by: Vec<String>,
+        /// Short window.
+        window: Duration,
+        /// Baseline window.
+        baseline: Duration,
+        /// How many times the baseline rate counts as a spike.
+        factor: f64,
+        /// Least rate (per second) for a spike to count.
+        min_rate: f64,
+    },
+    /// A gauge at or above a threshold.
+    GaugeAtLeast {
+        /// Gauge selector.
+        gauge: String,
+        /// Threshold.
+        threshold: f64,
+    },
+    /// A hand-written PromQL expression, type-checked against the spec.
+    Expr {
+        /// The expression.
+        expr: String,
+    },
+}
+
+/// An alert of §1.4 (or a project addition).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Alert {
+    /// Alert name, `UpperCamelCase`.
+    pub name: String,
+    /// Component it belongs to.
+    pub component: String,
+    /// Routing severity.
+    pub severity: Severity,
+    /// How long the condition must hold.
+    #[serde(rename = "for")]
+    pub for_: Duration,
+    /// One-line summary.
+    pub summary: String,
+    /// What is happening and what to check.
+    pub description: String,
+    /// How the expression is built.
+    pub rule: AlertRule,
+    /// Blueprint reference or resolution id.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Grafana panel type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PanelType {
+    /// Time series graph.
+    Timeseries,
+    /// Single value.
+    Stat,
+    /// Bar gauge (rankings).
+    Bargauge,
+    /// Table.
+    Table,
+}
+
+/// A PromQL query of a panel.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PanelQuery {
+    /// PromQL expression (type-checked against the spec).
+    pub expr: String,
+    /// Legend format (`{{tool}}`).
+    pub legend: String,
+}
+
+/// A threshold line on a panel.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PanelThreshold {
+    /// Value, in the panel's unit (exclusive with `slo`).
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// Take the value from this SLO (its latency threshold or error budget).
+    #[serde(default)]
+    pub slo: Option<String>,
+    /// Colour (`red`, `orange`…).
+    pub color: String,
+}
+
+/// A dashboard panel.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Panel {
+    /// Title.
+    pub title: String,
+    /// Visualisation.
+    #[serde(rename = "type")]
+    pub ty: PanelType,
+    /// Grafana unit id (`s`, `percentunit`, `reqps`…).
+    pub unit: String,
+    /// Width in grid columns (of 24).
+    pub width: u32,
+    /// Height in grid rows.
+    pub height: u32,
+    /// Queries.
+    pub queries: Vec<PanelQuery>,
+    /// Threshold lines.
+    #[serde(default)]
+    pub thresholds: Vec<PanelThreshold>,
+    /// What the panel shows.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A row of panels.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct DashboardRow {
+    /// Row title.
+    pub title: String,
+    /// Panels, laid out left to right, wrapping at 24 columns.
+    pub panels: Vec<Panel>,
+}
+
+/// A Grafana dashboard (§7).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Dashboard {
+    /// File stem under `grafana/dashboards/` (`00-executive`).
+    pub file: String,
+    /// Title.
+    pub title: String,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Open labels offered as template variables (`tenant`, `route`, `tool`).
+    #[serde(default)]
+    pub variables: Vec<String>,
+    /// Add one row per SLO (objective, budget remaining, burn rate).
+    #[serde(default)]
+    pub slo_rows: bool,
+    /// Default time range (`now-24h`).
+    pub time_from: String,
+    /// Refresh interval (`1m`).
+    pub refresh: String,
+    /// Rows.
+    pub rows: Vec<DashboardRow>,
+}
+
+/// Type of a flag's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagType {
+    /// On or off.
+    Bool,
+    /// A fraction between `min` and `max`.
+    Ratio,
+    /// One of `values`.
+    Enum,
+    /// A whole number of milliseconds between `min` and `max`.
+    Millis,
+    /// A map from route template or tool name to a sampling rate (at most `max`).
+    RateMap,
+}
+
+/// A safe-ops feature flag (§5.2), read from the environment or a file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Flag {
+    /// Dotted name (`sampling.spike`); the env var is `OBSPEC_` + upper snake case.
+    pub name: String,
+    /// What it does.
+    pub help: String,
+    /// Value type.
+    #[serde(rename = "type")]
+    pub ty: FlagType,
+    /// Default value, of the flag's type.
+    pub default: serde_json::Value,
+    /// Lowest allowed (`ratio`, `millis`).
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Highest allowed (`ratio`, `millis`, and each rate of a `rate_map`).
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Allowed values (`enum` only).
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// Blueprint reference or resolution id.
+    #[serde(default)]
+    pub note: Option<String>,
+}

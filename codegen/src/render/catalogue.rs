@@ -1,0 +1,350 @@
+//! The reference catalogue: every metric, label, log field, ErrorToken, trail
+//! kind, SLO, alert, dashboard and flag, and how the spec resolves the
+//! blueprint's contradictions. Alerts link here as their runbook.
+
+use std::fmt::Write;
+
+use super::header;
+use crate::model::*;
+use crate::names;
+use crate::output::GeneratedFile;
+
+/// Where the catalogue is written.
+pub const PATH: &str = "generated/CATALOGUE.md";
+
+/// The anchor of an alert's runbook entry.
+pub fn alert_anchor(name: &str) -> String {
+    format!("alert-{}", name.to_lowercase())
+}
+
+/// The anchor of an SLO's entry.
+pub fn slo_anchor(name: &str) -> String {
+    format!("slo-{name}")
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn opt(s: &Option<String>) -> String {
+    s.as_deref().map(cell).unwrap_or_default()
+}
+
+/// Renders the catalogue.
+pub fn render(spec: &Spec, sources: &[String]) -> GeneratedFile {
+    let mut o = String::new();
+    o.push_str(&header::html_comment(sources));
+    // Writing to a String cannot fail.
+    let _ = write_all(&mut o, spec);
+    GeneratedFile { path: PATH.to_owned(), contents: o }
+}
+
+fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
+    writeln!(o, "# obspec catalogue: {}\n", spec.project.name)?;
+    writeln!(o, "Source document: {}.\n", spec.project.blueprint)?;
+    writeln!(
+        o,
+        "Every name below is checked at build time: metrics and labels by the typed emitters and the PromQL checker, log fields and trail fields by the derive macros.\n"
+    )?;
+    writeln!(o, "## Contents\n")?;
+    for s in [
+        "Resolutions",
+        "Components",
+        "Labels",
+        "Metrics",
+        "ErrorTokens",
+        "Log plane",
+        "Trails",
+        "SLOs",
+        "Alerts",
+        "Dashboards",
+        "Flags",
+    ] {
+        writeln!(o, "- [{s}](#{})", s.to_lowercase().replace(' ', "-"))?;
+    }
+
+    writeln!(o, "\n## Resolutions\n")?;
+    writeln!(
+        o,
+        "Where the blueprint contradicts itself or leaves a gap, the spec decides. Items cite these ids in their `note`.\n"
+    )?;
+    writeln!(o, "| id | blueprint | problem | decision |\n|---|---|---|---|")?;
+    for r in &spec.resolutions {
+        writeln!(
+            o,
+            "| <a id=\"{}\"></a>{} | {} | {} | {} |",
+            r.id.to_lowercase(),
+            r.id,
+            cell(&r.blueprint),
+            cell(&r.problem),
+            cell(&r.decision)
+        )?;
+    }
+
+    writeln!(o, "\n## Components\n")?;
+    writeln!(o, "| component | title | exposition | scrape | routes | trails | note |\n|---|---|---|---|---|---|---|")?;
+    for c in &spec.components {
+        writeln!(
+            o,
+            "| `{}` | {} | {:?} | `{}` on {} | {} | {} | {} |",
+            c.name,
+            cell(&c.title),
+            c.exposition,
+            c.metrics_path,
+            c.targets.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
+            c.routes.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
+            c.trails.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
+            opt(&c.note)
+        )?;
+    }
+    for c in spec.components.iter().filter(|c| !c.endpoints.is_empty()) {
+        writeln!(o, "\nEndpoints of `{}`:\n\n| path | auth | audit | purpose |\n|---|---|---|---|", c.name)?;
+        for e in &c.endpoints {
+            writeln!(
+                o,
+                "| `{}` | {:?} | {} | {} |",
+                e.path,
+                e.auth,
+                e.audit.as_deref().map(|a| format!("`{a}`")).unwrap_or_default(),
+                cell(&e.purpose)
+            )?;
+        }
+    }
+
+    writeln!(o, "\n## Labels\n")?;
+    writeln!(o, "| label | kind | values / bound | help | note |\n|---|---|---|---|---|")?;
+    for l in &spec.labels {
+        let values = match l.kind {
+            LabelKind::Closed => l.values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "),
+            LabelKind::ErrorToken => format!(
+                "the ErrorToken vocabulary{}",
+                l.none.as_deref().map(|n| format!(" and `{n}`")).unwrap_or_default()
+            ),
+            LabelKind::Open => format!("at most {} values, then `other`", l.max_values.unwrap_or(0)),
+        };
+        writeln!(o, "| `{}` | {:?} | {} | {} | {} |", l.name, l.kind, values, cell(&l.help), opt(&l.note))?;
+    }
+
+    writeln!(o, "\n## Metrics\n")?;
+    writeln!(
+        o,
+        "| metric | type | unit | labels | worst-case series | used by SLOs | help | note |\n|---|---|---|---|---|---|---|---|"
+    )?;
+    for m in &spec.metrics {
+        let slos: Vec<String> = spec
+            .slos
+            .iter()
+            .filter(|s| slo_metrics(s).iter().any(|n| names::metric_family(n) == m.name))
+            .map(|s| format!("[{}](#{})", s.name, slo_anchor(&s.name)))
+            .collect();
+        let bp = m.blueprint_name.as_deref().map(|b| format!(" (blueprint: `{b}`)")).unwrap_or_default();
+        writeln!(
+            o,
+            "| `{}`{} | {:?} | {:?} | {} | {} | {} | {} | {} |",
+            m.name,
+            bp,
+            m.kind,
+            m.unit,
+            m.labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", "),
+            names::worst_case_series(spec, m).unwrap_or(0),
+            slos.join(", "),
+            cell(&m.help),
+            opt(&m.note)
+        )?;
+    }
+    for m in spec.metrics.iter().filter(|m| !m.buckets.is_empty()) {
+        let b: Vec<String> = m.buckets.iter().map(|b| names::fmt_float(*b)).collect();
+        writeln!(o, "\nBuckets of `{}`: {}", m.name, b.join(", "))?;
+    }
+    for m in spec.metrics.iter().filter(|m| !m.exceptions.is_empty()) {
+        for e in &m.exceptions {
+            writeln!(o, "\nNaming exception for `{}` ({:?}): {}", m.name, e.rule, cell(&e.reason))?;
+        }
+    }
+
+    writeln!(o, "\n## ErrorTokens\n")?;
+    writeln!(
+        o,
+        "| token | HTTP | JSON-RPC | retryable | `retry_after_ms` | fallback | meaning |\n|---|---|---|---|---|---|---|"
+    )?;
+    for t in &spec.error_tokens {
+        writeln!(
+            o,
+            "| `{}` | {} | {} | {} | {:?} | {} | {} |",
+            t.token,
+            t.http_status,
+            t.jsonrpc_code,
+            t.retryable,
+            t.retry_after,
+            if t.fallback { "yes" } else { "" },
+            cell(&t.help)
+        )?;
+    }
+
+    let logs = &spec.logs;
+    writeln!(o, "\n## Log plane\n")?;
+    writeln!(o, "Closed allow-list; any other field is dropped, a forbidden one is dropped and counted.\n")?;
+    writeln!(o, "| field | type | help |\n|---|---|---|")?;
+    for f in &logs.fields {
+        writeln!(o, "| `{}` | {:?} | {} |", f.name, f.ty, cell(&f.help))?;
+    }
+    writeln!(
+        o,
+        "\nForbidden names (any case, any look-alike spelling): {}.\n",
+        logs.forbidden.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+    )?;
+    let s = &logs.sampling;
+    writeln!(
+        o,
+        "Sampling: successes {}, errors {}, spike {} while flag `{}` is on; overrides at most {}.\n",
+        s.success, s.error, s.spike, s.spike_flag, s.max_override
+    )?;
+    for ov in &s.overrides {
+        let what = ov
+            .route
+            .as_deref()
+            .map(|r| format!("route `{r}`"))
+            .or_else(|| ov.tool.as_deref().map(|t| format!("tool `{t}`")))
+            .unwrap_or_default();
+        writeln!(o, "- override: {what} → {}", ov.success)?;
+    }
+    writeln!(o, "\nDestinations (retention {} days):\n", logs.retention_days)?;
+    for d in &logs.destinations {
+        writeln!(
+            o,
+            "- `{}`{}{}: {}",
+            d.kind,
+            d.layout.as_deref().map(|l| format!(" `{l}`")).unwrap_or_default(),
+            if d.optional { " (optional)" } else { "" },
+            cell(&d.purpose)
+        )?;
+    }
+
+    let t = &spec.trails;
+    writeln!(o, "\n## Trails\n")?;
+    writeln!(
+        o,
+        "Canonical key order: {}. Layout `{}`, one hash chain per {}.\n",
+        t.key_order.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
+        t.layout,
+        t.stream
+    )?;
+    if let Some(sig) = &t.signing {
+        writeln!(
+            o,
+            "Signing: {} over {}; day manifests signed: {}; per-record signatures by tenant opt-in: {}.\n",
+            sig.algorithm, sig.hash, sig.sign_manifests, sig.per_record_opt_in
+        )?;
+    }
+    if let Some(r) = &t.retention {
+        writeln!(o, "Retention: {}–{} days by tenant policy, default {}.\n", r.min_days, r.max_days, r.default_days)?;
+    }
+    for k in &t.kinds {
+        writeln!(
+            o,
+            "### `{}`\n\n{}{}\n",
+            k.kind,
+            cell(&k.help),
+            k.note.as_deref().map(|n| format!(" Note: {}", cell(n))).unwrap_or_default()
+        )?;
+        writeln!(o, "| data field | type | help |\n|---|---|---|")?;
+        for f in &k.data {
+            let ty = if f.values.is_empty() {
+                format!("{:?}", f.ty)
+            } else {
+                format!("{:?} ({})", f.ty, f.values.join(", "))
+            };
+            writeln!(o, "| `{}` | {} | {} |", f.name, ty, cell(&f.help))?;
+        }
+        writeln!(o)?;
+    }
+
+    writeln!(o, "## SLOs\n")?;
+    for s in &spec.slos {
+        writeln!(o, "### <a id=\"{}\"></a>SLO `{}`\n", slo_anchor(&s.name), s.name)?;
+        writeln!(
+            o,
+            "{} Component `{}`, objective {} over {}, error budget {}.\n",
+            cell(&s.description),
+            s.component,
+            s.objective,
+            s.period,
+            names::fmt_float(1.0 - s.objective)
+        )?;
+        if let Some(r) = &s.ratio {
+            writeln!(o, "- bad events: `{}`\n- all events: `{}`", r.errors, r.total)?;
+        }
+        if let Some(l) = &s.latency {
+            writeln!(o, "- histogram: `{}`, good when ≤ {}", l.histogram, names::fmt_float(l.threshold))?;
+        }
+        writeln!(o, "- pages need at least {} events/s over the long window", s.min_rate)?;
+        if let Some(n) = &s.note {
+            writeln!(o, "- note: {}", cell(n))?;
+        }
+        writeln!(o)?;
+    }
+
+    writeln!(o, "## Alerts\n")?;
+    writeln!(
+        o,
+        "Each SLO also has multi-window burn-rate alerts (`<Slo>BurnRatePage`, `<Slo>BurnRateTicket`) and an absent-SLI alert, generated from its objective and period.\n"
+    )?;
+    for a in &spec.alerts {
+        writeln!(o, "### <a id=\"{}\"></a>`{}` ({:?})\n", alert_anchor(&a.name), a.name, a.severity)?;
+        writeln!(o, "{} {}\n", cell(&a.summary), cell(&a.description))?;
+        writeln!(o, "- component `{}`, for {}", a.component, a.for_)?;
+        if let Some(n) = &a.note {
+            writeln!(o, "- note: {}", cell(n))?;
+        }
+        writeln!(o)?;
+    }
+
+    writeln!(o, "## Dashboards\n")?;
+    for d in &spec.dashboards {
+        writeln!(o, "### {} (`{}.json`)\n", d.title, d.file)?;
+        for r in &d.rows {
+            for p in &r.panels {
+                writeln!(
+                    o,
+                    "- {} / {} ({}): {}",
+                    r.title,
+                    p.title,
+                    p.unit,
+                    p.queries.iter().map(|q| format!("`{}`", cell(&q.expr))).collect::<Vec<_>>().join(", ")
+                )?;
+            }
+        }
+        if d.slo_rows {
+            writeln!(o, "- one row per SLO: objective, error budget remaining, burn rate")?;
+        }
+        writeln!(o)?;
+    }
+
+    writeln!(o, "## Flags\n")?;
+    writeln!(o, "| flag | env var | type | default | help |\n|---|---|---|---|---|")?;
+    for f in &spec.flags {
+        writeln!(o, "| `{}` | `{}` | {:?} | `{}` | {} |", f.name, flag_env(&f.name), f.ty, f.default, cell(&f.help))?;
+    }
+    Ok(())
+}
+
+/// The environment variable of a flag: `OBSPEC_` + upper snake case.
+pub fn flag_env(name: &str) -> String {
+    format!("OBSPEC_{}", name.replace('.', "_").to_uppercase())
+}
+
+/// The series an SLO reads.
+pub fn slo_metrics(s: &Slo) -> Vec<String> {
+    let mut out = Vec::new();
+    let sels: Vec<&String> = match (&s.ratio, &s.latency) {
+        (Some(r), _) => vec![&r.errors, &r.total],
+        (_, Some(l)) => vec![&l.histogram],
+        _ => vec![],
+    };
+    for sel in sels {
+        if let Ok((name, _)) = crate::promql::parse_selector(sel) {
+            out.push(name);
+        }
+    }
+    out
+}

@@ -1,0 +1,24 @@
+//! Renderers: one module per artifact, each a pure function of the loaded spec.
+//!
+//! Output is deterministic: items are emitted in spec order or sorted, and no
+//! renderer reads the clock or the environment.
+
+pub mod catalogue;
+pub mod header;
+pub mod rust;
+pub mod schema;
+
+use crate::load::Loaded;
+use crate::output::GeneratedFile;
+
+/// Renders every artifact of a valid spec.
+pub fn all(loaded: &Loaded) -> Vec<GeneratedFile> {
+    let sources = loaded.sources.file_names();
+    let mut files = vec![
+        schema::render(&sources),
+        catalogue::render(&loaded.spec, &sources),
+        rust::render_file(&loaded.spec, &sources),
+    ];
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}

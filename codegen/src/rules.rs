@@ -1,0 +1,58 @@
+//! The recording-rule naming scheme for SLOs, shared by the rules renderer,
+//! dashboards and the PromQL checker.
+//!
+//! Names follow sloth's `slo:<what>:<kind>` family; every series carries the
+//! labels `slo` and `component`.
+
+use crate::model::Spec;
+use crate::promql::Catalog;
+
+/// Windows over which every SLI is recorded.
+pub const WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
+
+/// Labels on every SLO recording rule.
+pub const SLO_LABELS: [&str; 2] = ["slo", "component"];
+
+/// Error ratio over a window: `slo:sli_error:ratio_rate5m`.
+pub fn error_ratio(window: &str) -> String {
+    format!("slo:sli_error:ratio_rate{window}")
+}
+
+/// Event (request) rate over a window: `slo:sli_events:rate5m`.
+pub fn event_rate(window: &str) -> String {
+    format!("slo:sli_events:rate{window}")
+}
+
+/// The SLO's objective (0.99).
+pub const OBJECTIVE: &str = "slo:objective:ratio";
+/// The error budget, `1 - objective`.
+pub const ERROR_BUDGET: &str = "slo:error_budget:ratio";
+/// Burn rate over the shortest window.
+pub const CURRENT_BURN_RATE: &str = "slo:current_burn_rate:ratio";
+/// Error ratio over the whole SLO period.
+pub const PERIOD_ERROR_RATIO: &str = "slo:sli_error:ratio_rate_period";
+/// Burn rate over the whole SLO period.
+pub const PERIOD_BURN_RATE: &str = "slo:period_burn_rate:ratio";
+/// Fraction of the period's error budget left.
+pub const BUDGET_REMAINING: &str = "slo:period_error_budget_remaining:ratio";
+
+/// Every recording rule name the scheme defines.
+pub fn all_names() -> Vec<String> {
+    let mut names: Vec<String> = WINDOWS.iter().map(|w| error_ratio(w)).collect();
+    names.extend(WINDOWS.iter().map(|w| event_rate(w)));
+    names.extend(
+        [OBJECTIVE, ERROR_BUDGET, CURRENT_BURN_RATE, PERIOD_ERROR_RATIO, PERIOD_BURN_RATE, BUDGET_REMAINING]
+            .iter()
+            .map(|s| (*s).to_owned()),
+    );
+    names
+}
+
+/// The PromQL catalog of a spec: its metrics plus obspec's recording rules.
+pub fn catalog(spec: &Spec) -> Catalog {
+    let mut cat = Catalog::new(spec);
+    for name in all_names() {
+        cat.add_recording_rule(&name, SLO_LABELS.iter().map(|s| (*s).to_owned()));
+    }
+    cat
+}
