@@ -20,7 +20,7 @@ use crate::log::validate;
 const ONE: u64 = 1 << 53;
 
 fn threshold(rate: f64) -> u64 {
-    (rate.clamp(0.0, 1.0) * ONE as f64) as u64
+    (rate.clamp(0.0, 1.0) * ONE as f64).round() as u64
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
