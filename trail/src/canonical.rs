@@ -16,9 +16,7 @@ use crate::error::{Error, ParseError, Result};
 pub const MAX_SAFE_INT: i64 = (1 << 53) - 1;
 
 /// The blueprint's top-level key order (§3.1).
-pub const BLUEPRINT_KEY_ORDER: [&str; 9] = [
-    "id", "ts", "kind", "scope", "actor", "refs", "data", "meta", "sig",
-];
+pub const BLUEPRINT_KEY_ORDER: [&str; 9] = ["id", "ts", "kind", "scope", "actor", "refs", "data", "meta", "sig"];
 
 /// Top-level keys the trail machinery relies on; a key order must contain each once.
 pub const RESERVED_KEYS: [&str; 6] = ["id", "ts", "kind", "scope", "meta", "sig"];
@@ -181,10 +179,7 @@ impl TrailConfig {
     /// The blueprint's order (§3.1) with a nesting limit of 32 and 64 KiB per record.
     pub fn blueprint_default() -> TrailConfig {
         TrailConfig {
-            key_order: BLUEPRINT_KEY_ORDER
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
+            key_order: BLUEPRINT_KEY_ORDER.iter().map(|s| (*s).to_owned()).collect(),
             max_depth: 32,
             max_record_bytes: 64 * 1024,
         }
@@ -194,9 +189,7 @@ impl TrailConfig {
     pub fn validate(&self) -> Result<()> {
         for (i, k) in self.key_order.iter().enumerate() {
             if self.key_order[..i].contains(k) {
-                return Err(Error::Config(format!(
-                    "key {k:?} appears twice in key_order"
-                )));
+                return Err(Error::Config(format!("key {k:?} appears twice in key_order")));
             }
         }
         for r in RESERVED_KEYS {
@@ -264,9 +257,7 @@ impl TrailConfig {
     pub fn parse_record(&self, line: &[u8]) -> Result<Record> {
         let value = parse_with_depth(line, self.max_depth)?;
         let Value::Object(obj) = value else {
-            return Err(Error::InvalidRecord(
-                "a record must be a JSON object".into(),
-            ));
+            return Err(Error::InvalidRecord("a record must be a JSON object".into()));
         };
         let mut rec = Record::new();
         for (k, v) in obj.0 {
@@ -274,20 +265,14 @@ impl TrailConfig {
         }
         let again = self.canonical_bytes(&rec)?;
         if again != line {
-            return Err(Error::Parse {
-                offset: first_difference(&again, line),
-                reason: ParseError::NotCanonical,
-            });
+            return Err(Error::Parse { offset: first_difference(&again, line), reason: ParseError::NotCanonical });
         }
         Ok(rec)
     }
 }
 
 fn first_difference(a: &[u8], b: &[u8]) -> usize {
-    a.iter()
-        .zip(b)
-        .position(|(x, y)| x != y)
-        .unwrap_or(a.len().min(b.len()))
+    a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()))
 }
 
 /// A trail record: top-level fields by name, serialised in the configured key order.
@@ -377,20 +362,12 @@ fn write_value(v: &Value, out: &mut Vec<u8>, depth: usize, max_depth: usize) -> 
 }
 
 fn check_depth(depth: usize, max_depth: usize) -> Result<()> {
-    if depth > max_depth {
-        Err(Error::NotCanonical(format!(
-            "nesting deeper than {max_depth}"
-        )))
-    } else {
-        Ok(())
-    }
+    if depth > max_depth { Err(Error::NotCanonical(format!("nesting deeper than {max_depth}"))) } else { Ok(()) }
 }
 
 fn write_int(i: i64, out: &mut Vec<u8>) -> Result<()> {
     if !(-MAX_SAFE_INT..=MAX_SAFE_INT).contains(&i) {
-        return Err(Error::NotCanonical(format!(
-            "integer {i} outside ±(2^53-1)"
-        )));
+        return Err(Error::NotCanonical(format!("integer {i} outside ±(2^53-1)")));
     }
     let mut buf = [0u8; 20];
     let mut n = i.unsigned_abs();
@@ -454,35 +431,20 @@ pub fn parse(input: &[u8]) -> Result<Value> {
 /// [`parse`] with an explicit nesting limit.
 pub fn parse_with_depth(input: &[u8], max_depth: usize) -> Result<Value> {
     if let Err(e) = std::str::from_utf8(input) {
-        return Err(Error::Parse {
-            offset: e.valid_up_to(),
-            reason: ParseError::InvalidUtf8,
-        });
+        return Err(Error::Parse { offset: e.valid_up_to(), reason: ParseError::InvalidUtf8 });
     }
-    let mut p = Parser {
-        b: input,
-        i: 0,
-        max_depth,
-    };
-    let v = p.value(1).map_err(|reason| Error::Parse {
-        offset: p.i,
-        reason,
-    })?;
+    let mut p = Parser { b: input, i: 0, max_depth };
+    let v = p.value(1).map_err(|reason| Error::Parse { offset: p.i, reason })?;
     p.ws();
     if p.i != input.len() {
-        return Err(Error::Parse {
-            offset: p.i,
-            reason: ParseError::TrailingData,
-        });
+        return Err(Error::Parse { offset: p.i, reason: ParseError::TrailingData });
     }
     Ok(v)
 }
 
 /// Whether `input` parses strictly and equals its own JCS serialisation.
 pub fn is_canonical_jcs(input: &[u8]) -> bool {
-    parse(input)
-        .and_then(|v| to_jcs(&v, 32))
-        .is_ok_and(|again| again == input)
+    parse(input).and_then(|v| to_jcs(&v, 32)).is_ok_and(|again| again == input)
 }
 
 struct Parser<'a> {
@@ -505,10 +467,7 @@ impl Parser<'_> {
     }
 
     fn unexpected(&self) -> ParseError {
-        match std::str::from_utf8(&self.b[self.i..])
-            .ok()
-            .and_then(|s| s.chars().next())
-        {
+        match std::str::from_utf8(&self.b[self.i..]).ok().and_then(|s| s.chars().next()) {
             Some(c) => ParseError::UnexpectedChar(c),
             None => ParseError::UnexpectedEnd,
         }
@@ -622,9 +581,7 @@ impl Parser<'_> {
         if digits.len() > 16 {
             return Err(ParseError::IntOutOfRange);
         }
-        let mag = digits
-            .iter()
-            .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
+        let mag = digits.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
         if mag > MAX_SAFE_INT {
             return Err(ParseError::IntOutOfRange);
         }
@@ -635,15 +592,10 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> PResult<u32> {
-        let h = self
-            .b
-            .get(self.i..self.i + 4)
-            .ok_or(ParseError::UnexpectedEnd)?;
+        let h = self.b.get(self.i..self.i + 4).ok_or(ParseError::UnexpectedEnd)?;
         let mut v = 0u32;
         for &c in h {
-            let d = char::from(c)
-                .to_digit(16)
-                .ok_or(ParseError::InvalidEscape)?;
+            let d = char::from(c).to_digit(16).ok_or(ParseError::InvalidEscape)?;
             v = v * 16 + d;
         }
         self.i += 4;
@@ -725,10 +677,7 @@ mod tests {
 
     #[test]
     fn rejects_what_it_must() {
-        assert_eq!(
-            reason(br#"{"a":1,"a":2}"#),
-            ParseError::DuplicateKey("a".into())
-        );
+        assert_eq!(reason(br#"{"a":1,"a":2}"#), ParseError::DuplicateKey("a".into()));
         assert_eq!(reason(br#""\ud800""#), ParseError::LoneSurrogate);
         assert_eq!(reason(br#""\udc00""#), ParseError::LoneSurrogate);
         assert_eq!(reason(br#""\ud800\u0041""#), ParseError::LoneSurrogate);
@@ -746,38 +695,23 @@ mod tests {
 
     #[test]
     fn accepts_limits_and_pairs() {
-        assert_eq!(
-            parse(b"9007199254740991").unwrap(),
-            Value::Int(MAX_SAFE_INT)
-        );
-        assert_eq!(
-            parse(b"-9007199254740991").unwrap(),
-            Value::Int(-MAX_SAFE_INT)
-        );
-        assert_eq!(
-            parse(br#""\ud83d\ude00""#).unwrap(),
-            Value::Str("\u{1F600}".into())
-        );
+        assert_eq!(parse(b"9007199254740991").unwrap(), Value::Int(MAX_SAFE_INT));
+        assert_eq!(parse(b"-9007199254740991").unwrap(), Value::Int(-MAX_SAFE_INT));
+        assert_eq!(parse(br#""\ud83d\ude00""#).unwrap(), Value::Str("\u{1F600}".into()));
     }
 
     #[test]
     fn jcs_string_escaping() {
         let v = Value::Str("\"\\/\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}\u{2028}é".into());
         let out = to_jcs(&v, 32).unwrap();
-        assert_eq!(
-            out,
-            "\"\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}\u{2028}é\"".as_bytes()
-        );
+        assert_eq!(out, "\"\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}\u{2028}é\"".as_bytes());
     }
 
     #[test]
     fn keys_sort_by_utf16_not_utf8() {
         // U+FF61 sorts after U+1F600 in UTF-8/code points but before it in UTF-16
         // (0xFF61 < 0xD83D is false; 0xD83D < 0xFF61), so the emoji comes first.
-        let obj = Object::new()
-            .with("\u{ff61}", 1)
-            .with("\u{1f600}", 2)
-            .with("a", 3);
+        let obj = Object::new().with("\u{ff61}", 1).with("\u{1f600}", 2).with("a", 3);
         let out = to_jcs(&Value::Object(obj), 32).unwrap();
         assert_eq!(out, "{\"a\":3,\"\u{1f600}\":2,\"\u{ff61}\":1}".as_bytes());
     }
@@ -797,22 +731,13 @@ mod tests {
             .with("id", "r1")
             .with("ts", "2026-05-01T00:00:00Z");
         let bytes = cfg.canonical_bytes(&rec).unwrap();
-        assert_eq!(
-            bytes,
-            br#"{"id":"r1","ts":"2026-05-01T00:00:00Z","data":{"a":2,"b":1},"sig":null}"#
-        );
+        assert_eq!(bytes, br#"{"id":"r1","ts":"2026-05-01T00:00:00Z","data":{"a":2,"b":1},"sig":null}"#);
         let hashed = cfg.hashed_bytes(&rec).unwrap();
-        assert_eq!(
-            hashed,
-            br#"{"id":"r1","ts":"2026-05-01T00:00:00Z","data":{"a":2,"b":1}}"#
-        );
+        assert_eq!(hashed, br#"{"id":"r1","ts":"2026-05-01T00:00:00Z","data":{"a":2,"b":1}}"#);
         assert_eq!(cfg.parse_record(&bytes).unwrap(), rec);
         // Sorted top level is valid JSON but not canonical here.
         assert!(
-            cfg.parse_record(
-                br#"{"data":{"a":2,"b":1},"id":"r1","sig":null,"ts":"2026-05-01T00:00:00Z"}"#
-            )
-            .is_err()
+            cfg.parse_record(br#"{"data":{"a":2,"b":1},"id":"r1","sig":null,"ts":"2026-05-01T00:00:00Z"}"#).is_err()
         );
         assert!(cfg.canonical_bytes(&rec.clone().with("extra", 1)).is_err());
     }

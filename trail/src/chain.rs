@@ -31,10 +31,7 @@ pub fn genesis(tenant: &str, date: Date) -> [u8; 32] {
 
 /// Whether a tenant id can name a stream file: 1–64 of `[A-Za-z0-9_-]`.
 pub fn valid_tenant(t: &str) -> bool {
-    !t.is_empty()
-        && t.len() <= 64
-        && t.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// A record signature: key id and 64-byte Ed25519 signature.
@@ -65,12 +62,8 @@ pub fn header(rec: &Record) -> Result<Header> {
     if id.is_empty() || id.len() > 128 {
         return Err(bad("`id` must be 1 to 128 bytes"));
     }
-    let ts = rec
-        .get("ts")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("`ts` must be a string"))?;
-    let date = parse_timestamp(ts)
-        .ok_or_else(|| bad("`ts` must be RFC 3339 UTC: YYYY-MM-DDTHH:MM:SS[.f]Z"))?;
+    let ts = rec.get("ts").and_then(Value::as_str).ok_or_else(|| bad("`ts` must be a string"))?;
+    let date = parse_timestamp(ts).ok_or_else(|| bad("`ts` must be RFC 3339 UTC: YYYY-MM-DDTHH:MM:SS[.f]Z"))?;
     match rec.get("kind").and_then(Value::as_str) {
         Some(k) if !k.is_empty() => {}
         _ => return Err(bad("`kind` must be a non-empty string")),
@@ -84,33 +77,19 @@ pub fn header(rec: &Record) -> Result<Header> {
     if !valid_tenant(tenant) {
         return Err(bad("`scope.tenant` must be 1-64 of [A-Za-z0-9_-]"));
     }
-    Ok(Header {
-        id: id.to_owned(),
-        tenant: tenant.to_owned(),
-        date,
-    })
+    Ok(Header { id: id.to_owned(), tenant: tenant.to_owned(), date })
 }
 
 /// Sets `meta: {prev, seq}` on a record.
 pub fn set_link(rec: &mut Record, seq: u64, prev: &[u8; 32]) -> Result<()> {
     let seq = i64::try_from(seq).map_err(|_| Error::InvalidRecord("seq overflow".into()))?;
-    rec.set(
-        "meta",
-        Object::new()
-            .with("prev", hex::encode(prev))
-            .with("seq", seq),
-    );
+    rec.set("meta", Object::new().with("prev", hex::encode(prev)).with("seq", seq));
     Ok(())
 }
 
 /// Sets `sig: {ed25519, kid}` on a record.
 pub fn set_sig(rec: &mut Record, kid: &str, sig: &[u8; 64]) {
-    rec.set(
-        "sig",
-        Object::new()
-            .with("ed25519", hex::encode(sig))
-            .with("kid", kid),
-    );
+    rec.set("sig", Object::new().with("ed25519", hex::encode(sig)).with("kid", kid));
 }
 
 /// A stored line, parsed and checked for shape, with its hash.
@@ -134,10 +113,7 @@ pub fn inspect_line(cfg: &TrailConfig, line: &[u8]) -> Result<LineInfo> {
     let rec = cfg.parse_record(line)?;
     let header = header(&rec)?;
     let bad = |m: &str| Error::InvalidRecord(m.to_owned());
-    let meta = rec
-        .get("meta")
-        .and_then(Value::as_object)
-        .ok_or_else(|| bad("`meta` must be an object"))?;
+    let meta = rec.get("meta").and_then(Value::as_object).ok_or_else(|| bad("`meta` must be an object"))?;
     if meta.len() != 2 {
         return Err(bad("`meta` must hold exactly `prev` and `seq`"));
     }
@@ -155,35 +131,19 @@ pub fn inspect_line(cfg: &TrailConfig, line: &[u8]) -> Result<LineInfo> {
     let sig = match rec.get("sig") {
         None => None,
         Some(Value::Object(o)) if o.len() == 2 => {
-            let kid = o
-                .get("kid")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad("`sig.kid` must be a string"))?;
+            let kid = o.get("kid").and_then(Value::as_str).ok_or_else(|| bad("`sig.kid` must be a string"))?;
             let sig = o
                 .get("ed25519")
                 .and_then(Value::as_str)
                 .and_then(hex::decode::<64>)
                 .ok_or_else(|| bad("`sig.ed25519` must be 128 lower-case hex digits"))?;
-            Some(RecordSig {
-                kid: kid.to_owned(),
-                sig,
-            })
+            Some(RecordSig { kid: kid.to_owned(), sig })
         }
         Some(_) => return Err(bad("`sig` must be {ed25519, kid}")),
     };
     // The hashed bytes are the line without `sig`; when there is no `sig` they are the line itself.
-    let hash = if sig.is_some() {
-        record_hash(&cfg.hashed_bytes(&rec)?)
-    } else {
-        record_hash(line)
-    };
-    Ok(LineInfo {
-        header,
-        seq,
-        prev,
-        hash,
-        sig,
-    })
+    let hash = if sig.is_some() { record_hash(&cfg.hashed_bytes(&rec)?) } else { record_hash(line) };
+    Ok(LineInfo { header, seq, prev, hash, sig })
 }
 
 /// The head of a stream: where the next record links.
@@ -198,36 +158,19 @@ pub struct ChainHead {
 impl ChainHead {
     /// The head of an empty stream.
     pub fn genesis(tenant: &str, date: Date) -> ChainHead {
-        ChainHead {
-            next_seq: 1,
-            prev: genesis(tenant, date),
-        }
+        ChainHead { next_seq: 1, prev: genesis(tenant, date) }
     }
 
     /// Checks that `info` is the next record of the stream `(tenant, date)` and advances.
-    pub fn advance(
-        &mut self,
-        tenant: &str,
-        date: Date,
-        info: &LineInfo,
-    ) -> std::result::Result<(), String> {
+    pub fn advance(&mut self, tenant: &str, date: Date, info: &LineInfo) -> std::result::Result<(), String> {
         if info.header.tenant != tenant {
-            return Err(format!(
-                "record of tenant {:?} in stream {tenant:?}",
-                info.header.tenant
-            ));
+            return Err(format!("record of tenant {:?} in stream {tenant:?}", info.header.tenant));
         }
         if info.header.date != date {
-            return Err(format!(
-                "record of {} in the stream of {date}",
-                info.header.date
-            ));
+            return Err(format!("record of {} in the stream of {date}", info.header.date));
         }
         if info.seq != self.next_seq {
-            return Err(format!(
-                "seq {} where {} was expected",
-                info.seq, self.next_seq
-            ));
+            return Err(format!("seq {} where {} was expected", info.seq, self.next_seq));
         }
         if info.prev != self.prev {
             return Err("prev does not match the previous record's hash".into());
@@ -266,25 +209,16 @@ mod tests {
         }
         let mut head = ChainHead::genesis("t1", date);
         for l in &lines {
-            head.advance("t1", date, &inspect_line(&cfg, l).unwrap())
-                .unwrap();
+            head.advance("t1", date, &inspect_line(&cfg, l).unwrap()).unwrap();
         }
         assert_eq!(head, writer_head);
         // Skipping a record breaks the chain.
         let mut head = ChainHead::genesis("t1", date);
-        head.advance("t1", date, &inspect_line(&cfg, &lines[0]).unwrap())
-            .unwrap();
-        assert!(
-            head.advance("t1", date, &inspect_line(&cfg, &lines[2]).unwrap())
-                .is_err()
-        );
+        head.advance("t1", date, &inspect_line(&cfg, &lines[0]).unwrap()).unwrap();
+        assert!(head.advance("t1", date, &inspect_line(&cfg, &lines[2]).unwrap()).is_err());
         // Another tenant's genesis does not match.
         let mut other = ChainHead::genesis("t2", date);
-        assert!(
-            other
-                .advance("t1", date, &inspect_line(&cfg, &lines[0]).unwrap())
-                .is_err()
-        );
+        assert!(other.advance("t1", date, &inspect_line(&cfg, &lines[0]).unwrap()).is_err());
         assert_ne!(genesis("t1", date), genesis("t1", date.succ()));
     }
 

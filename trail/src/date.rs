@@ -63,9 +63,7 @@ impl Date {
 
     /// Today in UTC according to the system clock.
     pub fn today_utc() -> Date {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         from_days(i64::try_from(secs / 86_400).unwrap_or(0))
     }
 
@@ -89,11 +87,7 @@ pub fn parse_timestamp(s: &str) -> Option<Date> {
         return None;
     }
     let date = Date::parse(s.get(0..10)?)?;
-    let (h, m, sec) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
+    let (h, m, sec) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
     if h > 23 || m > 59 || sec > 60 {
         return None;
     }
@@ -109,9 +103,7 @@ pub fn parse_timestamp(s: &str) -> Option<Date> {
 }
 
 fn digits(b: &[u8]) -> Option<u32> {
-    b.iter().try_fold(0u32, |acc, &c| {
-        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-    })
+    b.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
 }
 
 fn is_leap(y: i32) -> bool {
@@ -165,10 +157,7 @@ mod tests {
         let d = Date::parse("2024-02-28").unwrap();
         assert_eq!(d.succ().to_string(), "2024-02-29");
         assert_eq!(d.succ().succ().to_string(), "2024-03-01");
-        assert_eq!(
-            Date::parse("2025-01-01").unwrap().pred().to_string(),
-            "2024-12-31"
-        );
+        assert_eq!(Date::parse("2025-01-01").unwrap().pred().to_string(), "2024-12-31");
         assert_eq!(Date::parse("2023-02-29"), None);
         assert_eq!(Date::parse("2023-2-01"), None);
         assert_eq!(d.path(), "2024/02/28");
@@ -178,10 +167,7 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        assert_eq!(
-            parse_timestamp("2026-05-01T12:00:00.123Z").map(|d| d.to_string()),
-            Some("2026-05-01".into())
-        );
+        assert_eq!(parse_timestamp("2026-05-01T12:00:00.123Z").map(|d| d.to_string()), Some("2026-05-01".into()));
         assert!(parse_timestamp("2026-05-01T12:00:00Z").is_some());
         assert!(parse_timestamp("2026-05-01T24:00:00Z").is_none());
         assert!(parse_timestamp("2026-05-01T12:00:00+01:00").is_none());

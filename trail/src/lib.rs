@@ -5,13 +5,18 @@
 //! The pieces, in the order data flows through them:
 //! [`canonical`] → [`chain`] → [`sign`] → [`writer`] → [`manifest`] → [`bundle`] → [`verify`].
 
+pub mod bundle;
 pub mod canonical;
 pub mod chain;
 pub mod date;
 pub mod error;
 mod fsutil;
 pub mod hex;
+pub mod manifest;
+pub mod merkle;
 pub mod sign;
+pub mod verify;
+pub mod writer;
 
 pub use canonical::{Object, Record, TrailConfig, Value};
 pub use date::Date;

@@ -22,9 +22,7 @@ pub fn valid_kid(kid: &str) -> bool {
     !kid.is_empty()
         && kid.len() <= 64
         && !kid.starts_with('.')
-        && kid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && kid.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// The message signed for a record or manifest hash under a key id.
@@ -45,9 +43,7 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("Signer").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
@@ -57,10 +53,7 @@ impl Signer {
         if !valid_kid(kid) {
             return Err(Error::Key(format!("invalid key id {kid:?}")));
         }
-        Ok(Signer {
-            kid: kid.to_owned(),
-            key: SigningKey::from_bytes(seed),
-        })
+        Ok(Signer { kid: kid.to_owned(), key: SigningKey::from_bytes(seed) })
     }
 
     /// A signer with a fresh key from the operating system's random source.
@@ -97,13 +90,7 @@ impl Signer {
 }
 
 /// Verifies a signature strictly (`verify_strict`: no small-order keys or `R`, canonical `S`).
-pub fn verify(
-    key: &VerifyingKey,
-    domain: &[u8],
-    kid: &str,
-    hash: &[u8; 32],
-    sig: &[u8; 64],
-) -> bool {
+pub fn verify(key: &VerifyingKey, domain: &[u8], kid: &str, hash: &[u8; 32], sig: &[u8; 64]) -> bool {
     let sig = Signature::from_bytes(sig);
     key.verify_strict(&message(domain, kid, hash), &sig).is_ok()
 }
@@ -192,17 +179,12 @@ impl KeyRing {
         };
         for entry in entries {
             let path = entry.map_err(io_err(&dir))?.path();
-            let Some(kid) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".pub"))
-            else {
+            let Some(kid) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".pub")) else {
                 continue;
             };
             let text = std::fs::read(&path).map_err(io_err(&path))?;
-            let key = decode_public_key(&text).ok_or_else(|| {
-                Error::Key(format!("{} is not a valid public key", path.display()))
-            })?;
+            let key = decode_public_key(&text)
+                .ok_or_else(|| Error::Key(format!("{} is not a valid public key", path.display())))?;
             ring.insert(kid, key);
         }
         Ok(ring)

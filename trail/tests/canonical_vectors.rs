@@ -33,16 +33,8 @@ fn vector_1_minimal_record() {
 #[test]
 fn vector_2_full_record() {
     let rec = Record::new()
-        .with(
-            "sig",
-            Object::new()
-                .with("kid", "k2026")
-                .with("ed25519", "00".repeat(64)),
-        )
-        .with(
-            "meta",
-            Object::new().with("seq", 1).with("prev", "ab".repeat(32)),
-        )
+        .with("sig", Object::new().with("kid", "k2026").with("ed25519", "00".repeat(64)))
+        .with("meta", Object::new().with("seq", 1).with("prev", "ab".repeat(32)))
         .with(
             "data",
             Object::new()
@@ -51,15 +43,9 @@ fn vector_2_full_record() {
                 .with("\u{1f600}", Value::Null)
                 .with("Z", "line\nbreak \"q\" \\ \u{1} é\u{2028}"),
         )
-        .with(
-            "refs",
-            Value::Array(vec![Value::from("r-2"), Value::from(3)]),
-        )
+        .with("refs", Value::Array(vec![Value::from("r-2"), Value::from(3)]))
         .with("actor", Object::new().with("type", "user").with("id", "u1"))
-        .with(
-            "scope",
-            Object::new().with("tenant", "t1").with("room", "r9"),
-        )
+        .with("scope", Object::new().with("tenant", "t1").with("room", "r9"))
         .with("kind", "office.tool_call")
         .with("ts", "2026-05-01T12:00:01Z")
         .with("id", "r2");
@@ -84,14 +70,10 @@ fn vector_2_full_record() {
 /// Vector 3: non-canonical input JSON (whitespace, order, escapes) → canonical JCS bytes.
 #[test]
 fn vector_3_input_json_to_jcs() {
-    let input =
-        br#" { "b" : [ 1 , "\u0041\/\ud83d\ude00" ] , "a" : { "y" : false , "x" : null } } "#;
+    let input = br#" { "b" : [ 1 , "\u0041\/\ud83d\ude00" ] , "a" : { "y" : false , "x" : null } } "#;
     let v = canonical::parse(input).unwrap();
     let bytes = canonical::to_jcs(&v, 32).unwrap();
-    assert_eq!(
-        String::from_utf8(bytes.clone()).unwrap(),
-        "{\"a\":{\"x\":null,\"y\":false},\"b\":[1,\"A/\u{1f600}\"]}"
-    );
+    assert_eq!(String::from_utf8(bytes.clone()).unwrap(), "{\"a\":{\"x\":null,\"y\":false},\"b\":[1,\"A/\u{1f600}\"]}");
     assert_eq!(b3(&bytes), VECTOR_3_B3);
     assert!(!canonical::is_canonical_jcs(input));
     assert!(canonical::is_canonical_jcs(&bytes));
@@ -116,13 +98,7 @@ fn vector_4_rejections() {
     }
     // A stored line must be byte-exact: a space makes it non-canonical.
     let line = br#"{"id":"r1", "ts":"2026-05-01T12:00:00Z"}"#;
-    assert!(matches!(
-        cfg().parse_record(line),
-        Err(Error::Parse {
-            reason: ParseError::NotCanonical,
-            ..
-        })
-    ));
+    assert!(matches!(cfg().parse_record(line), Err(Error::Parse { reason: ParseError::NotCanonical, .. })));
 }
 
 const VECTOR_1_B3: &str = "005ab57297e0b76fcd5ca53c9a6ab288e1ee539270d4c02b8108ae5e3087cce9";

@@ -1,0 +1,389 @@
+//! The append-only NDJSON spool: `audit/yyyy/mm/dd/<tenant>.ndjson` below a root.
+//!
+//! One writer thread owns the files. [`Writer::append`] sends the record to
+//! it and blocks until the record is on disk: the thread takes every request
+//! waiting in its queue as one batch, chains, hashes (and, when the tenant's
+//! policy asks, signs) each record, writes each touched file once and calls
+//! `fdatasync` once per file per batch (group commit), then acknowledges.
+//!
+//! On open, every stream file whose last line lacks its newline (a torn
+//! write) has that tail moved to `<tenant>.ndjson.torn-<n>` and reported in
+//! [`Writer::recovered`]; a stream's chain resumes from its last complete
+//! record the first time it is appended to.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use crate::canonical::{Record, TrailConfig};
+use crate::chain::{self, ChainHead};
+use crate::date::Date;
+use crate::error::{Error, Result, io_err};
+use crate::fsutil;
+use crate::sign::{self, Signer};
+
+/// The file of a stream below a trail root: `audit/yyyy/mm/dd/<tenant>.ndjson`.
+pub fn stream_path(root: &Path, tenant: &str, date: Date) -> PathBuf {
+    root.join("audit").join(date.path()).join(format!("{tenant}.ndjson"))
+}
+
+/// How the writer signs and batches.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// The key for per-record signatures (and published to `keys/<kid>.pub` on open).
+    pub signer: Option<Arc<Signer>>,
+    /// Tenants whose policy asks for a signature on every record; others rely on signed manifests.
+    pub signed_tenants: BTreeSet<String>,
+    /// The most records committed with one fsync.
+    pub max_batch: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions { signer: None, signed_tenants: BTreeSet::new(), max_batch: 4096 }
+    }
+}
+
+/// What [`Writer::append`] returns once the record is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The record id.
+    pub id: String,
+    /// Its `meta.seq` (its line number in the stream file).
+    pub seq: u64,
+    /// Its hash (BLAKE3 of the canonical bytes without `sig`).
+    pub hash: [u8; 32],
+    /// The stream file.
+    pub path: PathBuf,
+}
+
+/// A torn tail found on open and moved aside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// The stream file it was cut from.
+    pub stream_file: PathBuf,
+    /// Where the torn bytes now are.
+    pub quarantine_file: PathBuf,
+    /// How many bytes were moved.
+    pub bytes: u64,
+}
+
+struct Request {
+    record: Record,
+    reply: Sender<Result<Appended>>,
+}
+
+/// The durable, group-committing appender. Share it by reference across threads.
+pub struct Writer {
+    tx: Option<Sender<Request>>,
+    thread: Option<JoinHandle<()>>,
+    recovered: Vec<Quarantined>,
+    _lock: File,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").field("recovered", &self.recovered).finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Opens the trail root: takes its lock, quarantines torn tails, publishes
+    /// the signer's public key and starts the writer thread.
+    pub fn open(root: &Path, cfg: TrailConfig, opts: WriterOptions) -> Result<Writer> {
+        cfg.validate()?;
+        if !opts.signed_tenants.is_empty() && opts.signer.is_none() {
+            return Err(Error::Config("signed_tenants is set but no signer was given".into()));
+        }
+        fsutil::create_dir_durable(root)?;
+        let lock_path = root.join(".writer.lock");
+        let lock =
+            OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io_err(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked(root.to_owned())),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
+        }
+        let recovered = recover_all(root)?;
+        if let Some(s) = &opts.signer {
+            sign::store_public_key(root, s.kid(), &s.verifying_key())?;
+        }
+        let (tx, rx) = mpsc::channel::<Request>();
+        let mut state = State { root: root.to_owned(), cfg, opts, streams: HashMap::new() };
+        let thread = std::thread::Builder::new()
+            .name("obspec-trail-writer".into())
+            .spawn(move || state.run(rx))
+            .map_err(io_err(root))?;
+        Ok(Writer { tx: Some(tx), thread: Some(thread), recovered, _lock: lock })
+    }
+
+    /// Appends a record and returns once it is durable. The record must have
+    /// `id`, `ts`, `kind` and `scope.tenant`, and no `meta` or `sig` (the
+    /// writer sets them).
+    pub fn append(&self, record: Record) -> Result<Appended> {
+        let (reply, rx) = mpsc::channel();
+        self.tx
+            .as_ref()
+            .ok_or(Error::WriterStopped)?
+            .send(Request { record, reply })
+            .map_err(|_| Error::WriterStopped)?;
+        rx.recv().map_err(|_| Error::WriterStopped)?
+    }
+
+    /// Torn tails quarantined when this writer opened the root.
+    pub fn recovered(&self) -> &[Quarantined] {
+        &self.recovered
+    }
+
+    /// Stops the writer thread after it has committed everything queued.
+    pub fn close(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        drop(self.tx.take());
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Err(_)) => Err(Error::WriterStopped),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Errors here only mean the thread had already stopped.
+        let _ = self.shutdown();
+    }
+}
+
+/// Bytes to write to one stream in a batch, and the receipts to send once they are durable.
+type Pending = (Vec<u8>, Vec<(Sender<Result<Appended>>, Appended)>);
+
+struct Stream {
+    file: File,
+    head: ChainHead,
+    path: PathBuf,
+}
+
+struct State {
+    root: PathBuf,
+    cfg: TrailConfig,
+    opts: WriterOptions,
+    streams: HashMap<(String, Date), Stream>,
+}
+
+impl State {
+    fn run(&mut self, rx: Receiver<Request>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while batch.len() < self.opts.max_batch.max(1) {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            self.commit(batch);
+        }
+    }
+
+    fn commit(&mut self, batch: Vec<Request>) {
+        // Per stream: the bytes to write and who to tell, in arrival order.
+        let mut order: Vec<(String, Date)> = Vec::new();
+        let mut pending: HashMap<(String, Date), Pending> = HashMap::new();
+        for req in batch {
+            match self.prepare(req.record) {
+                Ok((key, line, appended)) => {
+                    let slot = pending.entry(key.clone()).or_insert_with(|| {
+                        order.push(key);
+                        (Vec::new(), Vec::new())
+                    });
+                    slot.0.extend_from_slice(&line);
+                    slot.1.push((req.reply, appended));
+                }
+                // The caller may have gone away; nothing to do then.
+                Err(e) => drop(req.reply.send(Err(e))),
+            }
+        }
+        for key in order {
+            let Some((bytes, acks)) = pending.remove(&key) else {
+                continue;
+            };
+            let result = match self.streams.get_mut(&key) {
+                Some(s) => s.file.write_all(&bytes).and_then(|()| s.file.sync_data()).map_err(|e| (s.path.clone(), e)),
+                None => Err((PathBuf::new(), std::io::Error::other("stream closed"))),
+            };
+            match result {
+                Ok(()) => {
+                    for (reply, appended) in acks {
+                        drop(reply.send(Ok(appended)));
+                    }
+                }
+                Err((path, e)) => {
+                    // Forget the stream: the next append resumes from what is
+                    // really on disk (quarantining a torn tail on reopen).
+                    self.streams.remove(&key);
+                    for (reply, _) in acks {
+                        let err = std::io::Error::new(e.kind(), e.to_string());
+                        drop(reply.send(Err(Error::Io { path: path.clone(), source: err })));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Chains (and maybe signs) one record; returns its stream, line and receipt.
+    fn prepare(&mut self, mut rec: Record) -> Result<((String, Date), Vec<u8>, Appended)> {
+        if rec.get("meta").is_some() || rec.get("sig").is_some() {
+            return Err(Error::InvalidRecord("`meta` and `sig` are set by the writer".into()));
+        }
+        let header = chain::header(&rec)?;
+        let key = (header.tenant.clone(), header.date);
+        if !self.streams.contains_key(&key) {
+            let stream = self.open_stream(&header.tenant, header.date)?;
+            if self.streams.len() >= 1024 {
+                self.streams.clear();
+            }
+            self.streams.insert(key.clone(), stream);
+        }
+        let stream = self.streams.get_mut(&key).ok_or(Error::WriterStopped)?;
+        chain::set_link(&mut rec, stream.head.next_seq, &stream.head.prev)?;
+        let mut line = Vec::with_capacity(512);
+        self.cfg.write_record(&rec, false, &mut line)?;
+        let hash = chain::record_hash(&line);
+        if self.opts.signed_tenants.contains(&header.tenant) {
+            let signer = self.opts.signer.as_ref().ok_or(Error::WriterStopped)?;
+            let sig = signer.sign(sign::RECORD_DOMAIN, &hash);
+            chain::set_sig(&mut rec, signer.kid(), &sig);
+            line.clear();
+            self.cfg.write_record(&rec, true, &mut line)?;
+        }
+        line.push(b'\n');
+        let appended = Appended { id: header.id, seq: stream.head.next_seq, hash, path: stream.path.clone() };
+        stream.head.next_seq += 1;
+        stream.head.prev = hash;
+        Ok((key, line, appended))
+    }
+
+    fn open_stream(&self, tenant: &str, date: Date) -> Result<Stream> {
+        let path = stream_path(&self.root, tenant, date);
+        let dir = path.parent().unwrap_or(&self.root).to_owned();
+        fsutil::create_dir_durable(&dir)?;
+        let existed = path.exists();
+        let file = OpenOptions::new().create(true).append(true).read(true).open(&path).map_err(io_err(&path))?;
+        if !existed {
+            fsutil::sync_dir(&dir)?;
+        }
+        // A torn tail can only appear if a write failed since open; move it aside first.
+        recover_torn_tail(&path)?;
+        let head = resume(&self.cfg, &path, tenant, date)?;
+        Ok(Stream { file, head, path })
+    }
+}
+
+/// Reads the last complete record of a stream file and returns where the chain continues.
+pub fn resume(cfg: &TrailConfig, path: &Path, tenant: &str, date: Date) -> Result<ChainHead> {
+    let mut f = File::open(path).map_err(io_err(path))?;
+    let len = f.metadata().map_err(io_err(path))?.len();
+    if len == 0 {
+        return Ok(ChainHead::genesis(tenant, date));
+    }
+    let window = u64::try_from(cfg.max_record_bytes).unwrap_or(u64::MAX).saturating_add(2).min(len);
+    f.seek(SeekFrom::Start(len - window)).map_err(io_err(path))?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail).map_err(io_err(path))?;
+    let corrupt = |reason: String| Error::Corrupt { path: path.to_owned(), line: 0, reason };
+    let body = tail.strip_suffix(b"\n").ok_or_else(|| corrupt("last line has no newline".into()))?;
+    let line = match body.iter().rposition(|&b| b == b'\n') {
+        Some(p) => &body[p + 1..],
+        None if window == len => body,
+        None => return Err(corrupt("last line is longer than max_record_bytes".into())),
+    };
+    let info = chain::inspect_line(cfg, line).map_err(|e| corrupt(format!("last record is invalid: {e}")))?;
+    if info.header.tenant != tenant || info.header.date != date {
+        return Err(corrupt("last record belongs to another stream".into()));
+    }
+    Ok(ChainHead { next_seq: info.seq + 1, prev: info.hash })
+}
+
+/// Moves a stream file's torn tail (bytes after its last newline) to
+/// `<file>.torn-<n>` (first free `n` from 1), durably, then truncates the file.
+pub fn recover_torn_tail(path: &Path) -> Result<Option<Quarantined>> {
+    // Cheap check first: most files end with a newline.
+    let mut f = File::open(path).map_err(io_err(path))?;
+    let len = f.metadata().map_err(io_err(path))?.len();
+    if len == 0 {
+        return Ok(None);
+    }
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::Start(len - 1)).and_then(|_| f.read_exact(&mut last)).map_err(io_err(path))?;
+    if last[0] == b'\n' {
+        return Ok(None);
+    }
+    drop(f);
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    if bytes.is_empty() || bytes.last() == Some(&b'\n') {
+        return Ok(None);
+    }
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let torn = &bytes[keep..];
+    let mut n = 1u32;
+    let quarantine_file = loop {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".torn-{n}"));
+        let candidate = PathBuf::from(name);
+        if !candidate.exists() {
+            break candidate;
+        }
+        n += 1;
+    };
+    // Copy first, truncate second: a crash in between leaves the bytes in
+    // both places, never in neither.
+    fsutil::write_atomic(&quarantine_file, torn)?;
+    let f = OpenOptions::new().write(true).open(path).map_err(io_err(path))?;
+    f.set_len(u64::try_from(keep).unwrap_or(0)).and_then(|()| f.sync_all()).map_err(io_err(path))?;
+    Ok(Some(Quarantined {
+        stream_file: path.to_owned(),
+        quarantine_file,
+        bytes: u64::try_from(torn.len()).unwrap_or(u64::MAX),
+    }))
+}
+
+/// Every stream file below `root/audit/yyyy/mm/dd/`, sorted.
+pub fn stream_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut dirs = vec![(root.join("audit"), 0)];
+    while let Some((dir, depth)) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err(&dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io_err(&dir))?;
+            let ty = entry.file_type().map_err(io_err(entry.path()))?;
+            let path = entry.path();
+            if depth < 3 && ty.is_dir() {
+                dirs.push((path, depth + 1));
+            } else if depth == 3 && ty.is_file() && path.extension().is_some_and(|e| e == "ndjson") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Quarantines the torn tail of every stream file below `root`.
+pub fn recover_all(root: &Path) -> Result<Vec<Quarantined>> {
+    let mut out = Vec::new();
+    for path in stream_files(root)? {
+        if let Some(q) = recover_torn_tail(&path)? {
+            out.push(q);
+        }
+    }
+    Ok(out)
+}
