@@ -24,8 +24,8 @@ pub fn root_of_leaves(leaves: &[[u8; 32]]) -> [u8; 32] {
         0 => *blake3::hash(b"").as_bytes(),
         1 => leaves[0],
         n => {
-            let k = (n - 1).next_power_of_two() / 2;
-            let k = if k == 0 { 1 } else { k };
+            // The largest power of two strictly below n: the top bit of n − 1.
+            let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
             node(&root_of_leaves(&leaves[..k]), &root_of_leaves(&leaves[k..]))
         }
     }

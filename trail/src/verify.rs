@@ -600,11 +600,15 @@ fn verify_stream(
     // `split` yields an empty last segment when the file ends with a newline.
     let torn = segments.pop().filter(|s| !s.is_empty());
     let mut infos: Vec<(u64, LineInfo)> = Vec::with_capacity(segments.len());
+    let mut malformed: Vec<u64> = Vec::new();
     for (n, line) in segments.iter().enumerate() {
         let lineno = n as u64 + 1;
         match chain::inspect_line(cfg, line) {
             Ok(info) => infos.push((lineno, info)),
-            Err(e) => report.push(file, Some(lineno), Tamper::Malformed, e.to_string()),
+            Err(e) => {
+                malformed.push(lineno);
+                report.push(file, Some(lineno), Tamper::Malformed, e.to_string());
+            }
         }
     }
     report.records += infos.len() as u64;
@@ -683,6 +687,14 @@ fn verify_stream(
         let start = s;
         while s <= upto && !by_seq.contains_key(&s) {
             s += 1;
+        }
+        // A gap no wider than the malformed lines just before this line is
+        // those lines themselves, already reported.
+        let here = by_seq.get(&s).map(|&g| genuine[g].0);
+        let before = by_seq.get(&(start - 1)).map_or(0, |&g| genuine[g].0);
+        let hidden = here.map_or(0, |h| malformed.iter().filter(|&&m| m > before && m < h).count());
+        if (s - start) as usize <= hidden {
+            continue;
         }
         if let Some(&g) = by_seq.get(&s) {
             report.push(
