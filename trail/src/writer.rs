@@ -250,21 +250,14 @@ impl State {
             self.streams.insert(key.clone(), stream);
         }
         let stream = self.streams.get_mut(&key).ok_or(Error::WriterStopped)?;
-        chain::set_link(&mut rec, stream.head.next_seq, &stream.head.prev)?;
-        let mut line = Vec::with_capacity(512);
-        self.cfg.write_record(&rec, false, &mut line)?;
-        let hash = chain::record_hash(&line);
-        if self.opts.signed_tenants.contains(&header.tenant) {
-            let signer = self.opts.signer.as_ref().ok_or(Error::WriterStopped)?;
-            let sig = signer.sign(sign::RECORD_DOMAIN, &hash);
-            chain::set_sig(&mut rec, signer.kid(), &sig);
-            line.clear();
-            self.cfg.write_record(&rec, true, &mut line)?;
-        }
-        line.push(b'\n');
-        let appended = Appended { id: header.id, seq: stream.head.next_seq, hash, path: stream.path.clone() };
-        stream.head.next_seq += 1;
-        stream.head.prev = hash;
+        let signer = if self.opts.signed_tenants.contains(&header.tenant) {
+            Some(self.opts.signer.as_deref().ok_or(Error::WriterStopped)?)
+        } else {
+            None
+        };
+        let seq = stream.head.next_seq;
+        let (line, hash) = encode_next(&self.cfg, &mut rec, &mut stream.head, signer)?;
+        let appended = Appended { id: header.id, seq, hash, path: stream.path.clone() };
         Ok((key, line, appended))
     }
 
@@ -282,6 +275,31 @@ impl State {
         let head = resume(&self.cfg, &path, tenant, date)?;
         Ok(Stream { file, head, path })
     }
+}
+
+/// The writer's per-record work before the fsync: links the record to `head`
+/// (`meta`), serialises it, hashes it, signs it when `signer` is given, and
+/// advances `head`. Returns the NDJSON line (with newline) and the record hash.
+pub fn encode_next(
+    cfg: &TrailConfig,
+    rec: &mut Record,
+    head: &mut ChainHead,
+    signer: Option<&Signer>,
+) -> Result<(Vec<u8>, [u8; 32])> {
+    chain::set_link(rec, head.next_seq, &head.prev)?;
+    let mut line = Vec::with_capacity(512);
+    cfg.write_record(rec, false, &mut line)?;
+    let hash = chain::record_hash(&line);
+    if let Some(signer) = signer {
+        let sig = signer.sign(sign::RECORD_DOMAIN, &hash);
+        chain::set_sig(rec, signer.kid(), &sig);
+        line.clear();
+        cfg.write_record(rec, true, &mut line)?;
+    }
+    line.push(b'\n');
+    head.next_seq += 1;
+    head.prev = hash;
+    Ok((line, hash))
 }
 
 /// Reads the last complete record of a stream file and returns where the chain continues.
