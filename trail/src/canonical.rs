@@ -538,11 +538,15 @@ impl Parser<'_> {
                     }
                     self.i += 1;
                     let v = self.value(depth + 1)?;
-                    if obj.contains_key(&Key(key.clone())) {
-                        self.i = key_at;
-                        return Err(ParseError::DuplicateKey(key));
+                    match obj.entry(Key(key)) {
+                        std::collections::btree_map::Entry::Vacant(slot) => {
+                            slot.insert(v);
+                        }
+                        std::collections::btree_map::Entry::Occupied(o) => {
+                            self.i = key_at;
+                            return Err(ParseError::DuplicateKey(o.key().0.clone()));
+                        }
                     }
-                    obj.insert(Key(key), v);
                     self.ws();
                     match self.peek()? {
                         b',' => self.i += 1,
