@@ -1,2 +1,177 @@
-//! Log plane benchmarks (filled in below).
-fn main() {}
+//! Log plane benchmarks, side by side in one run:
+//! - a sampled-out success event (sampling decision included), typed and via tracing;
+//! - an emitted 6-field line through [`ServerBlindLayer`], the typed [`LogLine`]
+//!   path, and `tracing-subscriber`'s JSON layer, all writing to `io::sink`.
+//!
+//! Run: `CARGO_TARGET_DIR=/work/target-runtime cargo bench -p obspec --bench log_plane -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use obspec::log::{
+    FieldSlot, LogField, LogFieldType as T, LogPlane, LogSchema, SamplingDefaults, WriteSink, trace_coin,
+};
+use tracing_subscriber::layer::SubscriberExt;
+
+const FIELDS: &[LogField] = &[
+    LogField { name: "ts", ty: T::Timestamp },
+    LogField { name: "component", ty: T::Component },
+    LogField { name: "tenant", ty: T::Id },
+    LogField { name: "route", ty: T::Route },
+    LogField { name: "method", ty: T::Method },
+    LogField { name: "tool", ty: T::Name },
+    LogField { name: "session_id", ty: T::Id },
+    LogField { name: "correlation_id", ty: T::Id },
+    LogField { name: "ok", ty: T::Outcome },
+    LogField { name: "err_token", ty: T::ErrorToken },
+    LogField { name: "code", ty: T::HttpStatus },
+    LogField { name: "latency_ms", ty: T::Count },
+    LogField { name: "bytes_in", ty: T::Count },
+    LogField { name: "bytes_out", ty: T::Count },
+    LogField { name: "cost_calls", ty: T::Count },
+    LogField { name: "node", ty: T::Name },
+    LogField { name: "trace_id", ty: T::TraceId },
+];
+const CODE: FieldSlot = FieldSlot::new(10);
+const LATENCY: FieldSlot = FieldSlot::new(11);
+
+const fn schema(success: f64) -> LogSchema {
+    LogSchema {
+        fields: FIELDS,
+        forbidden: &[
+            "params",
+            "args",
+            "payload",
+            "plaintext",
+            "ciphertext",
+            "messages",
+            "mensagens",
+            "message",
+            "msg",
+            "prompt",
+            "content",
+            "body",
+            "text",
+            "attachment",
+            "attachments",
+        ],
+        routes: &["/v1/rooms/:id", "/v1/rooms", "/v1/messages/:id", "/_health"],
+        error_tokens: &["BACKPRESSURE", "RATE_LIMIT", "UNAUTHORIZED", "INTERNAL"],
+        components: &["core"],
+        methods: &["GET", "POST", "PUT", "PATCH", "DELETE"],
+        id_max_len: 64,
+        sampling: SamplingDefaults { success, error: 1.0, spike: 0.1, max_override: 0.5, overrides: &[] },
+    }
+}
+
+static SPEC: LogSchema = schema(0.01);
+static KEEP_ALL: LogSchema = schema(1.0);
+const TRACE_HEX_LEN: usize = 32;
+
+/// A trace-id the 1% sampler drops, so the full decision (hash included) runs.
+fn unsampled_trace() -> u128 {
+    (1u128..).find(|t| (trace_coin(*t) >> 11) > (1u64 << 53) / 100).unwrap_or(1)
+}
+
+fn plane(schema: &'static LogSchema) -> LogPlane {
+    LogPlane::builder(schema, "core")
+        .sink(WriteSink(std::io::sink()))
+        .queue_bytes(64 << 20)
+        .flush_interval(Duration::from_millis(5))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("log_plane");
+    let trace = unsampled_trace();
+    let trace_hex = format!("{trace:0TRACE_HEX_LEN$x}");
+
+    // 1. Sampled-out success (1% spec rate; this trace-id is not in the 1%).
+    let spec = plane(&SPEC);
+    g.bench_function("sampled_out_success/typed_line", |b| {
+        b.iter(|| {
+            black_box(
+                spec.line()
+                    .route(black_box("/v1/rooms/:id"))
+                    .method("GET")
+                    .ok(true)
+                    .u64(CODE, 200)
+                    .u64(LATENCY, black_box(12))
+                    .trace(black_box(trace))
+                    .emit(),
+            )
+        })
+    });
+    let sub = tracing_subscriber::registry().with(spec.layer());
+    tracing::subscriber::with_default(sub, || {
+        g.bench_function("sampled_out_success/tracing_layer", |b| {
+            b.iter(|| {
+                tracing::info!(
+                    route = "/v1/rooms/:id",
+                    method = "GET",
+                    ok = true,
+                    code = 200u64,
+                    latency_ms = black_box(12u64),
+                    trace_id = trace_hex.as_str()
+                )
+            })
+        });
+    });
+    assert_eq!(spec.stats().queued, 0, "the chosen trace must be sampled out");
+
+    // 2. Emitted 6-field line.
+    let keep = plane(&KEEP_ALL);
+    let sub = tracing_subscriber::registry().with(keep.layer());
+    tracing::subscriber::with_default(sub, || {
+        g.bench_function("emit_6_fields/server_blind_layer", |b| {
+            b.iter(|| {
+                tracing::info!(
+                    route = "/v1/rooms/:id",
+                    method = "GET",
+                    ok = true,
+                    code = 200u64,
+                    latency_ms = black_box(12u64),
+                    trace_id = trace_hex.as_str()
+                )
+            })
+        });
+    });
+    g.bench_function("emit_6_fields/typed_line", |b| {
+        b.iter(|| {
+            black_box(
+                keep.line()
+                    .route(black_box("/v1/rooms/:id"))
+                    .method("GET")
+                    .ok(true)
+                    .u64(CODE, 200)
+                    .u64(LATENCY, black_box(12))
+                    .trace(black_box(trace))
+                    .emit(),
+            )
+        })
+    });
+    let json = tracing_subscriber::fmt().json().with_writer(std::io::sink).finish();
+    tracing::subscriber::with_default(json, || {
+        g.bench_function("emit_6_fields/tracing_subscriber_json", |b| {
+            b.iter(|| {
+                tracing::info!(
+                    route = "/v1/rooms/:id",
+                    method = "GET",
+                    ok = true,
+                    code = 200u64,
+                    latency_ms = black_box(12u64),
+                    trace_id = trace_hex.as_str()
+                )
+            })
+        });
+    });
+    g.finish();
+    keep.flush(Duration::from_secs(10));
+    let s = keep.stats();
+    eprintln!("emitting plane: queued {} written {} dropped {}", s.queued, s.written, s.dropped);
+}
+
+criterion_group!(log_plane, benches);
+criterion_main!(log_plane);

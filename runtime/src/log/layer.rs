@@ -52,10 +52,38 @@ struct Visitor<'a> {
     rec: &'a mut Record,
 }
 
+/// One entry of the per-thread key cache: (plane, key pointer, key length) → class.
+type CacheEntry = (usize, usize, usize, Class);
+
+const CACHE: usize = 128;
+const EMPTY: CacheEntry = (0, 0, 0, Class::Drop(crate::log::Reason::Unknown));
+
+thread_local! {
+    /// Tracing keys are `&'static str` owned by their callsite, so a key's
+    /// address identifies it: a hit skips every string comparison.
+    static KEYS: [Cell<CacheEntry>; CACHE] = const { [const { Cell::new(EMPTY) }; CACHE] };
+}
+
 impl Visitor<'_> {
     #[inline]
+    fn classify(&self, name: &'static str) -> Class {
+        let plane = self.c as *const Compiled as usize;
+        let ptr = name.as_ptr() as usize;
+        let i = ((ptr >> 3) ^ (ptr >> 11) ^ (plane >> 4)) % CACHE;
+        KEYS.with(|keys| {
+            let e = keys[i].get();
+            if e.0 == plane && e.1 == ptr && e.2 == name.len() {
+                return e.3;
+            }
+            let class = self.c.classify(name);
+            keys[i].set((plane, ptr, name.len(), class));
+            class
+        })
+    }
+
+    #[inline]
     fn slot(&mut self, f: &Field) -> Option<u8> {
-        match self.c.classify(f.name()) {
+        match self.classify(f.name()) {
             Class::Slot(s) => Some(s),
             Class::Drop(r) => {
                 self.rec.count(r);

@@ -68,6 +68,20 @@ pub(crate) struct Compiled {
     pub trace: Option<u8>,
     pub route: Option<u8>,
     pub method: Option<u8>,
+    /// Field index by [`bucket`] of its name: [`NONE`], [`AMBIGUOUS`] or the index.
+    buckets: [u8; 256],
+}
+
+const NONE: u8 = 0xff;
+const AMBIGUOUS: u8 = 0xfe;
+
+/// A cheap hash of a key (length, first and last bytes) for the field lookup.
+#[inline]
+fn bucket(name: &str) -> usize {
+    let b = name.as_bytes();
+    let first = b.first().copied().unwrap_or(0) as usize;
+    let last = b.last().copied().unwrap_or(0) as usize;
+    (b.len().wrapping_mul(31) ^ first.wrapping_mul(7) ^ last.wrapping_mul(131)) & 0xff
 }
 
 /// How a key is handled.
@@ -84,7 +98,13 @@ impl Compiled {
             *t = f.ty;
         }
         let role = |ty| schema.role_slot(ty).map(|s: FieldSlot| s.0);
+        let mut buckets = [NONE; 256];
+        for (i, f) in schema.fields.iter().enumerate().take(MAX_FIELDS) {
+            let b = &mut buckets[bucket(f.name)];
+            *b = if *b == NONE { i as u8 } else { AMBIGUOUS };
+        }
         Self {
+            buckets,
             schema,
             component,
             types,
@@ -98,15 +118,35 @@ impl Compiled {
 
     /// Classifies a key: allowed keys match exactly (ASCII); anything else is
     /// dropped, as forbidden if it folds to a forbidden name.
+    #[inline]
     pub fn classify(&self, name: &str) -> Class {
-        for (i, f) in self.schema.fields.iter().enumerate() {
-            if f.name.len() == name.len() && f.name == name {
-                return match f.ty {
-                    LogFieldType::Timestamp | LogFieldType::Component => Class::Drop(Reason::Reserved),
-                    _ => Class::Slot(i as u8),
-                };
+        match self.buckets[bucket(name)] {
+            NONE => {}
+            AMBIGUOUS => {
+                for (i, f) in self.schema.fields.iter().enumerate() {
+                    if f.name == name {
+                        return self.slot_class(i);
+                    }
+                }
+            }
+            i => {
+                if self.schema.fields[i as usize].name == name {
+                    return self.slot_class(i as usize);
+                }
             }
         }
+        self.classify_dropped(name)
+    }
+
+    fn slot_class(&self, i: usize) -> Class {
+        match self.types[i] {
+            LogFieldType::Timestamp | LogFieldType::Component => Class::Drop(Reason::Reserved),
+            _ => Class::Slot(i as u8),
+        }
+    }
+
+    #[cold]
+    fn classify_dropped(&self, name: &str) -> Class {
         if name == "message" {
             Class::Drop(Reason::Message)
         } else if fold::is_forbidden_name(name, self.schema.forbidden) {

@@ -8,6 +8,7 @@
 //! change at run time while the hot path pays one atomic load.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 
@@ -116,18 +117,40 @@ impl Rates {
     }
 }
 
-/// The sampler of one plane.
+/// The sampler of one plane. The scalar thresholds are mirrored in atomics so
+/// the common case (no overrides) reads no shared pointer at all.
 #[derive(Debug)]
 pub(crate) struct Sampler {
     rates: ArcSwap<Rates>,
+    success: AtomicU64,
+    error: AtomicU64,
+    /// The spike floor, 0 while spike mode is off.
+    spike: AtomicU64,
+    has_overrides: AtomicBool,
 }
 
 impl Sampler {
     pub fn new(rates: Rates) -> Self {
-        Self { rates: ArcSwap::from_pointee(rates) }
+        let s = Self {
+            rates: ArcSwap::from_pointee(rates.clone()),
+            success: AtomicU64::new(0),
+            error: AtomicU64::new(0),
+            spike: AtomicU64::new(0),
+            has_overrides: AtomicBool::new(false),
+        };
+        s.mirror(&rates);
+        s
+    }
+
+    fn mirror(&self, r: &Rates) {
+        self.success.store(r.success, Ordering::Relaxed);
+        self.error.store(r.error, Ordering::Relaxed);
+        self.spike.store(if r.spike_on { r.spike } else { 0 }, Ordering::Relaxed);
+        self.has_overrides.store(!r.overrides.is_empty(), Ordering::Release);
     }
 
     pub fn set(&self, rates: Rates) {
+        self.mirror(&rates);
         self.rates.store(std::sync::Arc::new(rates));
     }
 
@@ -138,24 +161,26 @@ impl Sampler {
     /// Keep this line?
     #[inline]
     pub fn keep(&self, c: &Compiled, rec: &Record) -> bool {
-        let r = self.rates.load();
         let t = if rec.is_error(c) {
-            r.error
+            self.error.load(Ordering::Relaxed)
         } else {
-            let mut t = r.success;
-            for o in &r.overrides {
-                let v = rec.vals[o.slot as usize];
-                let hit = match (&o.key, v) {
-                    (Key::Index(i), Val::Index(j)) => *i == j,
-                    (Key::Bytes(b), Val::Scratch(..)) => **b == *rec.bytes(v),
-                    _ => false,
-                };
-                if hit {
-                    t = o.t;
-                    break;
+            let mut t = self.success.load(Ordering::Relaxed);
+            if self.has_overrides.load(Ordering::Acquire) {
+                let r = self.rates.load();
+                for o in &r.overrides {
+                    let v = rec.vals[o.slot as usize];
+                    let hit = match (&o.key, v) {
+                        (Key::Index(i), Val::Index(j)) => *i == j,
+                        (Key::Bytes(b), Val::Scratch(..)) => **b == *rec.bytes(v),
+                        _ => false,
+                    };
+                    if hit {
+                        t = o.t;
+                        break;
+                    }
                 }
             }
-            if r.spike_on { t.max(r.spike) } else { t }
+            t.max(self.spike.load(Ordering::Relaxed))
         };
         if t >= ONE {
             return true;
