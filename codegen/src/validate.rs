@@ -32,6 +32,9 @@ pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
     v.dashboards();
     v.flags();
     v.notes();
+    if v.out.is_empty() {
+        v.generated_exprs();
+    }
     let mut out = v.out;
     out.sort_by(|a, b| (&a.file, a.pos.line, a.pos.col).cmp(&(&b.file, b.pos.line, b.pos.col)));
     out.dedup();
@@ -839,6 +842,20 @@ impl<'a> Validator<'a> {
                     }
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// Every expression obspec generates must pass the same checker as the spec's own.
+    fn generated_exprs(&mut self) {
+        for (what, expr) in crate::render::prometheus::all_exprs(self.spec) {
+            for p in promql::check(&expr, &self.cat) {
+                let loc = self.sm.project.clone();
+                self.err(
+                    &loc,
+                    format!("the generated {what} does not check: {}", p.message),
+                    format!("this is an obspec bug for `{expr}`; please report it ({})", p.help),
+                );
             }
         }
     }

@@ -2,6 +2,8 @@
 //!
 //! - `cargo xtask gen [--spec DIR] [--out DIR] [--check]`: render every
 //!   artifact from the spec; with `--check`, write nothing and fail on drift.
+//! - `cargo xtask check`: run the real consumers on the generated files:
+//!   `promtool check config|rules`, `promtool test rules`, `amtool check-config`.
 //! - `cargo xtask ci`: the one test command. Installs what the tests need
 //!   (`scripts/setup.sh`), then runs the drift check, rustfmt, clippy and
 //!   every test of the workspace.
@@ -11,13 +13,15 @@ use std::process::ExitCode;
 
 use obspec_codegen::{CompileError, output};
 
-const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask ci";
+const USAGE: &str =
+    "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask check\n  cargo xtask ci";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("gen") => generate(&args[1..]),
         Some("ci") => ci(),
+        Some("check") => check(),
         _ => Err(format!("{USAGE}\n")),
     };
     match result {
@@ -97,9 +101,51 @@ fn ci() -> Result<(), String> {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     generate(&["--check".to_owned()])?;
+    check()?;
     run(&cargo, &["fmt", "--all", "--check"])?;
     run(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     run(&cargo, &["test", "--workspace"])?;
     eprintln!("\nci: all checks passed");
+    Ok(())
+}
+
+/// Runs a tool in `dir`, failing with its output when it fails or is missing.
+fn tool(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
+    eprintln!("==> {program} {}", args.join(" "));
+    let out = std::process::Command::new(program).args(args).current_dir(dir).output().map_err(|e| {
+        format!("error: cannot run `{program}` ({e}); install it with `bash scripts/setup.sh` (Debian packages prometheus, prometheus-alertmanager)\n")
+    })?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{text}\nerror: `{program} {}` failed in {}\n", args.join(" "), dir.display()))
+    }
+}
+
+/// Checks every generated Prometheus and Alertmanager file with the tool that consumes it.
+fn check() -> Result<(), String> {
+    let dir = workspace_root().join("infra/observability");
+    let mut rule_files: Vec<String> = Vec::new();
+    let mut test_files: Vec<String> = Vec::new();
+    for (sub, into) in [("rules", &mut rule_files), ("tests", &mut test_files)] {
+        let entries = std::fs::read_dir(dir.join(sub)).map_err(|e| format!("error: cannot list {sub}/: {e}\n"))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".yml") {
+                into.push(format!("{sub}/{name}"));
+            }
+        }
+        into.sort();
+    }
+    tool(&dir, "promtool", &["check", "config", "prometheus.yml"])?;
+    let mut args = vec!["check", "rules"];
+    args.extend(rule_files.iter().map(String::as_str));
+    tool(&dir, "promtool", &args)?;
+    tool(&dir, "amtool", &["check-config", "alertmanager.yml"])?;
+    let mut args = vec!["test", "rules"];
+    args.extend(test_files.iter().map(String::as_str));
+    tool(&dir, "promtool", &args)?;
+    eprintln!("check: promtool and amtool accept every generated file");
     Ok(())
 }

@@ -5,8 +5,11 @@
 
 pub mod catalogue;
 pub mod header;
+pub mod prometheus;
+pub mod promtool_tests;
 pub mod rust;
 pub mod schema;
+pub mod yaml;
 
 use crate::load::Loaded;
 use crate::output::GeneratedFile;
@@ -19,6 +22,8 @@ pub fn all(loaded: &Loaded) -> Vec<GeneratedFile> {
         catalogue::render(&loaded.spec, &sources),
         rust::render_file(&loaded.spec, &sources),
     ];
+    files.extend(prometheus::render(&loaded.spec, &sources));
+    files.extend(promtool_tests::render(&loaded.spec, &sources));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }

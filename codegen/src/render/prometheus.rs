@@ -1,0 +1,466 @@
+//! Prometheus artifacts: scrape config, SLO recording rules, alerts, the
+//! Alertmanager config and its flags. Every expression is built from the spec
+//! and passes the PromQL checker before it is written.
+
+use serde_json::{Map, Value, json};
+
+use super::{header, yaml};
+use crate::model::*;
+use crate::names::{self, fmt_float};
+use crate::output::GeneratedFile;
+use crate::promql::{self, quote};
+use crate::render::catalogue::{alert_anchor, slo_anchor};
+use crate::rules::{self, WINDOWS};
+
+/// Output directory of every Prometheus artifact.
+pub const DIR: &str = "infra/observability";
+/// The recording rules file, relative to [`DIR`].
+pub const RECORDING: &str = "rules/slo-recording.yml";
+/// The alerting rules file, relative to [`DIR`].
+pub const ALERTS: &str = "rules/alerts.yml";
+
+/// A multi-window burn-rate alert pair: short and long window, and the share
+/// of the period's error budget that firing means was spent over the long window.
+#[derive(Debug, Clone, Copy)]
+pub struct BurnWindow {
+    /// Routing severity.
+    pub severity: Severity,
+    /// Short window (reset quickly when the problem stops).
+    pub short: &'static str,
+    /// Long window (enough evidence).
+    pub long: &'static str,
+    /// Budget share consumed over `long` at the threshold (Google SRE workbook).
+    pub budget_share: f64,
+}
+
+/// The SRE workbook's four windows: page on 2% of a 30-day budget in 1h and 5%
+/// in 6h, ticket on 10% in 1d and 10% in 3d. Factors follow from the SLO period.
+pub const BURN_WINDOWS: [BurnWindow; 4] = [
+    BurnWindow { severity: Severity::Page, short: "5m", long: "1h", budget_share: 0.02 },
+    BurnWindow { severity: Severity::Page, short: "30m", long: "6h", budget_share: 0.05 },
+    BurnWindow { severity: Severity::Ticket, short: "2h", long: "1d", budget_share: 0.10 },
+    BurnWindow { severity: Severity::Ticket, short: "6h", long: "3d", budget_share: 0.10 },
+];
+
+/// The burn-rate factor of a window pair for an SLO period: budget share × period / long window.
+pub fn burn_factor(w: &BurnWindow, period_secs: u64) -> f64 {
+    let long = names::duration_seconds(w.long).unwrap_or(3600) as f64;
+    round(w.budget_share * period_secs as f64 / long)
+}
+
+/// Rounds to 10 significant decimals so printed thresholds are stable and short.
+pub fn round(x: f64) -> f64 {
+    (x * 1e10).round() / 1e10
+}
+
+/// `Severity` as the label value Alertmanager routes on.
+pub fn severity_str(s: Severity) -> &'static str {
+    match s {
+        Severity::Page => "page",
+        Severity::Ticket => "ticket",
+    }
+}
+
+/// `gateway-latency` → `GatewayLatency`.
+pub fn slo_camel(name: &str) -> String {
+    crate::render::rust::camel(name)
+}
+
+/// The page and ticket `for` durations of burn-rate alerts.
+pub fn burn_for(s: Severity) -> &'static str {
+    match s {
+        Severity::Page => "2m",
+        Severity::Ticket => "15m",
+    }
+}
+
+/// The window whose event rate guards an alert of this severity against low traffic.
+pub fn guard_window(s: Severity) -> &'static str {
+    match s {
+        Severity::Page => "1h",
+        Severity::Ticket => "1d",
+    }
+}
+
+/// Matches `le` for a bucket bound on Prometheus 2 (`le="1"`) and 3 (`le="1.0"`),
+/// which normalises classic histogram bounds to float form (pyrra #1502).
+pub fn le_matcher(bound: f64) -> String {
+    let s = fmt_float(bound);
+    let re = if s.contains('.') || s.contains('e') {
+        format!("{}0*", s.replace('.', "\\\\."))
+    } else {
+        format!("{s}(\\\\.0+)?")
+    };
+    format!("le=~\"{re}\"")
+}
+
+/// Selector text of a series with extra matchers: `name{a="b",extra}`.
+fn with_matchers(name: &str, matchers: &str, extra: &str) -> String {
+    let parts: Vec<&str> = [matchers, extra].into_iter().filter(|s| !s.is_empty()).collect();
+    if parts.is_empty() { name.to_owned() } else { format!("{name}{{{}}}", parts.join(",")) }
+}
+
+/// The error-ratio and event-rate expressions of an SLO over a window.
+pub fn sli_exprs(slo: &Slo, window: &str) -> Option<(String, String)> {
+    if let Some(r) = &slo.ratio {
+        let (en, em) = promql::parse_selector(&r.errors).ok()?;
+        let (tn, tm) = promql::parse_selector(&r.total).ok()?;
+        let errors = with_matchers(&en, &promql::render_matchers(&em), "");
+        let total = with_matchers(&tn, &promql::render_matchers(&tm), "");
+        let events = format!("sum(rate({total}[{window}]))");
+        Some((format!("sum(rate({errors}[{window}])) / {events}"), events))
+    } else if let Some(l) = &slo.latency {
+        let (hn, hm) = promql::parse_selector(&l.histogram).ok()?;
+        let m = promql::render_matchers(&hm);
+        let count = with_matchers(&format!("{hn}_count"), &m, "");
+        let good = with_matchers(&format!("{hn}_bucket"), &m, &le_matcher(l.threshold));
+        let events = format!("sum(rate({count}[{window}]))");
+        Some((format!("({events} - sum(rate({good}[{window}]))) / {events}"), events))
+    } else {
+        None
+    }
+}
+
+fn slo_labels(slo: &Slo) -> Value {
+    json!({ "slo": slo.name, "component": slo.component })
+}
+
+fn slo_sel(name: &str, slo: &Slo) -> String {
+    format!("{name}{{slo={}}}", quote(&slo.name))
+}
+
+/// The recording rules of one SLO.
+pub fn recording_group(slo: &Slo) -> Value {
+    let mut rules_out = Vec::new();
+    for w in WINDOWS {
+        if let Some((ratio, events)) = sli_exprs(slo, w) {
+            rules_out.push(json!({ "record": rules::error_ratio(w), "expr": ratio, "labels": slo_labels(slo) }));
+            rules_out.push(json!({ "record": rules::event_rate(w), "expr": events, "labels": slo_labels(slo) }));
+        }
+    }
+    let budget = round(1.0 - slo.objective);
+    let period = &slo.period;
+    rules_out.push(json!({ "record": rules::OBJECTIVE, "expr": format!("vector({})", fmt_float(slo.objective)), "labels": slo_labels(slo) }));
+    rules_out.push(json!({ "record": rules::ERROR_BUDGET, "expr": format!("vector({})", fmt_float(budget)), "labels": slo_labels(slo) }));
+    rules_out.push(json!({
+        "record": rules::CURRENT_BURN_RATE,
+        "expr": format!("{} / {}", slo_sel(&rules::error_ratio(WINDOWS[0]), slo), fmt_float(budget)),
+        "labels": slo_labels(slo),
+    }));
+    rules_out.push(json!({
+        "record": rules::PERIOD_ERROR_RATIO,
+        "expr": format!("avg_over_time({}[{period}])", slo_sel(&rules::error_ratio(WINDOWS[0]), slo)),
+        "labels": slo_labels(slo),
+    }));
+    rules_out.push(json!({
+        "record": rules::PERIOD_BURN_RATE,
+        "expr": format!("{} / {}", slo_sel(rules::PERIOD_ERROR_RATIO, slo), fmt_float(budget)),
+        "labels": slo_labels(slo),
+    }));
+    rules_out.push(json!({
+        "record": rules::BUDGET_REMAINING,
+        "expr": format!("1 - {}", slo_sel(rules::PERIOD_BURN_RATE, slo)),
+        "labels": slo_labels(slo),
+    }));
+    json!({ "name": format!("slo-recording-{}", slo.name), "rules": rules_out })
+}
+
+/// An alerting rule as written to the rules file.
+#[derive(Debug, Clone)]
+pub struct AlertRuleOut {
+    /// `alert:` name.
+    pub name: String,
+    /// PromQL.
+    pub expr: String,
+    /// `for:` duration.
+    pub for_: String,
+    /// Labels (severity, component, slo…), in order.
+    pub labels: Map<String, Value>,
+    /// Annotations (summary, description, runbook_url).
+    pub annotations: Map<String, Value>,
+}
+
+impl AlertRuleOut {
+    fn to_value(&self) -> Value {
+        json!({
+            "alert": self.name,
+            "expr": self.expr,
+            "for": self.for_,
+            "labels": Value::Object(self.labels.clone()),
+            "annotations": Value::Object(self.annotations.clone()),
+        })
+    }
+}
+
+fn annotations(summary: String, description: String, runbook: String) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("summary".into(), Value::String(summary));
+    m.insert("description".into(), Value::String(description));
+    m.insert("runbook_url".into(), Value::String(runbook));
+    m
+}
+
+/// The burn-rate and absent-SLI alerts of one SLO.
+pub fn slo_alerts(spec: &Spec, slo: &Slo) -> Vec<AlertRuleOut> {
+    let period = names::duration_seconds(&slo.period).unwrap_or(30 * 86_400);
+    let budget = round(1.0 - slo.objective);
+    let runbook = format!("{}#{}", spec.project.catalogue_url, slo_anchor(&slo.name));
+    let mut out = Vec::new();
+    for severity in [Severity::Page, Severity::Ticket] {
+        let pairs: Vec<String> = BURN_WINDOWS
+            .iter()
+            .filter(|w| w.severity == severity)
+            .map(|w| {
+                let thr = fmt_float(round(burn_factor(w, period) * budget));
+                format!(
+                    "({} > {thr} and {} > {thr})",
+                    slo_sel(&rules::error_ratio(w.short), slo),
+                    slo_sel(&rules::error_ratio(w.long), slo)
+                )
+            })
+            .collect();
+        let factors: Vec<String> = BURN_WINDOWS
+            .iter()
+            .filter(|w| w.severity == severity)
+            .map(|w| format!("{}x over {}/{}", fmt_float(burn_factor(w, period)), w.short, w.long))
+            .collect();
+        let guard =
+            format!("{} >= {}", slo_sel(&rules::event_rate(guard_window(severity)), slo), fmt_float(slo.min_rate));
+        let mut labels = Map::new();
+        labels.insert("severity".into(), Value::String(severity_str(severity).into()));
+        labels.insert("component".into(), Value::String(slo.component.clone()));
+        labels.insert("slo".into(), Value::String(slo.name.clone()));
+        let sev = if severity == Severity::Page { "Page" } else { "Ticket" };
+        out.push(AlertRuleOut {
+            name: format!("{}BurnRate{sev}", slo_camel(&slo.name)),
+            expr: format!("({}) and on (slo, component) ({guard})", pairs.join(" or ")),
+            for_: burn_for(severity).to_owned(),
+            labels,
+            annotations: annotations(
+                format!("SLO {} is burning its error budget too fast ({}).", slo.name, factors.join(", ")),
+                format!(
+                    "{} Objective {} over {}; the error budget ({}) will run out early at this rate.",
+                    slo.description,
+                    fmt_float(slo.objective),
+                    slo.period,
+                    fmt_float(budget)
+                ),
+                runbook.clone(),
+            ),
+        });
+    }
+    if let Some(series) = absent_series(slo) {
+        let mut labels = Map::new();
+        labels.insert("severity".into(), Value::String("ticket".into()));
+        labels.insert("component".into(), Value::String(slo.component.clone()));
+        labels.insert("slo".into(), Value::String(slo.name.clone()));
+        out.push(AlertRuleOut {
+            name: format!("{}SliAbsent", slo_camel(&slo.name)),
+            expr: format!("absent({series})"),
+            for_: "10m".to_owned(),
+            labels,
+            annotations: annotations(
+                format!("The SLI of SLO {} has no data.", slo.name),
+                format!(
+                    "`{series}` is not being scraped: the SLO cannot be evaluated. Check the {} scrape target.",
+                    slo.component
+                ),
+                runbook,
+            ),
+        });
+    }
+    out
+}
+
+/// The series whose absence means an SLO has no SLI.
+pub fn absent_series(slo: &Slo) -> Option<String> {
+    if let Some(r) = &slo.ratio {
+        promql::parse_selector(&r.total).ok().map(|(n, _)| n)
+    } else {
+        slo.latency.as_ref().and_then(|l| promql::parse_selector(&l.histogram).ok()).map(|(n, _)| format!("{n}_count"))
+    }
+}
+
+fn series_of(selector: &str, suffix: &str) -> String {
+    match promql::parse_selector(selector) {
+        Ok((n, m)) => with_matchers(&format!("{n}{suffix}"), &promql::render_matchers(&m), ""),
+        Err(_) => selector.to_owned(),
+    }
+}
+
+/// The expression of a blueprint alert.
+pub fn alert_expr(rule: &AlertRule) -> String {
+    match rule {
+        AlertRule::QuantileAbove { histogram, quantile, threshold, windows } => {
+            let bucket = series_of(histogram, "_bucket");
+            let parts: Vec<String> = windows
+                .iter()
+                .map(|w| {
+                    format!(
+                        "histogram_quantile({}, sum by (le) (rate({bucket}[{w}]))) > {}",
+                        fmt_float(*quantile),
+                        fmt_float(*threshold)
+                    )
+                })
+                .collect();
+            parts.join(" and ")
+        }
+        AlertRule::RatioAbove { errors, total, any_of, min_rate } => {
+            let parts: Vec<String> = any_of
+                .iter()
+                .map(|w| {
+                    let total_rate = format!("sum(rate({total}[{}]))", w.window);
+                    format!(
+                        "(sum(rate({errors}[{}])) / {total_rate} > {} and {total_rate} >= {})",
+                        w.window,
+                        fmt_float(w.threshold),
+                        fmt_float(*min_rate)
+                    )
+                })
+                .collect();
+            parts.join(" or ")
+        }
+        AlertRule::Spike { counter, by, window, baseline, factor, min_rate } => {
+            let by = by.join(", ");
+            let short = format!("sum by ({by}) (rate({counter}[{window}]))");
+            format!(
+                "{short} > {} * sum by ({by}) (rate({counter}[{baseline}])) and {short} >= {}",
+                fmt_float(*factor),
+                fmt_float(*min_rate)
+            )
+        }
+        AlertRule::GaugeAtLeast { gauge, threshold } => format!("{gauge} >= {}", fmt_float(*threshold)),
+        AlertRule::Expr { expr } => expr.clone(),
+    }
+}
+
+/// The blueprint alert as written to the rules file.
+pub fn blueprint_alert(spec: &Spec, a: &Alert) -> AlertRuleOut {
+    let mut labels = Map::new();
+    labels.insert("severity".into(), Value::String(severity_str(a.severity).into()));
+    labels.insert("component".into(), Value::String(a.component.clone()));
+    let mut description = a.description.clone();
+    if let AlertRule::Spike { by, .. } = &a.rule {
+        let who: Vec<String> = by.iter().map(|l| format!("{l}={{{{ $labels.{l} }}}}")).collect();
+        description = format!("{} ({})", description, who.join(", "));
+    }
+    AlertRuleOut {
+        name: a.name.clone(),
+        expr: alert_expr(&a.rule),
+        for_: a.for_.clone(),
+        labels,
+        annotations: annotations(
+            a.summary.clone(),
+            description,
+            format!("{}#{}", spec.project.catalogue_url, alert_anchor(&a.name)),
+        ),
+    }
+}
+
+/// Every alerting rule: per-SLO groups, then the blueprint's alerts.
+pub fn all_alerts(spec: &Spec) -> Vec<(String, Vec<AlertRuleOut>)> {
+    let mut groups: Vec<(String, Vec<AlertRuleOut>)> =
+        spec.slos.iter().map(|s| (format!("slo-alerts-{}", s.name), slo_alerts(spec, s))).collect();
+    groups.push(("blueprint-alerts".to_owned(), spec.alerts.iter().map(|a| blueprint_alert(spec, a)).collect()));
+    groups
+}
+
+/// Every PromQL expression the rule files hold, with where it comes from.
+pub fn all_exprs(spec: &Spec) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for slo in &spec.slos {
+        if let Some(rules) = recording_group(slo)["rules"].as_array() {
+            for r in rules {
+                out.push((
+                    format!("recording rule {} of SLO {}", r["record"].as_str().unwrap_or(""), slo.name),
+                    r["expr"].as_str().unwrap_or("").to_owned(),
+                ));
+            }
+        }
+    }
+    for (_, alerts) in all_alerts(spec) {
+        for a in alerts {
+            out.push((format!("alert {}", a.name), a.expr));
+        }
+    }
+    out
+}
+
+fn file(path: &str, sources: &[String], value: &Value) -> GeneratedFile {
+    GeneratedFile {
+        path: format!("{DIR}/{path}"),
+        contents: format!("{}{}", header::hash_comment(sources), yaml::to_string(value)),
+    }
+}
+
+/// Renders prometheus.yml, the flags file, the rule files and alertmanager.yml.
+pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
+    let scrape: Vec<Value> = spec
+        .components
+        .iter()
+        .map(|c| {
+            json!({
+                "job_name": c.name,
+                "metrics_path": c.metrics_path,
+                "static_configs": [{ "targets": c.targets, "labels": { "component": c.name } }],
+            })
+        })
+        .collect();
+    let prometheus = json!({
+        "global": {
+            "scrape_interval": spec.project.scrape_interval,
+            "evaluation_interval": spec.project.scrape_interval,
+        },
+        "rule_files": [RECORDING, ALERTS],
+        "alerting": { "alertmanagers": [{ "static_configs": [{ "targets": [spec.project.alertmanager] }] }] },
+        "scrape_configs": scrape,
+    });
+    let recording = json!({ "groups": spec.slos.iter().map(recording_group).collect::<Vec<_>>() });
+    let alerts = json!({
+        "groups": all_alerts(spec)
+            .into_iter()
+            .map(|(name, rules)| json!({ "name": name, "rules": rules.iter().map(AlertRuleOut::to_value).collect::<Vec<_>>() }))
+            .collect::<Vec<_>>()
+    });
+    let flags = format!(
+        "{}# Command-line flags for the Prometheus server (§2.3: metrics are kept {} days in the TSDB).\n\
+         # Pass them as `prometheus $(grep -v '^#' prometheus.flags)`; retention is a flag, not part of prometheus.yml.\n\
+         --config.file=prometheus.yml\n--storage.tsdb.retention.time={}d\n",
+        header::hash_comment(sources),
+        spec.project.metrics_retention_days,
+        spec.project.metrics_retention_days
+    );
+    vec![
+        file("prometheus.yml", sources, &prometheus),
+        GeneratedFile { path: format!("{DIR}/prometheus.flags"), contents: flags },
+        file(RECORDING, sources, &recording),
+        file(ALERTS, sources, &alerts),
+        file("alertmanager.yml", sources, &alertmanager()),
+    ]
+}
+
+/// Alertmanager: page and ticket routes grouped by SLO and component; a page
+/// inhibits tickets for the same SLO. Receivers are placeholders to fill in.
+pub fn alertmanager() -> Value {
+    json!({
+        "route": {
+            "receiver": "default",
+            "group_by": ["alertname", "slo", "component"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            "routes": [
+                { "receiver": "page", "matchers": ["severity=\"page\""], "group_wait": "10s", "repeat_interval": "1h" },
+                { "receiver": "ticket", "matchers": ["severity=\"ticket\""], "repeat_interval": "12h" },
+            ],
+        },
+        "inhibit_rules": [
+            { "source_matchers": ["severity=\"page\""], "target_matchers": ["severity=\"ticket\""], "equal": ["slo", "component"] },
+        ],
+        "receivers": [
+            { "name": "default" },
+            { "name": "page", "webhook_configs": [{ "url": "http://127.0.0.1:9099/page", "send_resolved": true }] },
+            { "name": "ticket", "webhook_configs": [{ "url": "http://127.0.0.1:9099/ticket", "send_resolved": true }] },
+        ],
+    })
+}
