@@ -4,17 +4,23 @@
 //!   artifact from the spec; with `--check`, write nothing and fail on drift.
 //! - `cargo xtask check`: run the real consumers on the generated files:
 //!   `promtool check config|rules`, `promtool test rules`, `amtool check-config`.
+//! - `cargo xtask scan PATH…`: privacy scan (§11.4) of NDJSON logs, trail
+//!   files and metrics expositions; exit 1 on any forbidden name or free text.
+//! - `cargo xtask trails export --root DIR --from D --to D [--tenant T] --out FILE`
+//!   and `cargo xtask trails verify BUNDLE|DIR`: the auditor bundle (§10).
 //! - `cargo xtask ci`: the one test command. Installs what the tests need
 //!   (`scripts/setup.sh`), then runs the drift check, rustfmt, clippy and
 //!   every test of the workspace.
+
+// A command-line tool: its reports go to stdout.
+#![allow(clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use obspec_codegen::{CompileError, output};
 
-const USAGE: &str =
-    "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask check\n  cargo xtask ci";
+const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR\n  cargo xtask ci";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +28,8 @@ fn main() -> ExitCode {
         Some("gen") => generate(&args[1..]),
         Some("ci") => ci(),
         Some("check") => check(),
+        Some("scan") => scan(&args[1..]),
+        Some("trails") => trails(&args[1..]),
         _ => Err(format!("{USAGE}\n")),
     };
     match result {
@@ -102,6 +110,9 @@ fn ci() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     generate(&["--check".to_owned()])?;
     check()?;
+    // The dashboard schema check and the screenshot tool prove they can fail, on fixtures.
+    run("npm", &["--prefix", "tests/grafana-schema", "test"])?;
+    run("npm", &["--prefix", "tests/preview", "test"])?;
     run(&cargo, &["fmt", "--all", "--check"])?;
     run(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     run(&cargo, &["test", "--workspace"])?;
@@ -148,4 +159,69 @@ fn check() -> Result<(), String> {
     tool(&dir, "promtool", &args)?;
     eprintln!("check: promtool and amtool accept every generated file");
     Ok(())
+}
+
+/// `cargo xtask scan PATH…`: reports every forbidden field name or free-text value.
+fn scan(paths: &[String]) -> Result<(), String> {
+    if paths.is_empty() {
+        return Err(format!("scan needs at least one file or directory\n{USAGE}\n"));
+    }
+    let root = workspace_root();
+    let inputs = obspec_codegen::load::read_dir(&root.join("spec"), "spec").map_err(|e| format!("error: {e}\n"))?;
+    let loaded = obspec_codegen::check(&inputs).map_err(|d| obspec_codegen::diag::render_all(&d))?;
+    let scanner = obspec::log::scan::Scanner::new(&loaded.spec.logs.forbidden);
+    let mut files = Vec::new();
+    for p in paths {
+        collect_files(Path::new(p), &mut files);
+    }
+    let findings = scanner.scan_paths(&files);
+    for f in &findings {
+        println!("{f}");
+    }
+    eprintln!("scan: {} files, {} findings", files.len(), findings.len());
+    if findings.is_empty() { Ok(()) } else { Err(String::new()) }
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for e in entries {
+            collect_files(&e, out);
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+}
+
+/// `cargo xtask trails export|verify`.
+fn trails(args: &[String]) -> Result<(), String> {
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    match args.first().map(String::as_str) {
+        Some("export") => {
+            let date = |name: &str| {
+                flag(name)
+                    .and_then(|d| obspec_trail::Date::parse(&d))
+                    .ok_or(format!("trails export needs {name} YYYY-MM-DD\n{USAGE}\n"))
+            };
+            let (from, to) = (date("--from")?, date("--to")?);
+            let root = PathBuf::from(flag("--root").unwrap_or_else(|| ".".to_owned()));
+            let out = PathBuf::from(flag("--out").ok_or(format!("trails export needs --out FILE\n{USAGE}\n"))?);
+            let tenant = flag("--tenant");
+            let summary = obspec_trail::bundle::export_bundle(&root, from, to, tenant.as_deref(), &out)
+                .map_err(|e| format!("error: {e}\n"))?;
+            eprintln!("exported {} days, {} files to {}", summary.days, summary.files, out.display());
+            Ok(())
+        }
+        Some("verify") => {
+            let path = args.get(1).ok_or(format!("trails verify needs a bundle or directory\n{USAGE}\n"))?;
+            let opts = obspec_trail::verify::VerifyOptions::default();
+            let report =
+                obspec_trail::verify::verify_path(Path::new(path), &opts).map_err(|e| format!("error: {e}\n"))?;
+            println!("{report}");
+            if report.is_ok() { Ok(()) } else { Err(String::new()) }
+        }
+        _ => Err(format!("{USAGE}\n")),
+    }
 }
