@@ -242,3 +242,1236 @@ pub mod metric_names {
         "office_ws_reconnect_duration_seconds",
     ];
 }
+/// Typed metric emitters (§1.2), one function per metric of the spec.
+///
+/// Each returns a handle of the `metrics` facade, registered once per label
+/// combination against the recorder installed at first use (install
+/// [`install`] or any `metrics` recorder first) and then cached: closed labels
+/// are enums indexing a fixed array, open labels (`&str`) are bounded and fold
+/// into `other` past their `max_values`.
+///
+/// ```ignore
+/// metrics::gateway_http_requests_total("/v1/rooms/:id", metrics::Method::Get, metrics::Code::S200).increment(1);
+/// ```
+#[rustfmt::skip]
+pub mod metrics {
+    ///Values of the closed label `method`: HTTP method.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Method {
+        ///`method="GET"`
+        Get,
+        ///`method="POST"`
+        Post,
+        ///`method="PUT"`
+        Put,
+        ///`method="PATCH"`
+        Patch,
+        ///`method="DELETE"`
+        Delete,
+        ///`method="HEAD"`
+        Head,
+        ///`method="OPTIONS"`
+        Options,
+    }
+    impl Method {
+        /// Every value, in spec order.
+        pub const ALL: [Method; 7usize] = [
+            Method::Get,
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+            Method::Head,
+            Method::Options,
+        ];
+        /// The label value as exposed.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Method::Get => "GET",
+                Method::Post => "POST",
+                Method::Put => "PUT",
+                Method::Patch => "PATCH",
+                Method::Delete => "DELETE",
+                Method::Head => "HEAD",
+                Method::Options => "OPTIONS",
+            }
+        }
+        /// Parses a label value.
+        pub fn from_value(s: &str) -> ::core::option::Option<Method> {
+            match s {
+                "GET" => ::core::option::Option::Some(Method::Get),
+                "POST" => ::core::option::Option::Some(Method::Post),
+                "PUT" => ::core::option::Option::Some(Method::Put),
+                "PATCH" => ::core::option::Option::Some(Method::Patch),
+                "DELETE" => ::core::option::Option::Some(Method::Delete),
+                "HEAD" => ::core::option::Option::Some(Method::Head),
+                "OPTIONS" => ::core::option::Option::Some(Method::Options),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    ///Values of the closed label `code`: HTTP status code of the response.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Code {
+        ///`code="200"`
+        S200,
+        ///`code="201"`
+        S201,
+        ///`code="202"`
+        S202,
+        ///`code="204"`
+        S204,
+        ///`code="304"`
+        S304,
+        ///`code="400"`
+        S400,
+        ///`code="401"`
+        S401,
+        ///`code="403"`
+        S403,
+        ///`code="404"`
+        S404,
+        ///`code="405"`
+        S405,
+        ///`code="409"`
+        S409,
+        ///`code="413"`
+        S413,
+        ///`code="422"`
+        S422,
+        ///`code="429"`
+        S429,
+        ///`code="500"`
+        S500,
+        ///`code="502"`
+        S502,
+        ///`code="503"`
+        S503,
+        ///`code="504"`
+        S504,
+    }
+    impl Code {
+        /// Every value, in spec order.
+        pub const ALL: [Code; 18usize] = [
+            Code::S200,
+            Code::S201,
+            Code::S202,
+            Code::S204,
+            Code::S304,
+            Code::S400,
+            Code::S401,
+            Code::S403,
+            Code::S404,
+            Code::S405,
+            Code::S409,
+            Code::S413,
+            Code::S422,
+            Code::S429,
+            Code::S500,
+            Code::S502,
+            Code::S503,
+            Code::S504,
+        ];
+        /// The label value as exposed.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Code::S200 => "200",
+                Code::S201 => "201",
+                Code::S202 => "202",
+                Code::S204 => "204",
+                Code::S304 => "304",
+                Code::S400 => "400",
+                Code::S401 => "401",
+                Code::S403 => "403",
+                Code::S404 => "404",
+                Code::S405 => "405",
+                Code::S409 => "409",
+                Code::S413 => "413",
+                Code::S422 => "422",
+                Code::S429 => "429",
+                Code::S500 => "500",
+                Code::S502 => "502",
+                Code::S503 => "503",
+                Code::S504 => "504",
+            }
+        }
+        /// Parses a label value.
+        pub fn from_value(s: &str) -> ::core::option::Option<Code> {
+            match s {
+                "200" => ::core::option::Option::Some(Code::S200),
+                "201" => ::core::option::Option::Some(Code::S201),
+                "202" => ::core::option::Option::Some(Code::S202),
+                "204" => ::core::option::Option::Some(Code::S204),
+                "304" => ::core::option::Option::Some(Code::S304),
+                "400" => ::core::option::Option::Some(Code::S400),
+                "401" => ::core::option::Option::Some(Code::S401),
+                "403" => ::core::option::Option::Some(Code::S403),
+                "404" => ::core::option::Option::Some(Code::S404),
+                "405" => ::core::option::Option::Some(Code::S405),
+                "409" => ::core::option::Option::Some(Code::S409),
+                "413" => ::core::option::Option::Some(Code::S413),
+                "422" => ::core::option::Option::Some(Code::S422),
+                "429" => ::core::option::Option::Some(Code::S429),
+                "500" => ::core::option::Option::Some(Code::S500),
+                "502" => ::core::option::Option::Some(Code::S502),
+                "503" => ::core::option::Option::Some(Code::S503),
+                "504" => ::core::option::Option::Some(Code::S504),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    ///Values of the closed label `bucket`: Rate-limit bucket that rejected the request.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Bucket {
+        ///`bucket="tenant"`
+        Tenant,
+        ///`bucket="session_type"`
+        SessionType,
+        ///`bucket="route"`
+        Route,
+        ///`bucket="global"`
+        Global,
+    }
+    impl Bucket {
+        /// Every value, in spec order.
+        pub const ALL: [Bucket; 4usize] = [
+            Bucket::Tenant,
+            Bucket::SessionType,
+            Bucket::Route,
+            Bucket::Global,
+        ];
+        /// The label value as exposed.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Bucket::Tenant => "tenant",
+                Bucket::SessionType => "session_type",
+                Bucket::Route => "route",
+                Bucket::Global => "global",
+            }
+        }
+        /// Parses a label value.
+        pub fn from_value(s: &str) -> ::core::option::Option<Bucket> {
+            match s {
+                "tenant" => ::core::option::Option::Some(Bucket::Tenant),
+                "session_type" => ::core::option::Option::Some(Bucket::SessionType),
+                "route" => ::core::option::Option::Some(Bucket::Route),
+                "global" => ::core::option::Option::Some(Bucket::Global),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    ///Values of the closed label `decision`: Policy decision.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Decision {
+        ///`decision="allow"`
+        Allow,
+        ///`decision="deny"`
+        Deny,
+        ///`decision="backpressure"`
+        Backpressure,
+        ///`decision="rate_limit"`
+        RateLimit,
+    }
+    impl Decision {
+        /// Every value, in spec order.
+        pub const ALL: [Decision; 4usize] = [
+            Decision::Allow,
+            Decision::Deny,
+            Decision::Backpressure,
+            Decision::RateLimit,
+        ];
+        /// The label value as exposed.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Decision::Allow => "allow",
+                Decision::Deny => "deny",
+                Decision::Backpressure => "backpressure",
+                Decision::RateLimit => "rate_limit",
+            }
+        }
+        /// Parses a label value.
+        pub fn from_value(s: &str) -> ::core::option::Option<Decision> {
+            match s {
+                "allow" => ::core::option::Option::Some(Decision::Allow),
+                "deny" => ::core::option::Option::Some(Decision::Deny),
+                "backpressure" => ::core::option::Option::Some(Decision::Backpressure),
+                "rate_limit" => ::core::option::Option::Some(Decision::RateLimit),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    ///Values of the closed label `session_type`: Kind of session a quota applies to.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum SessionType {
+        ///`session_type="user"`
+        User,
+        ///`session_type="agent"`
+        Agent,
+        ///`session_type="service"`
+        Service,
+    }
+    impl SessionType {
+        /// Every value, in spec order.
+        pub const ALL: [SessionType; 3usize] = [
+            SessionType::User,
+            SessionType::Agent,
+            SessionType::Service,
+        ];
+        /// The label value as exposed.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                SessionType::User => "user",
+                SessionType::Agent => "agent",
+                SessionType::Service => "service",
+            }
+        }
+        /// Parses a label value.
+        pub fn from_value(s: &str) -> ::core::option::Option<SessionType> {
+            match s {
+                "user" => ::core::option::Option::Some(SessionType::User),
+                "agent" => ::core::option::Option::Some(SessionType::Agent),
+                "service" => ::core::option::Option::Some(SessionType::Service),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    ///Values of the closed label `quota`: Which quota was exceeded.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Quota {
+        ///`quota="rate_limit"`
+        RateLimit,
+        ///`quota="backpressure"`
+        Backpressure,
+    }
+    impl Quota {
+        /// Every value, in spec order.
+        pub const ALL: [Quota; 2usize] = [Quota::RateLimit, Quota::Backpressure];
+        /// The label value as exposed.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Quota::RateLimit => "rate_limit",
+                Quota::Backpressure => "backpressure",
+            }
+        }
+        /// Parses a label value.
+        pub fn from_value(s: &str) -> ::core::option::Option<Quota> {
+            match s {
+                "rate_limit" => ::core::option::Option::Some(Quota::RateLimit),
+                "backpressure" => ::core::option::Option::Some(Quota::Backpressure),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    /// Every metric of the spec (help, type, labels, buckets), for the recorder.
+    pub static METRICS: [::obspec::metrics::MetricDesc; 18usize] = [
+        ::obspec::metrics::MetricDesc {
+            name: "gateway_http_requests_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "HTTP requests handled by the gateway.",
+            unit: "count",
+            labels: &["route", "method", "code"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "gateway_http_request_duration_seconds",
+            kind: ::obspec::metrics::MetricKind::Histogram,
+            help: "Gateway request latency.",
+            unit: "seconds",
+            labels: &["route"],
+            buckets: &[
+                0.005f64,
+                0.01f64,
+                0.025f64,
+                0.05f64,
+                0.1f64,
+                0.2f64,
+                0.3f64,
+                0.5f64,
+                1f64,
+                2.5f64,
+                5f64,
+                10f64,
+            ],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "gateway_backpressure_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "Requests the gateway rejected with BACKPRESSURE.",
+            unit: "count",
+            labels: &["session_type"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "gateway_jwks_refresh_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "JWKS / Cloudflare Access key refresh attempts.",
+            unit: "count",
+            labels: &["ok"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "gateway_jwks_refresh_consecutive_failures",
+            kind: ::obspec::metrics::MetricKind::Gauge,
+            help: "JWKS / Access refresh failures since the last success.",
+            unit: "count",
+            labels: &[],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "webhook_delivery_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "Webhook delivery attempts.",
+            unit: "count",
+            labels: &["dest", "ok"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "webhook_delivery_duration_seconds",
+            kind: ::obspec::metrics::MetricKind::Histogram,
+            help: "Webhook delivery latency.",
+            unit: "seconds",
+            labels: &["dest"],
+            buckets: &[
+                0.05f64,
+                0.1f64,
+                0.25f64,
+                0.5f64,
+                1f64,
+                2.5f64,
+                5f64,
+                10f64,
+                30f64,
+            ],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "policy_eval_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "Policy evaluations by decision.",
+            unit: "count",
+            labels: &["decision"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "core_http_requests_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "HTTP requests handled by the Core API.",
+            unit: "count",
+            labels: &["route", "method", "code"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "core_http_request_duration_seconds",
+            kind: ::obspec::metrics::MetricKind::Histogram,
+            help: "Core API request latency.",
+            unit: "seconds",
+            labels: &["route"],
+            buckets: &[
+                0.005f64,
+                0.01f64,
+                0.025f64,
+                0.05f64,
+                0.1f64,
+                0.2f64,
+                0.3f64,
+                0.5f64,
+                1f64,
+                2.5f64,
+                5f64,
+                10f64,
+            ],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "core_db_query_seconds",
+            kind: ::obspec::metrics::MetricKind::Histogram,
+            help: "Database query time by operation.",
+            unit: "seconds",
+            labels: &["op"],
+            buckets: &[
+                0.001f64,
+                0.0025f64,
+                0.005f64,
+                0.01f64,
+                0.025f64,
+                0.05f64,
+                0.1f64,
+                0.25f64,
+                0.5f64,
+                1f64,
+                2.5f64,
+            ],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "core_rate_limit_hits_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "Requests rejected by a rate-limit bucket.",
+            unit: "count",
+            labels: &["bucket", "tenant"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "core_tenant_requests_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "Requests per tenant (consumption).",
+            unit: "count",
+            labels: &["tenant"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "core_quota_exceeded_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "Requests over quota, by session type and quota.",
+            unit: "count",
+            labels: &["session_type", "quota"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "media_presign_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "Media presigned URL requests.",
+            unit: "count",
+            labels: &["ok"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "office_mcp_call_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "MCP tool calls.",
+            unit: "count",
+            labels: &["tool", "ok", "err"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "office_mcp_call_duration_seconds",
+            kind: ::obspec::metrics::MetricKind::Histogram,
+            help: "MCP tool call latency.",
+            unit: "seconds",
+            labels: &["tool"],
+            buckets: &[
+                0.005f64,
+                0.01f64,
+                0.025f64,
+                0.05f64,
+                0.1f64,
+                0.2f64,
+                0.3f64,
+                0.5f64,
+                1f64,
+                2.5f64,
+                5f64,
+                10f64,
+            ],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "office_ws_reconnect_duration_seconds",
+            kind: ::obspec::metrics::MetricKind::Histogram,
+            help: "Time for a WebSocket client to reconnect.",
+            unit: "seconds",
+            labels: &[],
+            buckets: &[0.05f64, 0.1f64, 0.25f64, 0.5f64, 1f64, 2.5f64, 5f64, 10f64],
+        },
+    ];
+    /// Installs obspec's recorder with the spec's metrics as the global
+    /// `metrics` recorder; serve [`render`] on `/metrics`.
+    pub fn install() -> ::core::result::Result<
+        ::obspec::metrics::Exporter,
+        ::obspec::metrics::InstallError,
+    > {
+        ::obspec::metrics::install(&METRICS)
+    }
+    /// The Prometheus text exposition of the installed recorder (the `/metrics` body).
+    pub fn render() -> ::std::string::String {
+        ::obspec::metrics::render()
+    }
+    ///The handles of `gateway_http_requests_total` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
+    #[derive(Debug, Clone, Copy)]
+    pub struct GatewayHttpRequestsTotalRow(
+        &'static ::obspec::metrics::Row<::obspec::metrics::Counter>,
+    );
+    impl GatewayHttpRequestsTotalRow {
+        ///The `gateway_http_requests_total` handle for these closed labels.
+        #[inline]
+        pub fn get(
+            self,
+            method: Method,
+            code: Code,
+        ) -> &'static ::obspec::metrics::Counter {
+            self.0
+                .get(
+                    (method as usize) * 18usize + code as usize,
+                    |open| {
+                        ::std::vec![
+                            ::obspec::metrics::open_label("route", open, 0usize),
+                            ::obspec::metrics::Label::from_static_parts("method", method
+                            .as_str()),
+                            ::obspec::metrics::Label::from_static_parts("code", code
+                            .as_str())
+                        ]
+                    },
+                )
+        }
+    }
+    ///Resolves the open label(s) of `gateway_http_requests_total` (`route`); values past the bound fold into `other`.
+    #[inline]
+    pub fn gateway_http_requests_total_row(route: &str) -> GatewayHttpRequestsTotalRow {
+        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Counter> = ::obspec::metrics::OpenFamily::new(
+            "gateway_http_requests_total",
+            &[
+                ::obspec::metrics::OpenLabel {
+                    name: "route",
+                    max_values: 32u64,
+                },
+            ],
+            126usize,
+        );
+        GatewayHttpRequestsTotalRow(FAMILY.row(&[route]))
+    }
+    ///`gateway_http_requests_total`: HTTP requests handled by the gateway.
+    ///
+    ///Counter, unit: count, component: `gateway`.
+    ///Labels: `route` (open, at most 32 values, then `other`), `method` (closed, 7 values), `code` (closed, 18 values).
+    ///SLOs: `gateway-errors`.
+    #[inline]
+    pub fn gateway_http_requests_total(
+        route: &str,
+        method: Method,
+        code: Code,
+    ) -> &'static ::obspec::metrics::Counter {
+        gateway_http_requests_total_row(route).get(method, code)
+    }
+    ///The handles of `gateway_http_request_duration_seconds` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
+    #[derive(Debug, Clone, Copy)]
+    pub struct GatewayHttpRequestDurationSecondsRow(
+        &'static ::obspec::metrics::Row<::obspec::metrics::Histogram>,
+    );
+    impl GatewayHttpRequestDurationSecondsRow {
+        ///The `gateway_http_request_duration_seconds` handle for these closed labels.
+        #[inline]
+        pub fn get(self) -> &'static ::obspec::metrics::Histogram {
+            self.0
+                .get(
+                    0usize,
+                    |open| {
+                        ::std::vec![::obspec::metrics::open_label("route", open, 0usize)]
+                    },
+                )
+        }
+    }
+    ///Resolves the open label(s) of `gateway_http_request_duration_seconds` (`route`); values past the bound fold into `other`.
+    #[inline]
+    pub fn gateway_http_request_duration_seconds_row(
+        route: &str,
+    ) -> GatewayHttpRequestDurationSecondsRow {
+        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Histogram> = ::obspec::metrics::OpenFamily::new(
+            "gateway_http_request_duration_seconds",
+            &[
+                ::obspec::metrics::OpenLabel {
+                    name: "route",
+                    max_values: 32u64,
+                },
+            ],
+            1usize,
+        );
+        GatewayHttpRequestDurationSecondsRow(FAMILY.row(&[route]))
+    }
+    ///`gateway_http_request_duration_seconds`: Gateway request latency.
+    ///
+    ///Histogram, unit: seconds, component: `gateway`.
+    ///Labels: `route` (open, at most 32 values, then `other`).
+    ///Buckets: 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5, 10.
+    ///SLOs: `gateway-latency`.
+    ///Note: R07.
+    #[inline]
+    pub fn gateway_http_request_duration_seconds(
+        route: &str,
+    ) -> &'static ::obspec::metrics::Histogram {
+        gateway_http_request_duration_seconds_row(route).get()
+    }
+    ///`gateway_backpressure_total`: Requests the gateway rejected with BACKPRESSURE.
+    ///
+    ///Counter, unit: count, component: `gateway`.
+    ///Labels: `session_type` (closed, 3 values).
+    ///Note: R04, R13.
+    #[inline]
+    pub fn gateway_backpressure_total(
+        session_type: SessionType,
+    ) -> &'static ::obspec::metrics::Counter {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Counter,
+            3usize,
+        > = ::obspec::metrics::ClosedFamily::new("gateway_backpressure_total");
+        FAMILY
+            .get(
+                session_type as usize,
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("session_type",
+                        session_type.as_str())
+                    ]
+                },
+            )
+    }
+    ///`gateway_jwks_refresh_total`: JWKS / Cloudflare Access key refresh attempts.
+    ///
+    ///Counter, unit: count, component: `gateway`.
+    ///Labels: `ok` (closed, 2 values).
+    ///Note: R02.
+    #[inline]
+    pub fn gateway_jwks_refresh_total(ok: bool) -> &'static ::obspec::metrics::Counter {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Counter,
+            2usize,
+        > = ::obspec::metrics::ClosedFamily::new("gateway_jwks_refresh_total");
+        FAMILY
+            .get(
+                if ok { 0usize } else { 1usize },
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("ok", if ok { "true"
+                        } else { "false" })
+                    ]
+                },
+            )
+    }
+    ///`gateway_jwks_refresh_consecutive_failures`: JWKS / Access refresh failures since the last success.
+    ///
+    ///Gauge, unit: count, component: `gateway`.
+    ///Note: R02.
+    #[inline]
+    pub fn gateway_jwks_refresh_consecutive_failures() -> &'static ::obspec::metrics::Gauge {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Gauge,
+            1usize,
+        > = ::obspec::metrics::ClosedFamily::new(
+            "gateway_jwks_refresh_consecutive_failures",
+        );
+        FAMILY.get(0usize, || ::std::vec![])
+    }
+    ///The handles of `webhook_delivery_total` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
+    #[derive(Debug, Clone, Copy)]
+    pub struct WebhookDeliveryTotalRow(
+        &'static ::obspec::metrics::Row<::obspec::metrics::Counter>,
+    );
+    impl WebhookDeliveryTotalRow {
+        ///The `webhook_delivery_total` handle for these closed labels.
+        #[inline]
+        pub fn get(self, ok: bool) -> &'static ::obspec::metrics::Counter {
+            self.0
+                .get(
+                    if ok { 0usize } else { 1usize },
+                    |open| {
+                        ::std::vec![
+                            ::obspec::metrics::open_label("dest", open, 0usize),
+                            ::obspec::metrics::Label::from_static_parts("ok", if ok {
+                            "true" } else { "false" })
+                        ]
+                    },
+                )
+        }
+    }
+    ///Resolves the open label(s) of `webhook_delivery_total` (`dest`); values past the bound fold into `other`.
+    #[inline]
+    pub fn webhook_delivery_total_row(dest: &str) -> WebhookDeliveryTotalRow {
+        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Counter> = ::obspec::metrics::OpenFamily::new(
+            "webhook_delivery_total",
+            &[
+                ::obspec::metrics::OpenLabel {
+                    name: "dest",
+                    max_values: 50u64,
+                },
+            ],
+            2usize,
+        );
+        WebhookDeliveryTotalRow(FAMILY.row(&[dest]))
+    }
+    ///`webhook_delivery_total`: Webhook delivery attempts.
+    ///
+    ///Counter, unit: count, component: `gateway`.
+    ///Labels: `dest` (open, at most 50 values, then `other`), `ok` (closed, 2 values).
+    #[inline]
+    pub fn webhook_delivery_total(
+        dest: &str,
+        ok: bool,
+    ) -> &'static ::obspec::metrics::Counter {
+        webhook_delivery_total_row(dest).get(ok)
+    }
+    ///The handles of `webhook_delivery_duration_seconds` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
+    #[derive(Debug, Clone, Copy)]
+    pub struct WebhookDeliveryDurationSecondsRow(
+        &'static ::obspec::metrics::Row<::obspec::metrics::Histogram>,
+    );
+    impl WebhookDeliveryDurationSecondsRow {
+        ///The `webhook_delivery_duration_seconds` handle for these closed labels.
+        #[inline]
+        pub fn get(self) -> &'static ::obspec::metrics::Histogram {
+            self.0
+                .get(
+                    0usize,
+                    |open| {
+                        ::std::vec![::obspec::metrics::open_label("dest", open, 0usize)]
+                    },
+                )
+        }
+    }
+    ///Resolves the open label(s) of `webhook_delivery_duration_seconds` (`dest`); values past the bound fold into `other`.
+    #[inline]
+    pub fn webhook_delivery_duration_seconds_row(
+        dest: &str,
+    ) -> WebhookDeliveryDurationSecondsRow {
+        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Histogram> = ::obspec::metrics::OpenFamily::new(
+            "webhook_delivery_duration_seconds",
+            &[
+                ::obspec::metrics::OpenLabel {
+                    name: "dest",
+                    max_values: 50u64,
+                },
+            ],
+            1usize,
+        );
+        WebhookDeliveryDurationSecondsRow(FAMILY.row(&[dest]))
+    }
+    ///`webhook_delivery_duration_seconds`: Webhook delivery latency.
+    ///
+    ///Histogram, unit: seconds, component: `gateway`.
+    ///Labels: `dest` (open, at most 50 values, then `other`).
+    ///Buckets: 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30.
+    ///Note: R20.
+    #[inline]
+    pub fn webhook_delivery_duration_seconds(
+        dest: &str,
+    ) -> &'static ::obspec::metrics::Histogram {
+        webhook_delivery_duration_seconds_row(dest).get()
+    }
+    ///`policy_eval_total`: Policy evaluations by decision.
+    ///
+    ///Counter, unit: count, component: `policy_proxy`.
+    ///Labels: `decision` (closed, 4 values).
+    #[inline]
+    pub fn policy_eval_total(decision: Decision) -> &'static ::obspec::metrics::Counter {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Counter,
+            4usize,
+        > = ::obspec::metrics::ClosedFamily::new("policy_eval_total");
+        FAMILY
+            .get(
+                decision as usize,
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("decision", decision
+                        .as_str())
+                    ]
+                },
+            )
+    }
+    ///The handles of `core_http_requests_total` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
+    #[derive(Debug, Clone, Copy)]
+    pub struct CoreHttpRequestsTotalRow(
+        &'static ::obspec::metrics::Row<::obspec::metrics::Counter>,
+    );
+    impl CoreHttpRequestsTotalRow {
+        ///The `core_http_requests_total` handle for these closed labels.
+        #[inline]
+        pub fn get(
+            self,
+            method: Method,
+            code: Code,
+        ) -> &'static ::obspec::metrics::Counter {
+            self.0
+                .get(
+                    (method as usize) * 18usize + code as usize,
+                    |open| {
+                        ::std::vec![
+                            ::obspec::metrics::open_label("route", open, 0usize),
+                            ::obspec::metrics::Label::from_static_parts("method", method
+                            .as_str()),
+                            ::obspec::metrics::Label::from_static_parts("code", code
+                            .as_str())
+                        ]
+                    },
+                )
+        }
+    }
+    ///Resolves the open label(s) of `core_http_requests_total` (`route`); values past the bound fold into `other`.
+    #[inline]
+    pub fn core_http_requests_total_row(route: &str) -> CoreHttpRequestsTotalRow {
+        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Counter> = ::obspec::metrics::OpenFamily::new(
+            "core_http_requests_total",
+            &[
+                ::obspec::metrics::OpenLabel {
+                    name: "route",
+                    max_values: 32u64,
+                },
+            ],
+            126usize,
+        );
+        CoreHttpRequestsTotalRow(FAMILY.row(&[route]))
+    }
+    ///`core_http_requests_total`: HTTP requests handled by the Core API.
+    ///
+    ///Counter, unit: count, component: `core`.
+    ///Labels: `route` (open, at most 32 values, then `other`), `method` (closed, 7 values), `code` (closed, 18 values).
+    ///SLOs: `core-errors`.
+    ///Note: R08.
+    #[inline]
+    pub fn core_http_requests_total(
+        route: &str,
+        method: Method,
+        code: Code,
+    ) -> &'static ::obspec::metrics::Counter {
+        core_http_requests_total_row(route).get(method, code)
+    }
+    ///The handles of `core_http_request_duration_seconds` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
+    #[derive(Debug, Clone, Copy)]
+    pub struct CoreHttpRequestDurationSecondsRow(
+        &'static ::obspec::metrics::Row<::obspec::metrics::Histogram>,
+    );
+    impl CoreHttpRequestDurationSecondsRow {
+        ///The `core_http_request_duration_seconds` handle for these closed labels.
+        #[inline]
+        pub fn get(self) -> &'static ::obspec::metrics::Histogram {
+            self.0
+                .get(
+                    0usize,
+                    |open| {
+                        ::std::vec![::obspec::metrics::open_label("route", open, 0usize)]
+                    },
+                )
+        }
+    }
+    ///Resolves the open label(s) of `core_http_request_duration_seconds` (`route`); values past the bound fold into `other`.
+    #[inline]
+    pub fn core_http_request_duration_seconds_row(
+        route: &str,
+    ) -> CoreHttpRequestDurationSecondsRow {
+        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Histogram> = ::obspec::metrics::OpenFamily::new(
+            "core_http_request_duration_seconds",
+            &[
+                ::obspec::metrics::OpenLabel {
+                    name: "route",
+                    max_values: 32u64,
+                },
+            ],
+            1usize,
+        );
+        CoreHttpRequestDurationSecondsRow(FAMILY.row(&[route]))
+    }
+    ///`core_http_request_duration_seconds`: Core API request latency.
+    ///
+    ///Histogram, unit: seconds, component: `core`.
+    ///Labels: `route` (open, at most 32 values, then `other`).
+    ///Buckets: 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5, 10.
+    ///SLOs: `core-latency`.
+    ///Note: R08.
+    #[inline]
+    pub fn core_http_request_duration_seconds(
+        route: &str,
+    ) -> &'static ::obspec::metrics::Histogram {
+        core_http_request_duration_seconds_row(route).get()
+    }
+    ///The handles of `core_db_query_seconds` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
+    #[derive(Debug, Clone, Copy)]
+    pub struct CoreDbQuerySecondsRow(
+        &'static ::obspec::metrics::Row<::obspec::metrics::Histogram>,
+    );
+    impl CoreDbQuerySecondsRow {
+        ///The `core_db_query_seconds` handle for these closed labels.
+        #[inline]
+        pub fn get(self) -> &'static ::obspec::metrics::Histogram {
+            self.0
+                .get(
+                    0usize,
+                    |open| ::std::vec![::obspec::metrics::open_label("op", open, 0usize)],
+                )
+        }
+    }
+    ///Resolves the open label(s) of `core_db_query_seconds` (`op`); values past the bound fold into `other`.
+    #[inline]
+    pub fn core_db_query_seconds_row(op: &str) -> CoreDbQuerySecondsRow {
+        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Histogram> = ::obspec::metrics::OpenFamily::new(
+            "core_db_query_seconds",
+            &[
+                ::obspec::metrics::OpenLabel {
+                    name: "op",
+                    max_values: 48u64,
+                },
+            ],
+            1usize,
+        );
+        CoreDbQuerySecondsRow(FAMILY.row(&[op]))
+    }
+    ///`core_db_query_seconds`: Database query time by operation.
+    ///
+    ///Histogram, unit: seconds, component: `core`.
+    ///Labels: `op` (open, at most 48 values, then `other`).
+    ///Buckets: 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5.
+    ///Note: R07.
+    #[inline]
+    pub fn core_db_query_seconds(op: &str) -> &'static ::obspec::metrics::Histogram {
+        core_db_query_seconds_row(op).get()
+    }
+    ///The handles of `core_rate_limit_hits_total` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
+    #[derive(Debug, Clone, Copy)]
+    pub struct CoreRateLimitHitsTotalRow(
+        &'static ::obspec::metrics::Row<::obspec::metrics::Counter>,
+    );
+    impl CoreRateLimitHitsTotalRow {
+        ///The `core_rate_limit_hits_total` handle for these closed labels.
+        #[inline]
+        pub fn get(self, bucket: Bucket) -> &'static ::obspec::metrics::Counter {
+            self.0
+                .get(
+                    bucket as usize,
+                    |open| {
+                        ::std::vec![
+                            ::obspec::metrics::Label::from_static_parts("bucket", bucket
+                            .as_str()), ::obspec::metrics::open_label("tenant", open,
+                            0usize)
+                        ]
+                    },
+                )
+        }
+    }
+    ///Resolves the open label(s) of `core_rate_limit_hits_total` (`tenant`); values past the bound fold into `other`.
+    #[inline]
+    pub fn core_rate_limit_hits_total_row(tenant: &str) -> CoreRateLimitHitsTotalRow {
+        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Counter> = ::obspec::metrics::OpenFamily::new(
+            "core_rate_limit_hits_total",
+            &[
+                ::obspec::metrics::OpenLabel {
+                    name: "tenant",
+                    max_values: 1000u64,
+                },
+            ],
+            4usize,
+        );
+        CoreRateLimitHitsTotalRow(FAMILY.row(&[tenant]))
+    }
+    ///`core_rate_limit_hits_total`: Requests rejected by a rate-limit bucket.
+    ///
+    ///Counter, unit: count, component: `core`.
+    ///Labels: `bucket` (closed, 4 values), `tenant` (open, at most 1000 values, then `other`).
+    ///Note: R03.
+    #[inline]
+    pub fn core_rate_limit_hits_total(
+        bucket: Bucket,
+        tenant: &str,
+    ) -> &'static ::obspec::metrics::Counter {
+        core_rate_limit_hits_total_row(tenant).get(bucket)
+    }
+    ///The handles of `core_tenant_requests_total` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
+    #[derive(Debug, Clone, Copy)]
+    pub struct CoreTenantRequestsTotalRow(
+        &'static ::obspec::metrics::Row<::obspec::metrics::Counter>,
+    );
+    impl CoreTenantRequestsTotalRow {
+        ///The `core_tenant_requests_total` handle for these closed labels.
+        #[inline]
+        pub fn get(self) -> &'static ::obspec::metrics::Counter {
+            self.0
+                .get(
+                    0usize,
+                    |open| {
+                        ::std::vec![
+                            ::obspec::metrics::open_label("tenant", open, 0usize)
+                        ]
+                    },
+                )
+        }
+    }
+    ///Resolves the open label(s) of `core_tenant_requests_total` (`tenant`); values past the bound fold into `other`.
+    #[inline]
+    pub fn core_tenant_requests_total_row(tenant: &str) -> CoreTenantRequestsTotalRow {
+        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Counter> = ::obspec::metrics::OpenFamily::new(
+            "core_tenant_requests_total",
+            &[
+                ::obspec::metrics::OpenLabel {
+                    name: "tenant",
+                    max_values: 1000u64,
+                },
+            ],
+            1usize,
+        );
+        CoreTenantRequestsTotalRow(FAMILY.row(&[tenant]))
+    }
+    ///`core_tenant_requests_total`: Requests per tenant (consumption).
+    ///
+    ///Counter, unit: count, component: `core`.
+    ///Labels: `tenant` (open, at most 1000 values, then `other`).
+    ///Note: R03.
+    #[inline]
+    pub fn core_tenant_requests_total(
+        tenant: &str,
+    ) -> &'static ::obspec::metrics::Counter {
+        core_tenant_requests_total_row(tenant).get()
+    }
+    ///`core_quota_exceeded_total`: Requests over quota, by session type and quota.
+    ///
+    ///Counter, unit: count, component: `core`.
+    ///Labels: `session_type` (closed, 3 values), `quota` (closed, 2 values).
+    ///Note: R13.
+    #[inline]
+    pub fn core_quota_exceeded_total(
+        session_type: SessionType,
+        quota: Quota,
+    ) -> &'static ::obspec::metrics::Counter {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Counter,
+            6usize,
+        > = ::obspec::metrics::ClosedFamily::new("core_quota_exceeded_total");
+        FAMILY
+            .get(
+                (session_type as usize) * 2usize + quota as usize,
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("session_type",
+                        session_type.as_str()),
+                        ::obspec::metrics::Label::from_static_parts("quota", quota
+                        .as_str())
+                    ]
+                },
+            )
+    }
+    ///`media_presign_total`: Media presigned URL requests.
+    ///
+    ///Counter, unit: count, component: `core`.
+    ///Labels: `ok` (closed, 2 values).
+    #[inline]
+    pub fn media_presign_total(ok: bool) -> &'static ::obspec::metrics::Counter {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Counter,
+            2usize,
+        > = ::obspec::metrics::ClosedFamily::new("media_presign_total");
+        FAMILY
+            .get(
+                if ok { 0usize } else { 1usize },
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("ok", if ok { "true"
+                        } else { "false" })
+                    ]
+                },
+            )
+    }
+    ///The handles of `office_mcp_call_total` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
+    #[derive(Debug, Clone, Copy)]
+    pub struct OfficeMcpCallTotalRow(
+        &'static ::obspec::metrics::Row<::obspec::metrics::Counter>,
+    );
+    impl OfficeMcpCallTotalRow {
+        ///The `office_mcp_call_total` handle for these closed labels.
+        #[inline]
+        pub fn get(
+            self,
+            ok: bool,
+            err: ::core::option::Option<super::ErrorToken>,
+        ) -> &'static ::obspec::metrics::Counter {
+            self.0
+                .get(
+                    (if ok { 0usize } else { 1usize }) * 14usize
+                        + match err {
+                            ::core::option::Option::None => 0usize,
+                            ::core::option::Option::Some(t) => 1usize + t as usize,
+                        },
+                    |open| {
+                        ::std::vec![
+                            ::obspec::metrics::open_label("tool", open, 0usize),
+                            ::obspec::metrics::Label::from_static_parts("ok", if ok {
+                            "true" } else { "false" }),
+                            ::obspec::metrics::Label::from_static_parts("err", match err
+                            { ::core::option::Option::None => "NONE",
+                            ::core::option::Option::Some(t) => t.as_str() })
+                        ]
+                    },
+                )
+        }
+    }
+    ///Resolves the open label(s) of `office_mcp_call_total` (`tool`); values past the bound fold into `other`.
+    #[inline]
+    pub fn office_mcp_call_total_row(tool: &str) -> OfficeMcpCallTotalRow {
+        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Counter> = ::obspec::metrics::OpenFamily::new(
+            "office_mcp_call_total",
+            &[
+                ::obspec::metrics::OpenLabel {
+                    name: "tool",
+                    max_values: 64u64,
+                },
+            ],
+            28usize,
+        );
+        OfficeMcpCallTotalRow(FAMILY.row(&[tool]))
+    }
+    ///`office_mcp_call_total`: MCP tool calls.
+    ///
+    ///Counter, unit: count, component: `office`.
+    ///Labels: `tool` (open, at most 64 values, then `other`), `ok` (closed, 2 values), `err` (closed, 14 values).
+    ///SLOs: `office-backpressure`.
+    ///Note: R01.
+    #[inline]
+    pub fn office_mcp_call_total(
+        tool: &str,
+        ok: bool,
+        err: ::core::option::Option<super::ErrorToken>,
+    ) -> &'static ::obspec::metrics::Counter {
+        office_mcp_call_total_row(tool).get(ok, err)
+    }
+    ///The handles of `office_mcp_call_duration_seconds` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
+    #[derive(Debug, Clone, Copy)]
+    pub struct OfficeMcpCallDurationSecondsRow(
+        &'static ::obspec::metrics::Row<::obspec::metrics::Histogram>,
+    );
+    impl OfficeMcpCallDurationSecondsRow {
+        ///The `office_mcp_call_duration_seconds` handle for these closed labels.
+        #[inline]
+        pub fn get(self) -> &'static ::obspec::metrics::Histogram {
+            self.0
+                .get(
+                    0usize,
+                    |open| {
+                        ::std::vec![::obspec::metrics::open_label("tool", open, 0usize)]
+                    },
+                )
+        }
+    }
+    ///Resolves the open label(s) of `office_mcp_call_duration_seconds` (`tool`); values past the bound fold into `other`.
+    #[inline]
+    pub fn office_mcp_call_duration_seconds_row(
+        tool: &str,
+    ) -> OfficeMcpCallDurationSecondsRow {
+        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Histogram> = ::obspec::metrics::OpenFamily::new(
+            "office_mcp_call_duration_seconds",
+            &[
+                ::obspec::metrics::OpenLabel {
+                    name: "tool",
+                    max_values: 64u64,
+                },
+            ],
+            1usize,
+        );
+        OfficeMcpCallDurationSecondsRow(FAMILY.row(&[tool]))
+    }
+    ///`office_mcp_call_duration_seconds`: MCP tool call latency.
+    ///
+    ///Histogram, unit: seconds, component: `office`.
+    ///Labels: `tool` (open, at most 64 values, then `other`).
+    ///Buckets: 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5, 10.
+    ///SLOs: `office-tool-call-latency`.
+    #[inline]
+    pub fn office_mcp_call_duration_seconds(
+        tool: &str,
+    ) -> &'static ::obspec::metrics::Histogram {
+        office_mcp_call_duration_seconds_row(tool).get()
+    }
+    ///`office_ws_reconnect_duration_seconds`: Time for a WebSocket client to reconnect.
+    ///
+    ///Histogram, unit: seconds, component: `office`.
+    ///Buckets: 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10.
+    ///SLOs: `office-ws-reconnect`.
+    ///Note: R05.
+    #[inline]
+    pub fn office_ws_reconnect_duration_seconds() -> &'static ::obspec::metrics::Histogram {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Histogram,
+            1usize,
+        > = ::obspec::metrics::ClosedFamily::new("office_ws_reconnect_duration_seconds");
+        FAMILY.get(0usize, || ::std::vec![])
+    }
+}

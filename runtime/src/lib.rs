@@ -1,7 +1,11 @@
 //! obspec runtime: the pieces the generated emitters sit on.
 //!
 //! [`log`] is the server-blind log plane (blueprint 09 §2).
+//! [`metrics`] is the metric plane's recorder and exposition (§1.2), and
+//! [`event`] the traits `obspec-macros` derives.
 
+pub mod event;
 pub mod log;
+pub mod metrics;
 
 pub use log::{LogLine, LogPlane, LogSchema, ServerBlindLayer};

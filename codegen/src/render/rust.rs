@@ -1,9 +1,11 @@
 //! The Rust renderer: one function from the spec to a token stream, used both
 //! by `cargo xtask gen` (formatted with `prettyplease` into `generated/src/lib.rs`)
-//! and by the `obspec::spec!` macro, so the two cannot disagree.
+//! and by the `obspec_macros::spec!` macro, so the two cannot disagree.
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
+
+mod metrics;
 
 use super::header;
 use crate::model::{RetryAfter, Spec};
@@ -35,9 +37,11 @@ fn ident(s: &str) -> Ident {
 pub fn tokens(spec: &Spec) -> TokenStream {
     let error_token = error_token_enum(spec);
     let metric_names = metric_name_consts(spec);
+    let metrics = metrics::module(spec);
     quote! {
         #error_token
         #metric_names
+        #metrics
     }
 }
 

@@ -1,0 +1,107 @@
+//! The generated emitters record exactly the series the spec declares, and a
+//! real scrape passes `promtool check metrics`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use obspec_generated::ErrorToken;
+use obspec_generated::metrics::{self as m, Bucket, Code, Decision, Method, Quota, SessionType};
+
+/// Touches every emitter of the spec once (and some more than once).
+fn touch_all() {
+    m::gateway_http_requests_total("/v1/rooms/:id", Method::Get, Code::S200).increment(1);
+    m::gateway_http_requests_total("/v1/rooms/:id", Method::Post, Code::S503).increment(2);
+    m::gateway_http_request_duration_seconds("/v1/rooms/:id").record(0.042);
+    m::gateway_backpressure_total(SessionType::Agent).increment(1);
+    m::gateway_jwks_refresh_total(false).increment(1);
+    m::gateway_jwks_refresh_consecutive_failures().set(3.0);
+    m::webhook_delivery_total("dest-1", true).increment(1);
+    m::webhook_delivery_duration_seconds("dest-1").record(1.5);
+    m::policy_eval_total(Decision::RateLimit).increment(1);
+    m::core_http_requests_total("/v1/rooms", Method::Delete, Code::S404).increment(1);
+    m::core_http_request_duration_seconds("/v1/rooms").record(0.2);
+    m::core_db_query_seconds("rooms.by_id").record(0.003);
+    m::core_rate_limit_hits_total(Bucket::Tenant, "t-1").increment(1);
+    m::core_tenant_requests_total("t-1").increment(1);
+    m::core_quota_exceeded_total(SessionType::User, Quota::Backpressure).increment(1);
+    m::media_presign_total(true).increment(1);
+    m::office_mcp_call_total("search", false, Some(ErrorToken::Backpressure)).increment(1);
+    m::office_mcp_call_total("search", true, None).increment(1);
+    m::office_mcp_call_duration_seconds("search").record(0.01);
+    m::office_ws_reconnect_duration_seconds().record(0.7);
+}
+
+/// `name{labels} value` lines → family → set of label-name lists.
+fn series(text: &str) -> BTreeMap<String, BTreeSet<Vec<String>>> {
+    let mut out: BTreeMap<String, BTreeSet<Vec<String>>> = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let (head, _) = line.rsplit_once(' ').expect("a sample line has a value");
+        let (name, labels) = match head.split_once('{') {
+            Some((n, rest)) => (n, rest.trim_end_matches('}')),
+            None => (head, ""),
+        };
+        let names: Vec<String> = labels
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split_once('=').expect("a label pair").0.to_owned())
+            .filter(|n| n != "le")
+            .collect();
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s).filter(|f| m::METRICS.iter().any(|d| d.name == *f)))
+            .unwrap_or(name);
+        out.entry(family.to_owned()).or_default().insert(names);
+    }
+    out
+}
+
+#[test]
+fn emitters_record_the_spec_series_and_promtool_accepts_the_scrape() {
+    let exporter = m::install().unwrap();
+    touch_all();
+    // `route` admits 32 values (one used above): `/r/31`..`/r/39` fold into `other`.
+    for i in 0..40 {
+        m::gateway_http_requests_total(&format!("/r/{i}"), Method::Get, Code::S200).increment(1);
+    }
+    let text = exporter.render();
+    assert_eq!(text, m::render());
+
+    let got = series(&text);
+    for d in &m::METRICS {
+        let want: Vec<String> = d.labels.iter().map(|l| (*l).to_owned()).collect();
+        let sets = got.get(d.name).unwrap_or_else(|| panic!("{} missing from the scrape:\n{text}", d.name));
+        assert_eq!(sets, &BTreeSet::from([want]), "{}", d.name);
+        let kind = d.kind.as_str();
+        assert!(text.contains(&format!("# HELP {} {}\n# TYPE {} {kind}\n", d.name, d.help, d.name)), "{}", d.name);
+    }
+    let extra: Vec<&String> = got
+        .keys()
+        .filter(|k| *k != "obspec_label_overflow_total" && !m::METRICS.iter().any(|d| d.name == *k))
+        .collect();
+    assert!(extra.is_empty(), "series the spec does not declare: {extra:?}");
+
+    assert!(text.contains(r#"gateway_http_requests_total{route="other",method="GET",code="200"} 9"#), "{text}");
+    assert!(text.contains(r#"obspec_label_overflow_total{metric="gateway_http_requests_total",label="route"} 9"#));
+    assert!(text.contains(r#"gateway_http_requests_total{route="/v1/rooms/:id",method="POST",code="503"} 2"#));
+    assert!(text.contains(r#"office_mcp_call_total{tool="search",ok="false",err="BACKPRESSURE"} 1"#));
+    assert!(text.contains(r#"office_mcp_call_total{tool="search",ok="true",err="NONE"} 1"#));
+    assert!(text.contains(r#"gateway_http_request_duration_seconds_bucket{route="/v1/rooms/:id",le="0.05"} 1"#));
+    assert!(text.contains(r#"gateway_http_request_duration_seconds_bucket{route="/v1/rooms/:id",le="+Inf"} 1"#));
+    assert!(text.contains("office_ws_reconnect_duration_seconds_count 1\n"));
+    assert!(text.contains("gateway_jwks_refresh_consecutive_failures 3\n"));
+    // Buckets come from the spec, not the recorder's defaults.
+    assert!(text.contains(r#"core_db_query_seconds_bucket{op="rooms.by_id",le="0.0025"} 0"#));
+
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool must be installed (scripts/setup.sh)");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let problems = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && problems.trim().is_empty(), "promtool check metrics:\n{problems}\n---\n{text}");
+}
