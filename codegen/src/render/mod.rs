@@ -4,6 +4,7 @@
 //! renderer reads the clock or the environment.
 
 pub mod catalogue;
+pub mod grafana;
 pub mod header;
 pub mod prometheus;
 pub mod promtool_tests;
@@ -24,6 +25,7 @@ pub fn all(loaded: &Loaded) -> Vec<GeneratedFile> {
     ];
     files.extend(prometheus::render(&loaded.spec, &sources));
     files.extend(promtool_tests::render(&loaded.spec, &sources));
+    files.extend(grafana::render(&loaded.spec, &sources));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }
