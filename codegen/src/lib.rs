@@ -24,7 +24,13 @@ pub use output::GeneratedFile;
 /// Loads and validates a spec. Returns the spec, or every problem found.
 pub fn check(inputs: &[Input]) -> Result<Loaded, Vec<Diagnostic>> {
     let (loaded, mut diags) = load::load(inputs);
+    // Without any file there is nothing to validate, nor anywhere to point at.
+    if loaded.sources.files.is_empty() {
+        return Err(diags);
+    }
     diags.extend(validate::validate(&loaded));
+    diags.sort_by(|a, b| (&a.file, a.pos.line, a.pos.col).cmp(&(&b.file, b.pos.line, b.pos.col)));
+    diags.dedup();
     if diags.is_empty() { Ok(loaded) } else { Err(diags) }
 }
 

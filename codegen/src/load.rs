@@ -67,12 +67,30 @@ pub struct SourceMap {
 impl SourceMap {
     /// A diagnostic at the value of `loc`.
     pub fn diag(&self, loc: &Loc, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
-        Diagnostic::at(&self.files[loc.file], &loc.path, message, help)
+        match self.files.get(loc.file) {
+            Some(file) => Diagnostic::at(file, &loc.path, message, help),
+            None => Self::unplaced(loc, message, help),
+        }
     }
 
     /// A diagnostic at the key of `loc`.
     pub fn diag_key(&self, loc: &Loc, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
-        Diagnostic::at_key(&self.files[loc.file], &loc.path, message, help)
+        match self.files.get(loc.file) {
+            Some(file) => Diagnostic::at_key(file, &loc.path, message, help),
+            None => Self::unplaced(loc, message, help),
+        }
+    }
+
+    /// A diagnostic for a location outside every file read (a section no file defines).
+    fn unplaced(loc: &Loc, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            file: "spec".to_owned(),
+            pos: crate::source::Pos { line: 1, col: 1, len: 1 },
+            path: loc.path.to_string(),
+            message: message.into(),
+            help: help.into(),
+            line_text: String::new(),
+        }
     }
 
     /// Source file names, in order (for generated-file headers).

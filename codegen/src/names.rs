@@ -69,7 +69,7 @@ pub fn duration_seconds(d: &str) -> Option<u64> {
         "y" => 31_536_000,
         _ => return None,
     };
-    (n > 0).then_some(n * mult)
+    n.checked_mul(mult).filter(|_| n > 0)
 }
 
 /// The metric family of a series name: `x_bucket`, `x_sum`, `x_count` → `x`.

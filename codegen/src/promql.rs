@@ -255,6 +255,13 @@ fn selector_labels(vs: &VectorSelector, cat: &Catalog, acc: &mut BTreeSet<String
 }
 
 fn check_grouping(m: &LabelModifier, inner: &Expr, cat: &Catalog, out: &mut Vec<Problem>) {
+    // An unknown metric is already reported; its labels are unknown too, so
+    // checking the grouping would only cascade.
+    let mut probe = Vec::new();
+    walk(inner, cat, &mut probe);
+    if probe.iter().any(|p| p.message.starts_with("unknown metric")) {
+        return;
+    }
     let mut available = BTreeSet::new();
     labels_under(inner, cat, &mut available);
     for label in &m.labels().labels {

@@ -345,6 +345,7 @@ impl<'a> Validator<'a> {
                 }
             }
             if let Some(series) = names::worst_case_series(spec, m)
+                && spec.project.cardinality_budget > 0
                 && series > spec.project.cardinality_budget
             {
                 self.err(&name_loc, format!("`{}` may have {series} series, over the budget of {}", m.name, spec.project.cardinality_budget), "drop a label, lower an open label's `max_values`, use fewer buckets, or raise `project.cardinality_budget` with a reason");

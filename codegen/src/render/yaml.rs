@@ -122,11 +122,11 @@ mod tests {
         let v = json!({
             "groups": [{"name": "a", "rules": [{"record": "x:y", "expr": "sum(rate(m{a=\"b\"}[5m]))", "labels": {"slo": "s"}}]}],
             "empty": [],
-            "n": 0.5,
+            "n": 0.5, // `n` is a YAML 1.1 boolean, so it is quoted
             "t": "true",
         });
         let expected = "groups:\n  - name: a\n    rules:\n      - record: 'x:y'\n        expr: 'sum(rate(m{a=\"b\"}[5m]))'\n        labels:\n          slo: s\n\
-empty: []\nn: 0.5\nt: 'true'\n";
+empty: []\n'n': 0.5\nt: 'true'\n";
         assert_eq!(to_string(&v), expected);
     }
 
