@@ -1,0 +1,43 @@
+//! Per-request metrics, labelled by the matched route template (never the raw
+//! path). The service implements [`RequestMetrics`] with its generated typed
+//! emitters, e.g. `core_http_requests_total` and
+//! `core_http_request_duration_seconds`:
+//!
+//! ```ignore
+//! struct CoreMetrics;
+//! impl obspec::http::RequestMetrics for CoreMetrics {
+//!     fn record(&self, route: &str, method: &http::Method, status: u16, latency: Duration) {
+//!         let m = metrics::Method::from_value(method.as_str()).unwrap_or(metrics::Method::Get);
+//!         if let Some(code) = metrics::Code::from_value(itoa::Buffer::new().format(status)) {
+//!             metrics::core_http_requests_total(route, m, code).increment(1);
+//!         }
+//!         metrics::core_http_request_duration_seconds(route, m).record(latency.as_secs_f64());
+//!     }
+//! }
+//! ```
+
+use std::time::Duration;
+
+use http::Method;
+
+/// Records one finished request. `route` is the spec form of the matched
+/// template (`/v1/rooms/:room_id`), [`crate::http::route::UNMATCHED`] when no
+/// route matched.
+pub trait RequestMetrics: Send + Sync + 'static {
+    /// One request answered with `status` after `latency`.
+    fn record(&self, route: &str, method: &Method, status: u16, latency: Duration);
+}
+
+/// Records nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoMetrics;
+
+impl RequestMetrics for NoMetrics {
+    fn record(&self, _: &str, _: &Method, _: u16, _: Duration) {}
+}
+
+impl<M: RequestMetrics> RequestMetrics for std::sync::Arc<M> {
+    fn record(&self, route: &str, method: &Method, status: u16, latency: Duration) {
+        (**self).record(route, method, status, latency);
+    }
+}

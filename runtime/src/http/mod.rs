@@ -1,0 +1,49 @@
+//! HTTP pieces for Axum services (blueprint 09 §4, §5, §6.3, §12):
+//!
+//! - [`error`]: [`TokenInfo`] (the ErrorToken vocabulary, implemented by the
+//!   generated enum) and [`ApiError`], the HTTP and JSON-RPC error answers;
+//! - [`ObservabilityLayer`] (in [`layer`], built from [`metrics`], [`logging`]
+//!   and [`error_token`]): trace context and correlation ID, ErrorToken on
+//!   fail (panics included), per-route metrics, one log line per request and
+//!   the recent-request index;
+//! - [`limits`]: token buckets per tenant and session type and a concurrency
+//!   limit, answering `RATE_LIMIT` / `BACKPRESSURE` with `retry_after_ms`;
+//! - [`chaos`]: chaos light, off unless its flag is on;
+//! - [`ops`]: `/_health`, `/metrics`, `/_metrics`, `/_trace/{id}`, `/_reload`.
+//!
+//! ```ignore
+//! let index = Arc::new(TraceIndex::default());
+//! let flags = Arc::new(OpsFlags::from_values(&OpsFlagSource::env().load()?));
+//! let limits = Limits::builder().tenant_rate(Rate::per_second(50, 100)).max_concurrency(256)
+//!     .metrics(CoreLimitMetrics).build();
+//! let app = Router::new()
+//!     .route("/v1/rooms/{room_id}/events", post(events))
+//!     .layer(ChaosLayer::new(flags.clone()))
+//!     .layer(LimitLayer::<ErrorToken>::new(limits.clone())?)
+//!     .layer(ObservabilityLayer::<ErrorToken>::builder().metrics(CoreMetrics).trace_index(index.clone()).build())
+//!     .merge(ops::router::<ErrorToken>(Ops::builder("core").trace_index(index).limits(limits).flags(flags)
+//!         .token(ops_token).on_reload(|e| trail.write_reload(e)).build()));
+//! ```
+
+pub mod chaos;
+pub mod error;
+pub mod error_token;
+pub mod flags;
+pub mod index;
+pub mod layer;
+pub mod limits;
+pub mod logging;
+pub mod metrics;
+pub mod ops;
+pub mod route;
+pub mod trace;
+
+pub use chaos::ChaosLayer;
+pub use error::{ApiError, ErrorInfo, TokenInfo};
+pub use flags::{OpsFlagSource, OpsFlags, Stage};
+pub use index::{TraceEntry, TraceIndex};
+pub use layer::ObservabilityLayer;
+pub use limits::{LimitLayer, LimitMetrics, Limits, Rate, Rejection};
+pub use metrics::RequestMetrics;
+pub use ops::{Ops, ReloadEvent};
+pub use trace::{CorrelationId, RequestIds, TraceContext};

@@ -1,0 +1,295 @@
+//! The ops endpoints (blueprint 09 §5.1) as a `Router` a service merges:
+//!
+//! | path | |
+//! |---|---|
+//! | `GET /_health` | liveness and readiness JSON with a snapshot of the rate buckets; 503 when not ready |
+//! | `GET /metrics`, `GET /_metrics` | the recorder's Prometheus exposition |
+//! | `GET /_trace/{id}` | allow-listed metadata of recent requests of a trace (ops token) |
+//! | `POST /_reload?stage=next` | re-reads the flags and switches the stage (ops token, audited) |
+//!
+//! The ops token is sent in `x-ops-token` (configurable) and compared in
+//! constant time. Without a configured token the protected endpoints answer
+//! `ACCESS_DENIED`. Merge this router *outside* the observability layer
+//! (`app.layer(obs).merge(ops::router(ops))`) so scrapes and probes are not
+//! logged as traffic.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Path;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use subtle::ConstantTimeEq;
+
+use crate::http::error::{ApiError, ErrorInfo, TokenInfo, token_or_fallback};
+use crate::http::flags::{OpsFlagSource, OpsFlags, Stage};
+use crate::http::index::TraceIndex;
+use crate::http::limits::Limits;
+use crate::http::trace::parse_trace_id;
+use crate::log::LogPlane;
+
+/// What `/_reload` did, for the audit trail (kind `ops.reload`, data `stage`
+/// and `ok`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReloadEvent {
+    /// The stage requested.
+    pub stage: Stage,
+    /// The stage served before.
+    pub previous: Stage,
+    /// Whether the switch happened (false: the flags could not be re-read,
+    /// and nothing changed).
+    pub ok: bool,
+}
+
+type Hook = Arc<dyn Fn(&ReloadEvent) + Send + Sync>;
+type Render = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// State of the ops endpoints; build with [`Ops::builder`].
+#[derive(Clone)]
+pub struct Ops {
+    component: &'static str,
+    index: Option<Arc<TraceIndex>>,
+    limits: Option<Arc<Limits>>,
+    ready: Arc<AtomicBool>,
+    flags: Arc<OpsFlags>,
+    flag_source: Option<OpsFlagSource>,
+    plane: Option<LogPlane>,
+    token: Option<Arc<[u8]>>,
+    token_header: HeaderName,
+    render: Render,
+    on_reload: Option<Hook>,
+}
+
+impl std::fmt::Debug for Ops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ops")
+            .field("component", &self.component)
+            .field("token", &self.token.as_ref().map(|_| "[set]"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures [`Ops`].
+#[derive(Debug)]
+pub struct OpsBuilder(Ops);
+
+impl OpsBuilder {
+    /// The recent-request index the observability layer fills.
+    pub fn trace_index(mut self, index: Arc<TraceIndex>) -> Self {
+        self.0.index = Some(index);
+        self
+    }
+
+    /// The limits whose buckets `/_health` shows.
+    pub fn limits(mut self, limits: Arc<Limits>) -> Self {
+        self.0.limits = Some(limits);
+        self
+    }
+
+    /// The readiness flag (default: ready).
+    pub fn ready(mut self, ready: Arc<AtomicBool>) -> Self {
+        self.0.ready = ready;
+        self
+    }
+
+    /// The flags in force (shared with the chaos layer).
+    pub fn flags(mut self, flags: Arc<OpsFlags>) -> Self {
+        self.0.flags = flags;
+        self
+    }
+
+    /// Where `/_reload` re-reads the ops flags from.
+    pub fn flag_source(mut self, src: OpsFlagSource) -> Self {
+        self.0.flag_source = Some(src);
+        self
+    }
+
+    /// The log plane whose sampling flags `/_reload` re-reads.
+    pub fn log_plane(mut self, plane: LogPlane) -> Self {
+        self.0.plane = Some(plane);
+        self
+    }
+
+    /// The ops token protecting `/_trace` and `/_reload`.
+    pub fn token(mut self, token: impl AsRef<[u8]>) -> Self {
+        let t = token.as_ref();
+        self.0.token = (!t.is_empty()).then(|| Arc::from(t));
+        self
+    }
+
+    /// The header carrying the ops token (default `x-ops-token`).
+    pub fn token_header(mut self, name: HeaderName) -> Self {
+        self.0.token_header = name;
+        self
+    }
+
+    /// The `/metrics` body (default: [`crate::metrics::render`], the installed recorder).
+    pub fn render(mut self, f: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        self.0.render = Arc::new(f);
+        self
+    }
+
+    /// Called with every authenticated reload (wire it to the trail writer).
+    pub fn on_reload(mut self, f: impl Fn(&ReloadEvent) + Send + Sync + 'static) -> Self {
+        self.0.on_reload = Some(Arc::new(f));
+        self
+    }
+
+    /// The state.
+    pub fn build(self) -> Ops {
+        self.0
+    }
+}
+
+impl Ops {
+    /// Starts configuring the ops endpoints of `component`.
+    pub fn builder(component: &'static str) -> OpsBuilder {
+        OpsBuilder(Ops {
+            component,
+            index: None,
+            limits: None,
+            ready: Arc::new(AtomicBool::new(true)),
+            flags: Arc::new(OpsFlags::default()),
+            flag_source: None,
+            plane: None,
+            token: None,
+            token_header: HeaderName::from_static("x-ops-token"),
+            render: Arc::new(crate::metrics::render),
+            on_reload: None,
+        })
+    }
+
+    /// The readiness flag.
+    pub fn ready_flag(&self) -> &Arc<AtomicBool> {
+        &self.ready
+    }
+
+    /// The flags in force.
+    pub fn flags(&self) -> &Arc<OpsFlags> {
+        &self.flags
+    }
+
+    fn check_token<T: TokenInfo>(&self, headers: &HeaderMap) -> Result<(), ApiError<T>> {
+        let Some(expected) = &self.token else {
+            return Err(ApiError::new(token_or_fallback::<T>("ACCESS_DENIED")));
+        };
+        let given = headers.get(&self.token_header).map_or(&[][..], HeaderValue::as_bytes);
+        if bool::from(given.ct_eq(expected)) {
+            Ok(())
+        } else {
+            Err(ApiError::new(token_or_fallback::<T>("UNAUTHENTICATED")))
+        }
+    }
+
+    fn health(&self) -> Response {
+        let ready = self.ready.load(Ordering::Acquire);
+        let mut m = serde_json::Map::new();
+        m.insert("component".to_owned(), self.component.into());
+        m.insert("live".to_owned(), true.into());
+        m.insert("ready".to_owned(), ready.into());
+        m.insert("stage".to_owned(), self.flags.stage().as_str().into());
+        m.insert("chaos_light".to_owned(), self.flags.chaos_light().into());
+        m.insert("limits".to_owned(), self.limits.as_ref().map_or(serde_json::Value::Null, |l| l.snapshot()));
+        let mut resp = json(if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, &m.into());
+        if !ready {
+            // A readiness probe's answer, kept as is by the error-token layer.
+            resp.extensions_mut().insert(ErrorInfo {
+                token: "UNAVAILABLE",
+                status: 503,
+                retry_after_ms: None,
+                complete: true,
+            });
+        }
+        resp
+    }
+
+    fn metrics(&self) -> Response {
+        let mut resp = Response::new(Body::from((self.render)()));
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(crate::metrics::CONTENT_TYPE));
+        resp
+    }
+
+    fn trace<T: TokenInfo>(&self, headers: &HeaderMap, id: &str) -> Result<Response, ApiError<T>> {
+        self.check_token::<T>(headers)?;
+        let trace_id = parse_trace_id(id).ok_or_else(|| ApiError::new(token_or_fallback::<T>("INVALID_INPUT")))?;
+        let found = self.index.as_ref().map(|i| i.lookup(trace_id)).unwrap_or_default();
+        if found.is_empty() {
+            return Err(ApiError::new(token_or_fallback::<T>("NOT_FOUND")));
+        }
+        let mut m = serde_json::Map::new();
+        m.insert("trace_id".to_owned(), id.into());
+        m.insert("requests".to_owned(), found.iter().map(|e| e.to_json()).collect::<Vec<_>>().into());
+        Ok(json(StatusCode::OK, &m.into()))
+    }
+
+    fn reload<T: TokenInfo>(&self, headers: &HeaderMap, uri: &Uri) -> Result<Response, ApiError<T>> {
+        self.check_token::<T>(headers)?;
+        let stage = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("stage="))
+            .and_then(Stage::parse)
+            .ok_or_else(|| ApiError::new(token_or_fallback::<T>("INVALID_INPUT")))?;
+        let previous = self.flags.stage();
+        let reread = self.reread_flags();
+        let ok = reread.is_ok();
+        if ok {
+            self.flags.set_stage(stage);
+        }
+        if let Some(hook) = &self.on_reload {
+            hook(&ReloadEvent { stage, previous, ok });
+        }
+        if !ok {
+            return Err(ApiError::new(token_or_fallback::<T>("UNAVAILABLE")));
+        }
+        let mut m = serde_json::Map::new();
+        m.insert("ok".to_owned(), true.into());
+        m.insert("stage".to_owned(), stage.as_str().into());
+        m.insert("previous".to_owned(), previous.as_str().into());
+        Ok(json(StatusCode::OK, &m.into()))
+    }
+
+    fn reread_flags(&self) -> Result<(), ()> {
+        if let Some(src) = &self.flag_source {
+            let v = src.load().map_err(drop)?;
+            self.flags.apply(&v, false);
+        }
+        if let Some(p) = &self.plane {
+            p.reload_flags().map_err(drop)?;
+        }
+        Ok(())
+    }
+}
+
+fn json(status: StatusCode, v: &serde_json::Value) -> Response {
+    let mut resp = Response::new(Body::from(v.to_string()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// The ops endpoints over `ops`, answering errors with the vocabulary `T`.
+pub fn router<T: TokenInfo>(ops: Ops) -> Router {
+    let ops = Arc::new(ops);
+    let (h, m1, m2, t, r) = (Arc::clone(&ops), Arc::clone(&ops), Arc::clone(&ops), Arc::clone(&ops), ops);
+    Router::new()
+        .route("/_health", get(move || async move { h.health() }))
+        .route("/metrics", get(move || async move { m1.metrics() }))
+        .route("/_metrics", get(move || async move { m2.metrics() }))
+        .route(
+            "/_trace/{id}",
+            get(move |headers: HeaderMap, Path(id): Path<String>| async move {
+                t.trace::<T>(&headers, &id).unwrap_or_else(IntoResponse::into_response)
+            }),
+        )
+        .route(
+            "/_reload",
+            post(move |headers: HeaderMap, uri: Uri| async move {
+                r.reload::<T>(&headers, &uri).unwrap_or_else(IntoResponse::into_response)
+            }),
+        )
+}
