@@ -5,6 +5,7 @@
 //! [`event`] the traits `obspec-macros` derives.
 
 pub mod event;
+pub mod http;
 pub mod log;
 pub mod metrics;
 

@@ -1,0 +1,2 @@
+//! Placeholder until the HTTP stack benchmark lands.
+fn main() {}
