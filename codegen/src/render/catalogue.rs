@@ -229,6 +229,13 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
         t.layout,
         t.stream
     )?;
+    writeln!(
+        o,
+        "The canonical bytes of a record (top-level keys in the order above, nested keys sorted as RFC 8785 JCS, \
+         JCS string escaping, integers only, below 2^53) and their test vectors are specified in \
+         [`trail/CANONICAL.md`](../trail/CANONICAL.md). A record's hash is BLAKE3 over those bytes without `sig`; \
+         `meta` chains each record to the previous one of its stream.\n"
+    )?;
     if let Some(sig) = &t.signing {
         writeln!(
             o,
