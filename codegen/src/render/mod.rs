@@ -6,6 +6,7 @@
 pub mod catalogue;
 pub mod grafana;
 pub mod header;
+pub mod preview;
 pub mod prometheus;
 pub mod promtool_tests;
 pub mod rust;
