@@ -3,7 +3,8 @@
 //! - `cargo xtask gen [--spec DIR] [--out DIR] [--check]`: render every
 //!   artifact from the spec; with `--check`, write nothing and fail on drift.
 //! - `cargo xtask check`: run the real consumers on the generated files:
-//!   `promtool check config|rules`, `promtool test rules`, `amtool check-config`.
+//!   `promtool check config|rules`, `promtool test rules`, `amtool check-config`,
+//!   and `tsc` against `@grafana/schema` for the dashboards.
 //! - `cargo xtask scan PATH…`: privacy scan (§11.4) of NDJSON logs, trail
 //!   files and metrics expositions; exit 1 on any forbidden name or free text.
 //! - `cargo xtask trails export --root DIR --from D --to D [--tenant T] --out FILE`
@@ -82,12 +83,29 @@ fn generate(args: &[String]) -> Result<(), String> {
     } else {
         let changed =
             output::write(&out, &files).map_err(|e| format!("error: cannot write under {}: {e}\n", out.display()))?;
+        write_previews(&spec, &out)?;
         for p in &changed {
             eprintln!("wrote {p}");
         }
         eprintln!("gen: {} files, {} changed", files.len(), changed.len());
         Ok(())
     }
+}
+
+/// Writes the static HTML previews of the dashboards under `target/` (not committed).
+fn write_previews(spec_dir: &Path, out: &Path) -> Result<(), String> {
+    let inputs = obspec_codegen::load::read_dir(spec_dir, "spec").map_err(|e| format!("error: {e}\n"))?;
+    let loaded = obspec_codegen::check(&inputs).map_err(|d| obspec_codegen::diag::render_all(&d))?;
+    let pages = obspec_codegen::render::preview::render(&loaded.spec, &loaded.sources.file_names());
+    for page in &pages {
+        let path = out.join(&page.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("error: {}: {e}\n", parent.display()))?;
+        }
+        std::fs::write(&path, &page.contents).map_err(|e| format!("error: {}: {e}\n", path.display()))?;
+    }
+    eprintln!("wrote {} dashboard previews under {}", pages.len(), obspec_codegen::render::preview::DIR);
+    Ok(())
 }
 
 /// Runs one command from the workspace root, failing with its name.
@@ -154,6 +172,7 @@ fn check() -> Result<(), String> {
     args.extend(rule_files.iter().map(String::as_str));
     tool(&dir, "promtool", &args)?;
     tool(&dir, "amtool", &["check-config", "alertmanager.yml"])?;
+    tool(&workspace_root(), "node", &["tests/grafana-schema/check.mjs"])?;
     let mut args = vec!["test", "rules"];
     args.extend(test_files.iter().map(String::as_str));
     tool(&dir, "promtool", &args)?;
