@@ -1,0 +1,6 @@
+#[derive(obspec_macros::TrailData)]
+struct Call {
+    tool: &'static str,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(obspec_macros::TrailData)]
+#[trail(kind = "office.tool_cal")]
+struct Call {
+    tool: &'static str,
+}
+
+fn main() {}
