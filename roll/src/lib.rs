@@ -1,0 +1,36 @@
+//! The daily roll of obspec's audit trails and server-blind logs to object storage
+//! (blueprint §2.3, §3.3, §11.5: "NDJSON roll diário presente em R2 com checksum").
+//!
+//! [`roll::roll`] seals each audit day with `obspec_trail::manifest` (signed, chained to
+//! the day before, empty days too), uploads the day files, the manifest and the public
+//! keys, reads every object back and compares its BLAKE3 with the manifest's, and only
+//! then deletes the spool files. Log files get the same treatment with a checksum
+//! sidecar ([`logs`]). [`prune::prune`] applies retention, deleting only sealed days
+//! that still verify.
+//!
+//! The store is anything [`object_store`] speaks: a local directory by default, or any
+//! S3-compatible service (Cloudflare R2, MinIO, Amazon S3) by URL ([`store::open_store`]).
+//!
+//! The pieces: [`store`] → [`upload`] → [`roll`] / [`logs`] → [`prune`].
+
+pub mod error;
+pub mod logs;
+pub mod prune;
+pub mod roll;
+pub mod store;
+pub mod upload;
+
+pub use error::{Error, Result};
+pub use prune::{PruneOptions, PruneReport, prune};
+pub use roll::{RollOptions, RollReport, roll};
+pub use store::open_store;
+pub use upload::UploadOptions;
+
+/// Shortest audit-trail retention the policy allows, in days (`spec/trails.yaml` `retention.min_days`).
+pub const TRAIL_RETENTION_MIN_DAYS: u32 = 7;
+/// Longest audit-trail retention the policy allows, in days (`spec/trails.yaml` `retention.max_days`).
+pub const TRAIL_RETENTION_MAX_DAYS: u32 = 90;
+/// Default audit-trail retention, in days (`spec/trails.yaml` `retention.default_days`).
+pub const TRAIL_RETENTION_DEFAULT_DAYS: u32 = 30;
+/// Log retention, in days (`spec/logs.yaml` `retention_days`; blueprint §2.3).
+pub const LOG_RETENTION_DAYS: u32 = 30;
