@@ -152,5 +152,21 @@ async fn roll_to_s3_protocol_server() {
     .await
     .unwrap();
     assert!(m.is_some());
+
+    // Retention through the S3 client: both data days are past 30 days on 2026-06-10.
+    let opts = obspec_roll::PruneOptions {
+        today: date("2026-06-10"),
+        trail_days: 30,
+        log_days: 30,
+        dry_run: false,
+        retry: fast_opts().upload,
+    };
+    let pruned = obspec_roll::prune(store.as_ref(), &opts).await.unwrap();
+    assert_eq!(pruned.trail_days, [date(days[0]), date(days[1])], "{pruned:?}");
+    assert_eq!(pruned.log_days, [date(days[0]), date(days[1])], "{pruned:?}");
+    assert!(pruned.kept.is_empty(), "{pruned:?}");
+    let left = objects(store.as_ref()).await;
+    assert!(!left.keys().any(|k| k.starts_with("audit/") || k.starts_with("logs/")), "{left:?}");
+    assert_eq!(left.keys().filter(|k| k.starts_with("manifests/")).count(), 3);
     drop(server);
 }
