@@ -130,6 +130,13 @@ if [ "${SETUP_SKIP_NPM:-0}" != 1 ]; then
   done
 fi
 
+# ------------------------------------------------------------- S3 server ---
+# moto in server mode (PyPI), for the real-S3 roll test (roll/tests/s3.rs).
+if [ "${SETUP_SKIP_S3:-0}" != 1 ]; then
+  log "moto S3 server (scripts/s3-server.sh)"
+  bash "$ROOT/scripts/s3-server.sh" install >/dev/null || die "installing moto failed"
+fi
+
 # ------------------------------------------------------------- versions ----
 ver() { # name, command...   (stdout only: Debian's chromium wrapper prints
   #                              a harmless "[: ...: unexpected operator" on stderr)
