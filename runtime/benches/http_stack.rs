@@ -1,2 +1,274 @@
-//! Placeholder until the HTTP stack benchmark lands.
-fn main() {}
+//! The HTTP middleware stack against a bare Axum handler, in one run: a GET
+//! through `Router::oneshot` on a current-thread Tokio runtime.
+//!
+//! - `bare`: the handler alone;
+//! - `noop_layer`: the handler behind a do-nothing layer (axum boxes each
+//!   layered route again: the floor any middleware pays);
+//! - `obs_min`: + the observability layer with no metrics, log or index
+//!   (trace context, correlation ID, error-token check, panic catching);
+//! - `full`: + metrics (a counter and a histogram through `OpenFamily`, as the
+//!   generated emitters do), the log plane at the spec's 1% success sampling
+//!   (lines to a discarding sink), the 1024-entry trace index, the limits
+//!   (tenant bucket, session-type bucket, concurrency) and chaos light (off);
+//! - `full_log_all`: `full` with every line formatted and queued (100% sampling).
+//!
+//! Run: `CARGO_TARGET_DIR=/work/target-http cargo bench -p obspec --bench http_stack -- --warm-up-time 1 --measurement-time 3`
+#![allow(missing_docs, clippy::print_stdout)]
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use criterion::{Criterion, criterion_group};
+use http::Method;
+use obspec::http::{
+    ChaosLayer, LimitLayer, LimitMetrics, Limits, ObservabilityLayer, OpsFlags, Rate, RequestMetrics, TokenInfo,
+    TraceIndex,
+};
+use obspec::log::{LineSink, LogField, LogFieldType as F, LogPlane, LogSchema, SamplingDefaults, UtcDay};
+use obspec::metrics::{Counter, Histogram, Label, OpenFamily, OpenLabel, open_label};
+use tower::ServiceExt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    RateLimit,
+    Backpressure,
+    NotFound,
+    Internal,
+}
+
+impl TokenInfo for Tok {
+    const FALLBACK: Self = Tok::Internal;
+    const ALL: &'static [Self] = &[Tok::RateLimit, Tok::Backpressure, Tok::NotFound, Tok::Internal];
+    fn as_str(self) -> &'static str {
+        match self {
+            Tok::RateLimit => "RATE_LIMIT",
+            Tok::Backpressure => "BACKPRESSURE",
+            Tok::NotFound => "NOT_FOUND",
+            Tok::Internal => "INTERNAL",
+        }
+    }
+    fn http_status(self) -> u16 {
+        match self {
+            Tok::RateLimit => 429,
+            Tok::Backpressure => 503,
+            Tok::NotFound => 404,
+            Tok::Internal => 500,
+        }
+    }
+    fn jsonrpc_code(self) -> i32 {
+        -32000
+    }
+    fn retry_after_required(self) -> bool {
+        matches!(self, Tok::RateLimit | Tok::Backpressure)
+    }
+    fn retry_after_allowed(self) -> bool {
+        self.retry_after_required()
+    }
+    fn from_wire(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|t| t.as_str() == s)
+    }
+}
+
+const FIELDS: &[LogField] = &[
+    LogField { name: "ts", ty: F::Timestamp },
+    LogField { name: "component", ty: F::Component },
+    LogField { name: "tenant", ty: F::Id },
+    LogField { name: "route", ty: F::Route },
+    LogField { name: "method", ty: F::Method },
+    LogField { name: "correlation_id", ty: F::Id },
+    LogField { name: "ok", ty: F::Bool },
+    LogField { name: "err_token", ty: F::ErrorToken },
+    LogField { name: "code", ty: F::HttpStatus },
+    LogField { name: "latency_ms", ty: F::Count },
+    LogField { name: "bytes_in", ty: F::Count },
+    LogField { name: "bytes_out", ty: F::Count },
+    LogField { name: "trace_id", ty: F::TraceId },
+];
+
+const fn schema(success: f64) -> LogSchema {
+    LogSchema {
+        fields: FIELDS,
+        forbidden: &["payload"],
+        routes: &["/v1/rooms/:room_id", "/v1/rooms/:room_id/events", "/v1/links"],
+        error_tokens: &["RATE_LIMIT", "BACKPRESSURE", "NOT_FOUND", "INTERNAL"],
+        components: &["core"],
+        methods: &["GET", "POST"],
+        id_max_len: 64,
+        sampling: SamplingDefaults { success, error: 1.0, spike: 0.1, max_override: 0.1, overrides: &[] },
+    }
+}
+
+static SAMPLED: LogSchema = schema(0.01);
+static ALL: LogSchema = schema(1.0);
+
+struct Discard;
+
+impl LineSink for Discard {
+    fn write_line(&mut self, _day: UtcDay, line: &[u8]) -> io::Result<()> {
+        black_box(line);
+        Ok(())
+    }
+}
+
+/// What a service writes with its generated emitters.
+struct Emitters;
+
+static REQUESTS: OpenFamily<Counter> =
+    OpenFamily::new("core_http_requests_total", &[OpenLabel { name: "route", max_values: 32 }], 126);
+static DURATION: OpenFamily<Histogram> =
+    OpenFamily::new("core_http_request_duration_seconds", &[OpenLabel { name: "route", max_values: 32 }], 7);
+
+fn method_index(m: &Method) -> usize {
+    [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::HEAD, Method::OPTIONS]
+        .iter()
+        .position(|x| x == m)
+        .unwrap_or(0)
+}
+
+impl RequestMetrics for Emitters {
+    fn record(&self, route: &str, method: &Method, status: u16, latency: Duration) {
+        let m = method_index(method);
+        let code = usize::from(status / 100);
+        REQUESTS
+            .row(&[route])
+            .get(m * 18 + code, |open| {
+                vec![
+                    open_label("route", open, 0),
+                    Label::new("method", method.to_string()),
+                    Label::new("code", status.to_string()),
+                ]
+            })
+            .increment(1);
+        DURATION.row(&[route]).get(m, |open| vec![open_label("route", open, 0)]).record(latency.as_secs_f64());
+    }
+}
+
+struct LimitCounters;
+
+impl LimitMetrics for LimitCounters {
+    fn rate_limited(&self, _: &str, _: &str, _: &str) {}
+    fn backpressure(&self, _: &str) {}
+}
+
+fn bare() -> Router {
+    Router::new().route("/v1/rooms/{room_id}", get(|| async { "ok" }))
+}
+
+/// A layer that does nothing: what axum's per-layer boxing costs by itself.
+fn noop_layer() -> Router {
+    bare().layer(tower_layer::Identity::new())
+}
+
+fn obs_min() -> Router {
+    bare().layer(ObservabilityLayer::<Tok>::builder().no_log().build())
+}
+
+fn full(schema: &'static LogSchema) -> (Router, LogPlane) {
+    let plane = LogPlane::builder(schema, "core").sink(Discard).build().expect("plane");
+    let limits = Limits::builder()
+        .tenant_rate(Rate::per_second(1_000_000_000, 1_000_000))
+        .session_rate("user", Rate::per_second(1_000_000_000, 1_000_000))
+        .max_concurrency(1024)
+        .metrics(LimitCounters)
+        .build();
+    let router = bare()
+        .layer(ChaosLayer::new(Arc::new(OpsFlags::default())))
+        .layer(LimitLayer::<Tok>::new(limits).expect("tokens"))
+        .layer(
+            ObservabilityLayer::<Tok>::builder()
+                .metrics(Emitters)
+                .log_plane(plane.clone())
+                .trace_index(Arc::new(TraceIndex::default()))
+                .build(),
+        );
+    (router, plane)
+}
+
+fn request() -> http::Request<Body> {
+    http::Request::builder()
+        .uri("/v1/rooms/r-123")
+        .header("x-tenant-id", "tenant-42")
+        .header("x-session-type", "user")
+        .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .body(Body::empty())
+        .expect("request")
+}
+
+fn bench(c: &mut Criterion) {
+    let _ = obspec::metrics::install(&[]);
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let (full_sampled, p1) = full(&SAMPLED);
+    let (full_all, p2) = full(&ALL);
+    let apps = [
+        ("bare", bare()),
+        ("noop_layer", noop_layer()),
+        ("obs_min", obs_min()),
+        ("full", full_sampled),
+        ("full_log_all", full_all),
+    ];
+    let mut g = c.benchmark_group("http");
+    for (name, app) in apps {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let resp: Result<_, Infallible> = rt.block_on(app.clone().oneshot(request()));
+                black_box(resp)
+            })
+        });
+    }
+    g.finish();
+    p1.flush(Duration::from_secs(5));
+    p2.flush(Duration::from_secs(5));
+}
+
+/// Blocks of requests to each app in turn, so machine noise hits them alike;
+/// prints the median ns/request of each and the median per-round ratio to `bare`.
+fn paired() {
+    const ROUNDS: usize = 40;
+    const BLOCK: u32 = 2000;
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let (full_sampled, _p1) = full(&SAMPLED);
+    let (full_all, _p2) = full(&ALL);
+    let apps = [
+        ("bare", bare()),
+        ("noop_layer", noop_layer()),
+        ("obs_min", obs_min()),
+        ("full", full_sampled),
+        ("full_log_all", full_all),
+    ];
+    let mut ns: Vec<Vec<f64>> = vec![Vec::new(); apps.len()];
+    for _ in 0..ROUNDS {
+        for (i, (_, app)) in apps.iter().enumerate() {
+            let t = std::time::Instant::now();
+            for _ in 0..BLOCK {
+                let resp: Result<_, Infallible> = rt.block_on(app.clone().oneshot(request()));
+                black_box(resp.ok());
+            }
+            ns[i].push(t.elapsed().as_nanos() as f64 / f64::from(BLOCK));
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let base = ns[0].clone();
+    for (i, (name, _)) in apps.iter().enumerate() {
+        let mut ratios: Vec<f64> = ns[i].iter().zip(&base).map(|(a, b)| a / b).collect();
+        let m = median(&mut ns[i]);
+        let r = median(&mut ratios);
+        println!("paired http/{name:<13} median {m:>8.0} ns/request   x{r:.3} of bare   ({ROUNDS} rounds of {BLOCK})");
+    }
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    benches();
+    paired();
+    Criterion::default().configure_from_args().final_summary();
+}

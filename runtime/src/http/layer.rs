@@ -15,7 +15,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::MatchedPath;
 use axum::response::Response;
-use http::{HeaderMap, Method, Request, header};
+use http::{HeaderMap, HeaderValue, Method, Request, header};
 use http_body::Body as _;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -27,7 +27,7 @@ use crate::http::index::{TraceEntry, TraceIndex};
 use crate::http::logging::{RequestLogSlots, log_request};
 use crate::http::metrics::{NoMetrics, RequestMetrics};
 use crate::http::route::{method_label, route_label};
-use crate::http::trace::RequestIds;
+use crate::http::trace::{CORRELATION_ID, RequestIds, TRACEPARENT};
 use crate::log::LogPlane;
 
 struct Shared {
@@ -168,6 +168,7 @@ pub fn content_length(h: &HeaderMap) -> Option<u64> {
 struct Pending {
     start: Instant,
     ids: RequestIds,
+    cid_header: Option<HeaderValue>,
     route: &'static str,
     method: Method,
     bytes_in: Option<u64>,
@@ -218,7 +219,7 @@ where
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let start = Instant::now();
-        let ids = RequestIds::from_headers(req.headers());
+        let (ids, cid_header) = RequestIds::read(req.headers());
         let route = route_label(req.extensions().get::<MatchedPath>());
         let method = req.method().clone();
         let bytes_in = content_length(req.headers()).or_else(|| req.body().size_hint().exact());
@@ -227,7 +228,15 @@ where
         let fut = catch_unwind(AssertUnwindSafe(move || inner.call(req))).ok();
         ObservabilityFuture {
             inner: CatchPanic::new(OptionFuture { inner: fut }),
-            pending: Some(Pending { start, ids, route, method, bytes_in, shared: Arc::clone(&self.shared) }),
+            pending: Some(Pending {
+                start,
+                ids,
+                cid_header,
+                route,
+                method,
+                bytes_in,
+                shared: Arc::clone(&self.shared),
+            }),
             _token: PhantomData,
         }
     }
@@ -262,7 +271,9 @@ where
 
 fn finish<T: TokenInfo>(resp: Response, p: Pending) -> Response {
     let (mut resp, info) = tokenize::<T>(resp, &p.ids.correlation_id);
-    p.ids.write_headers(resp.headers_mut());
+    let h = resp.headers_mut();
+    h.insert(TRACEPARENT.clone(), p.ids.trace.traceparent());
+    h.insert(CORRELATION_ID.clone(), p.cid_header.unwrap_or_else(|| p.ids.correlation_id.header_value()));
     let latency = p.start.elapsed();
     let code = resp.status().as_u16();
     let entry = TraceEntry {

@@ -124,24 +124,47 @@ impl TraceContext {
     }
 }
 
-fn put_hex(out: &mut [u8], mut v: u128, digits: usize) {
-    for i in (0..digits).rev() {
-        out[i] = HEX[(v & 15) as usize];
-        v >>= 4;
+fn put_hex(out: &mut [u8], v: u128, digits: usize) {
+    // Two nibbles per step, from the right.
+    let mut v = v;
+    let mut i = digits;
+    while i >= 2 {
+        let b = (v & 0xff) as usize;
+        out[i - 1] = HEX[b & 15];
+        out[i - 2] = HEX[b >> 4];
+        v >>= 8;
+        i -= 2;
+    }
+    if i == 1 {
+        out[0] = HEX[(v & 15) as usize];
     }
 }
 
+/// Value of a lowercase hex digit, 0xff for anything else.
+const UNHEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 fn hex(s: &[u8]) -> Option<u64> {
     let mut v = 0u64;
+    let mut bad = 0u8;
     for &c in s {
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        v = v << 4 | u64::from(d);
+        let d = UNHEX[usize::from(c)];
+        bad |= d;
+        v = v << 4 | u64::from(d & 15);
     }
-    Some(v)
+    (bad & 0xf0 == 0).then_some(v)
 }
 
 /// Parses a 32-hex-digit trace-id (lowercase, not all zero).
@@ -236,12 +259,18 @@ pub struct RequestIds {
 impl RequestIds {
     /// Reads (or makes up) both from the request headers.
     pub fn from_headers(headers: &HeaderMap) -> Self {
+        Self::read(headers).0
+    }
+
+    /// The IDs and, when the caller sent a valid correlation ID, its header
+    /// value (echoed on the response without a copy).
+    pub(crate) fn read(headers: &HeaderMap) -> (Self, Option<HeaderValue>) {
         let trace = TraceContext::from_headers(headers);
-        let correlation_id = headers
-            .get(&CORRELATION_ID)
-            .and_then(|v| CorrelationId::parse(v.as_bytes()))
-            .unwrap_or_else(|| CorrelationId::from_trace(&trace));
-        Self { trace, correlation_id }
+        let given = headers.get(&CORRELATION_ID).and_then(|v| CorrelationId::parse(v.as_bytes()).map(|c| (c, v)));
+        match given {
+            Some((correlation_id, v)) => (Self { trace, correlation_id }, Some(v.clone())),
+            None => (Self { trace, correlation_id: CorrelationId::from_trace(&trace) }, None),
+        }
     }
 
     /// Sets `traceparent` and `x-correlation-id` on outgoing headers (a
