@@ -377,6 +377,8 @@ pub enum LogFieldType {
     Name,
     /// `true` or `false`.
     Bool,
+    /// The request's success flag: `false` makes the line an error, always kept.
+    Outcome,
     /// A token of the ErrorToken vocabulary.
     ErrorToken,
     /// HTTP status, 100–599.

@@ -1475,3 +1475,173 @@ pub mod metrics {
         FAMILY.get(0usize, || ::std::vec![])
     }
 }
+/// The server-blind log plane's vocabulary (§2): the closed field list with
+/// a shape per field, the forbidden names, routes, tokens and sampling.
+pub static LOG_SCHEMA: ::obspec::log::LogSchema = ::obspec::log::LogSchema {
+    fields: &[
+        ::obspec::log::LogField {
+            name: "ts",
+            ty: ::obspec::log::LogFieldType::Timestamp,
+        },
+        ::obspec::log::LogField {
+            name: "component",
+            ty: ::obspec::log::LogFieldType::Component,
+        },
+        ::obspec::log::LogField {
+            name: "tenant",
+            ty: ::obspec::log::LogFieldType::Id,
+        },
+        ::obspec::log::LogField {
+            name: "route",
+            ty: ::obspec::log::LogFieldType::Route,
+        },
+        ::obspec::log::LogField {
+            name: "method",
+            ty: ::obspec::log::LogFieldType::Method,
+        },
+        ::obspec::log::LogField {
+            name: "tool",
+            ty: ::obspec::log::LogFieldType::Name,
+        },
+        ::obspec::log::LogField {
+            name: "session_id",
+            ty: ::obspec::log::LogFieldType::Id,
+        },
+        ::obspec::log::LogField {
+            name: "correlation_id",
+            ty: ::obspec::log::LogFieldType::Id,
+        },
+        ::obspec::log::LogField {
+            name: "ok",
+            ty: ::obspec::log::LogFieldType::Outcome,
+        },
+        ::obspec::log::LogField {
+            name: "err_token",
+            ty: ::obspec::log::LogFieldType::ErrorToken,
+        },
+        ::obspec::log::LogField {
+            name: "code",
+            ty: ::obspec::log::LogFieldType::HttpStatus,
+        },
+        ::obspec::log::LogField {
+            name: "latency_ms",
+            ty: ::obspec::log::LogFieldType::Count,
+        },
+        ::obspec::log::LogField {
+            name: "bytes_in",
+            ty: ::obspec::log::LogFieldType::Count,
+        },
+        ::obspec::log::LogField {
+            name: "bytes_out",
+            ty: ::obspec::log::LogFieldType::Count,
+        },
+        ::obspec::log::LogField {
+            name: "cost_calls",
+            ty: ::obspec::log::LogFieldType::Count,
+        },
+        ::obspec::log::LogField {
+            name: "node",
+            ty: ::obspec::log::LogFieldType::Name,
+        },
+        ::obspec::log::LogField {
+            name: "trace_id",
+            ty: ::obspec::log::LogFieldType::TraceId,
+        },
+    ],
+    forbidden: &[
+        "params",
+        "args",
+        "payload",
+        "plaintext",
+        "ciphertext",
+        "messages",
+        "mensagens",
+        "message",
+        "msg",
+        "prompt",
+        "prompts",
+        "content",
+        "body",
+        "text",
+        "attachment",
+        "attachments",
+        "anexos",
+        "authorization",
+        "cookie",
+        "password",
+        "secret",
+        "email",
+    ],
+    routes: &[
+        "/mcp",
+        "/v1/auth/login",
+        "/v1/eval",
+        "/v1/links",
+        "/v1/media/presign",
+        "/v1/rooms",
+        "/v1/rooms/:room_id",
+        "/v1/rooms/:room_id/events",
+        "/v1/rooms/:room_id/messages",
+        "/v1/rooms/:room_id/ws",
+        "/v1/tenants/:tenant_id",
+        "/v1/webhooks/:hook_id",
+    ],
+    error_tokens: &[
+        "INVALID_INPUT",
+        "UNAUTHENTICATED",
+        "ACCESS_DENIED",
+        "NOT_FOUND",
+        "UNSUPPORTED",
+        "CONFLICT",
+        "PAYLOAD_TOO_LARGE",
+        "RATE_LIMIT",
+        "BACKPRESSURE",
+        "UPSTREAM_TIMEOUT",
+        "UPSTREAM_UNAVAILABLE",
+        "UNAVAILABLE",
+        "INTERNAL",
+    ],
+    components: &["gateway", "policy_proxy", "core", "office"],
+    methods: &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+    id_max_len: 64usize,
+    sampling: ::obspec::log::SamplingDefaults {
+        success: 0.01f64,
+        error: 1f64,
+        spike: 0.1f64,
+        max_override: 0.1f64,
+        overrides: &[
+            ::obspec::log::SamplingOverride {
+                field: "route",
+                value: "/v1/auth/login",
+                rate: 0.05f64,
+            },
+            ::obspec::log::SamplingOverride {
+                field: "tool",
+                value: "handover",
+                rate: 0.1f64,
+            },
+        ],
+    },
+};
+impl ::obspec::http::TokenInfo for ErrorToken {
+    const FALLBACK: Self = ErrorToken::FALLBACK;
+    const ALL: &'static [Self] = &ErrorToken::ALL;
+    fn as_str(self) -> &'static str {
+        ErrorToken::as_str(self)
+    }
+    fn http_status(self) -> u16 {
+        ErrorToken::http_status(self)
+    }
+    fn jsonrpc_code(self) -> i32 {
+        ErrorToken::jsonrpc_code(self)
+    }
+    fn retry_after_required(self) -> bool {
+        ErrorToken::retry_after_required(self)
+    }
+    fn retry_after_allowed(self) -> bool {
+        ErrorToken::retry_after_allowed(self)
+    }
+    fn from_wire(s: &str) -> Option<Self> {
+        ErrorToken::from_wire(s)
+    }
+}

@@ -6,6 +6,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 mod metrics;
+mod vocab;
 
 use super::header;
 use crate::model::{RetryAfter, Spec};
@@ -38,10 +39,12 @@ pub fn tokens(spec: &Spec) -> TokenStream {
     let error_token = error_token_enum(spec);
     let metric_names = metric_name_consts(spec);
     let metrics = metrics::module(spec);
+    let vocab = vocab::tokens(spec);
     quote! {
         #error_token
         #metric_names
         #metrics
+        #vocab
     }
 }
 
