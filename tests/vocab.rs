@@ -54,3 +54,41 @@ fn error_tokens_answer_with_the_spec_status_and_retry_after() {
         assert_eq!(has_retry, token.retry_after_required(), "{}", def.token);
     }
 }
+
+/// Where tests leave logs for `cargo xtask ci` to privacy-scan (§11.4).
+fn test_log_root() -> std::path::PathBuf {
+    obspec_tests::root().join("target/test-logs")
+}
+
+#[test]
+fn request_logs_written_to_disk_hold_no_forbidden_content() {
+    let plane = LogPlane::builder(&LOG_SCHEMA, "office").file(test_log_root()).build().expect("plane");
+    let subscriber = tracing_subscriber::layer::SubscriberExt::with(tracing_subscriber::registry(), plane.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..200u64 {
+            // Callers try every way to smuggle content; the plane keeps only typed fields.
+            tracing::info!(
+                route = "/mcp",
+                tool = "search",
+                ok = i % 10 != 0,
+                err_token = if i % 10 == 0 { "UPSTREAM_TIMEOUT" } else { "" },
+                latency_ms = 12 + i,
+                Payload = "{\"text\": \"hello there\"}",
+                message_body = "private words",
+                session_id = "not an id with spaces",
+                trace_id = "4bf92f3577b34da6a3ce929d0e0e4736",
+            );
+        }
+    });
+    assert!(plane.flush(Duration::from_secs(5)));
+    let mut files = Vec::new();
+    let mut stack = vec![test_log_root()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("log dir").flatten() {
+            if e.path().is_dir() { stack.push(e.path()) } else { files.push(e.path()) }
+        }
+    }
+    assert!(!files.is_empty(), "the plane wrote no file");
+    let findings = obspec::log::scan::scan_paths(&files, &LOG_SCHEMA);
+    assert!(findings.is_empty(), "{findings:?}");
+}
