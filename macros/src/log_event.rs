@@ -14,7 +14,7 @@ fn expected(ty: LogFieldType) -> &'static str {
     match ty {
         LogFieldType::Id | LogFieldType::Route | LogFieldType::Method | LogFieldType::Name => "`&str` or `String`",
         LogFieldType::TraceId => "`&str`, `String` (32 hex digits) or `u128`",
-        LogFieldType::Bool => "`bool`",
+        LogFieldType::Bool | LogFieldType::Outcome => "`bool`",
         LogFieldType::ErrorToken => "`ErrorToken`",
         LogFieldType::HttpStatus => "`u16`",
         LogFieldType::Count => "`u64`, `u32`, `u16`, `u8` or `usize`",
@@ -31,7 +31,7 @@ fn setter(ty: LogFieldType, shape: &Shape, slot: &TokenStream) -> Option<TokenSt
             Shape::Str | Shape::String,
         ) => quote!(line.str(#slot, v);),
         (LogFieldType::TraceId, Shape::Uint(n)) if n == "u128" => quote!(line.trace(*v);),
-        (LogFieldType::Bool, Shape::Bool) => quote!(line.bool(#slot, *v);),
+        (LogFieldType::Bool | LogFieldType::Outcome, Shape::Bool) => quote!(line.bool(#slot, *v);),
         (LogFieldType::ErrorToken, Shape::Token) => quote!(line.str(#slot, v.as_str());),
         (LogFieldType::HttpStatus, Shape::Uint(n)) if n == "u16" => {
             quote!(line.u64(#slot, ::core::convert::From::from(*v));)
