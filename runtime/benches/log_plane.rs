@@ -9,55 +9,23 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use obspec::log::{
-    FieldSlot, LogField, LogFieldType as T, LogPlane, LogSchema, SamplingDefaults, WriteSink, trace_coin,
-};
+use obspec::log::{FieldSlot, LogPlane, LogSchema, SamplingDefaults, WriteSink, trace_coin};
 use tracing_subscriber::layer::SubscriberExt;
 
-const FIELDS: &[LogField] = &[
-    LogField { name: "ts", ty: T::Timestamp },
-    LogField { name: "component", ty: T::Component },
-    LogField { name: "tenant", ty: T::Id },
-    LogField { name: "route", ty: T::Route },
-    LogField { name: "method", ty: T::Method },
-    LogField { name: "tool", ty: T::Name },
-    LogField { name: "session_id", ty: T::Id },
-    LogField { name: "correlation_id", ty: T::Id },
-    LogField { name: "ok", ty: T::Outcome },
-    LogField { name: "err_token", ty: T::ErrorToken },
-    LogField { name: "code", ty: T::HttpStatus },
-    LogField { name: "latency_ms", ty: T::Count },
-    LogField { name: "bytes_in", ty: T::Count },
-    LogField { name: "bytes_out", ty: T::Count },
-    LogField { name: "cost_calls", ty: T::Count },
-    LogField { name: "node", ty: T::Name },
-    LogField { name: "trace_id", ty: T::TraceId },
-];
+// The blueprint §2.1 schema the log tests use, shared rather than copied.
+#[path = "../tests/log_fixture.rs"]
+mod log_fixture;
+use log_fixture::{FIELDS, FORBIDDEN};
+
 const CODE: FieldSlot = FieldSlot::new(10);
 const LATENCY: FieldSlot = FieldSlot::new(11);
 
 const fn schema(success: f64) -> LogSchema {
     LogSchema {
         fields: FIELDS,
-        forbidden: &[
-            "params",
-            "args",
-            "payload",
-            "plaintext",
-            "ciphertext",
-            "messages",
-            "mensagens",
-            "message",
-            "msg",
-            "prompt",
-            "content",
-            "body",
-            "text",
-            "attachment",
-            "attachments",
-        ],
-        routes: &["/v1/rooms/:id", "/v1/rooms", "/v1/messages/:id", "/_health"],
-        error_tokens: &["BACKPRESSURE", "RATE_LIMIT", "UNAUTHORIZED", "INTERNAL"],
+        forbidden: FORBIDDEN,
+        routes: log_fixture::ROUTES,
+        error_tokens: log_fixture::TOKENS,
         components: &["core"],
         methods: &["GET", "POST", "PUT", "PATCH", "DELETE"],
         id_max_len: 64,
