@@ -63,7 +63,19 @@ pub fn is_loopback(endpoint: &str) -> bool {
     }
 }
 
+/// Installs rustls' `ring` crypto provider as the process default, once.
+///
+/// obspec builds `object_store` with `ring` rather than the `aws` feature's
+/// aws-lc-rs (whose C build costs minutes on a cold machine), so HTTPS stores
+/// need a provider installed before the first request. Calling this again, or
+/// after the application installed its own provider, does nothing.
+pub fn install_tls_provider() {
+    // `Err` only means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 fn open_s3(url: &Url) -> Result<Arc<dyn ObjectStore>> {
+    install_tls_provider();
     let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| Error::Config(format!("{url}: no bucket")))?;
     let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket).with_virtual_hosted_style_request(false);
     if url.scheme() == "r2" {

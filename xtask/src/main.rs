@@ -7,11 +7,12 @@
 //!   and `tsc` against `@grafana/schema` for the dashboards.
 //! - `cargo xtask scan PATH…`: privacy scan (§11.4) of NDJSON logs, trail
 //!   files and metrics expositions; exit 1 on any forbidden name or free text.
+//!   It runs in `obspec-tools`, so that xtask builds only the compiler.
 //! - `cargo xtask trails export --root DIR --from D --to D [--tenant T] --out FILE`
 //!   and `cargo xtask trails verify BUNDLE|DIR`: the auditor bundle (§10).
-//! - `cargo xtask ci`: the one test command. Installs what the tests need
-//!   (`scripts/setup.sh`), then runs the drift check, rustfmt, clippy and
-//!   every test of the workspace.
+//! - `cargo xtask ci`: the one test command. Runs the drift check, then two
+//!   lanes side by side (set-up and artifact checks; rustfmt, clippy and the
+//!   test build), then every test of the workspace and the privacy scan.
 
 // A command-line tool: its reports go to stdout.
 #![allow(clippy::print_stdout)]
@@ -119,26 +120,82 @@ fn run(program: &str, args: &[&str]) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("error: `{program} {}` failed ({status})\n", args.join(" "))) }
 }
 
-/// The test command `.ci/run` calls: set-up, drift check, lints, tests.
-fn ci() -> Result<(), String> {
-    let root = workspace_root();
-    if root.join("scripts/setup.sh").is_file() {
-        run("bash", &["scripts/setup.sh"])?;
+/// Runs one command from the workspace root with its output appended to `log`,
+/// printing one line per command (the other CI lane owns the terminal), and the
+/// log's tail when it fails.
+fn run_logged(log: &Path, program: &str, args: &[&str]) -> Result<(), String> {
+    let shown = format!("{program} {}", args.join(" "));
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("error: {}: {e}\n", dir.display()))?;
     }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("error: {}: {e}\n", log.display()))?;
+    let err = file.try_clone().map_err(|e| format!("error: {}: {e}\n", log.display()))?;
+    eprintln!("[tools] {shown} …");
+    let t = std::time::Instant::now();
+    let status = std::process::Command::new(program)
+        .args(args)
+        .current_dir(workspace_root())
+        .stdout(file)
+        .stderr(err)
+        .status()
+        .map_err(|e| format!("error: cannot run {program}: {e}\n"))?;
+    if status.success() {
+        eprintln!("[tools] {shown} ok ({:.0?})", t.elapsed());
+        Ok(())
+    } else {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(40).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        Err(format!("{}\nerror: `{shown}` failed ({status}); full output in {}\n", tail.join("\n"), log.display()))
+    }
+}
+
+/// The test command `.ci/run` calls: set-up, drift check, lints, tests.
+///
+/// Two lanes run side by side, because the machine's cores would otherwise
+/// idle: one installs the tools and runs the artifact checks (promtool, amtool,
+/// tsc, the npm self-tests), which are mostly single-threaded and wait on the
+/// network; the other runs rustfmt, clippy and compiles the test binaries. The
+/// tests run once both lanes are done, since many of them start the tools the
+/// first lane installed.
+fn ci() -> Result<(), String> {
+    let started = std::time::Instant::now();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     generate(&["--check".to_owned()])?;
-    check()?;
-    // The dashboard schema check and the screenshot tool prove they can fail, on fixtures.
-    run("npm", &["--prefix", "tests/grafana-schema", "test"])?;
-    run("npm", &["--prefix", "tests/preview", "test"])?;
-    run(&cargo, &["fmt", "--all", "--check"])?;
-    run(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    let tools_lane = std::thread::spawn(|| -> Result<(), String> {
+        let log = workspace_root().join("target/ci/tools-lane.log");
+        if workspace_root().join("scripts/setup.sh").is_file() {
+            run_logged(&log, "bash", &["scripts/setup.sh"])?;
+        }
+        let t = std::time::Instant::now();
+        check()?;
+        eprintln!("[tools] promtool, amtool and tsc checks passed ({:.0?})", t.elapsed());
+        // The dashboard schema check and the screenshot tool prove they can fail, on fixtures.
+        run_logged(&log, "npm", &["--prefix", "tests/grafana-schema", "test"])?;
+        run_logged(&log, "npm", &["--prefix", "tests/preview", "test"])?;
+        Ok(())
+    });
+    let rust_lane = (|| -> Result<(), String> {
+        run(&cargo, &["fmt", "--all", "--check"])?;
+        run(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+        run(&cargo, &["test", "--workspace", "--no-run"])
+    })();
+    let tools_result = tools_lane.join().map_err(|_| "error: the set-up and check lane panicked\n".to_owned())?;
+    // Report both lanes' failures, not only the first.
+    match (tools_result, rust_lane) {
+        (Ok(()), Ok(())) => {}
+        (Err(a), Err(b)) => return Err(format!("{a}{b}")),
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    }
     run(&cargo, &["test", "--workspace"])?;
     // §11.4: the logs the test suite wrote must hold no forbidden field or free text.
     let logs = workspace_root().join("target/test-logs");
-    eprintln!("\n==> cargo xtask scan {}", logs.display());
     scan(&[logs.display().to_string()])?;
-    eprintln!("\nci: all checks passed");
+    eprintln!("\nci: all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }
 
@@ -185,37 +242,15 @@ fn check() -> Result<(), String> {
 }
 
 /// `cargo xtask scan PATH…`: reports every forbidden field name or free-text value.
+///
+/// The scanner is part of the runtime, which xtask does not build (so that
+/// `gen` stays quick and never depends on the crate it generates); the scan
+/// runs in `obspec-tools`.
 fn scan(paths: &[String]) -> Result<(), String> {
-    if paths.is_empty() {
-        return Err(format!("scan needs at least one file or directory\n{USAGE}\n"));
-    }
-    let root = workspace_root();
-    let inputs = obspec_codegen::load::read_dir(&root.join("spec"), "spec").map_err(|e| format!("error: {e}\n"))?;
-    let loaded = obspec_codegen::check(&inputs).map_err(|d| obspec_codegen::diag::render_all(&d))?;
-    let scanner = obspec::log::scan::Scanner::new(&loaded.spec.logs.forbidden);
-    let mut files = Vec::new();
-    for p in paths {
-        collect_files(Path::new(p), &mut files);
-    }
-    let findings = scanner.scan_paths(&files);
-    for f in &findings {
-        println!("{f}");
-    }
-    eprintln!("scan: {} files, {} findings", files.len(), findings.len());
-    if findings.is_empty() { Ok(()) } else { Err(String::new()) }
-}
-
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>) {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> =
-            std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for e in entries {
-            collect_files(&e, out);
-        }
-    } else {
-        out.push(path.to_path_buf());
-    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut args = vec!["run", "-q", "-p", "obspec-tools", "--", "scan"];
+    args.extend(paths.iter().map(String::as_str));
+    run(&cargo, &args)
 }
 
 /// `cargo xtask trails export|verify`.
