@@ -253,33 +253,32 @@ fn scan(paths: &[String]) -> Result<(), String> {
     run(&cargo, &args)
 }
 
-/// `cargo xtask trails export|verify`.
+/// `cargo xtask trails export|verify`: the auditor's bundle, through the
+/// `obspec-trail` command line, so the two never disagree and xtask builds
+/// only the compiler.
 fn trails(args: &[String]) -> Result<(), String> {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let mut cmd: Vec<String> = Vec::new();
     match args.first().map(String::as_str) {
         Some("export") => {
-            let date = |name: &str| {
-                flag(name)
-                    .and_then(|d| obspec_trail::Date::parse(&d))
-                    .ok_or(format!("trails export needs {name} YYYY-MM-DD\n{USAGE}\n"))
-            };
-            let (from, to) = (date("--from")?, date("--to")?);
-            let root = PathBuf::from(flag("--root").unwrap_or_else(|| ".".to_owned()));
-            let out = PathBuf::from(flag("--out").ok_or(format!("trails export needs --out FILE\n{USAGE}\n"))?);
-            let tenant = flag("--tenant");
-            let summary = obspec_trail::bundle::export_bundle(&root, from, to, tenant.as_deref(), &out)
-                .map_err(|e| format!("error: {e}\n"))?;
-            eprintln!("exported {} days, {} files to {}", summary.days, summary.files, out.display());
-            Ok(())
+            let need =
+                |name: &str, what: &str| flag(name).ok_or(format!("trails export needs {name} {what}\n{USAGE}\n"));
+            cmd.push("export".into());
+            cmd.push(flag("--root").unwrap_or_else(|| ".".to_owned()));
+            cmd.push(need("--from", "YYYY-MM-DD")?);
+            cmd.push(need("--to", "YYYY-MM-DD")?);
+            cmd.push(need("--out", "FILE")?);
+            cmd.extend(flag("--tenant"));
         }
         Some("verify") => {
             let path = args.get(1).ok_or(format!("trails verify needs a bundle or directory\n{USAGE}\n"))?;
-            let opts = obspec_trail::verify::VerifyOptions::default();
-            let report =
-                obspec_trail::verify::verify_path(Path::new(path), &opts).map_err(|e| format!("error: {e}\n"))?;
-            println!("{report}");
-            if report.is_ok() { Ok(()) } else { Err(String::new()) }
+            cmd.push("verify".into());
+            cmd.push(path.clone());
         }
-        _ => Err(format!("{USAGE}\n")),
+        _ => return Err(format!("{USAGE}\n")),
     }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut full = vec!["run", "-q", "-p", "obspec-trail", "--bin", "obspec-trail", "--"];
+    full.extend(cmd.iter().map(String::as_str));
+    run(&cargo, &full)
 }
