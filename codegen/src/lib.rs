@@ -5,6 +5,7 @@
 //! cannot disagree. See `ARCHITECTURE.md` for the data flow.
 
 pub mod diag;
+pub mod environments;
 pub mod load;
 pub mod model;
 pub mod names;

@@ -62,6 +62,8 @@ pub struct SourceMap {
     pub dashboards: Vec<Loc>,
     /// `flags[i]`.
     pub flags: Vec<Loc>,
+    /// `environments[i]`.
+    pub environments: Vec<Loc>,
 }
 
 impl SourceMap {
@@ -246,6 +248,7 @@ pub fn load(inputs: &[Input]) -> (Loaded, Vec<Diagnostic>) {
         merge(&mut spec.alerts, &mut sm.alerts, part.alerts, &root, "alerts");
         merge(&mut spec.dashboards, &mut sm.dashboards, part.dashboards, &root, "dashboards");
         merge(&mut spec.flags, &mut sm.flags, part.flags, &root, "flags");
+        merge(&mut spec.environments, &mut sm.environments, part.environments, &root, "environments");
     }
 
     if inputs.is_empty() {

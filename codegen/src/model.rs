@@ -47,6 +47,9 @@ pub struct SpecFile {
     /// Safe-ops feature flags.
     #[serde(default)]
     pub flags: Vec<Flag>,
+    /// Deployment profiles: where each component is scraped (e.g. `local`).
+    #[serde(default)]
+    pub environments: Vec<Environment>,
 }
 
 /// The whole spec, merged from every file, in file order.
@@ -76,6 +79,8 @@ pub struct Spec {
     pub dashboards: Vec<Dashboard>,
     /// Safe-ops feature flags.
     pub flags: Vec<Flag>,
+    /// Deployment profiles.
+    pub environments: Vec<Environment>,
 }
 
 /// Project-wide settings.
@@ -851,6 +856,34 @@ pub struct Flag {
     /// Allowed values (`enum` only).
     #[serde(default)]
     pub values: Vec<String>,
+    /// Blueprint reference or resolution id.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A deployment profile (`environments[]`): where each component listens in
+/// one environment. `gen` renders its own Prometheus config from it, under
+/// `infra/observability/<name>/`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Environment {
+    /// Identifier (`local`), also the directory of its rendered files.
+    pub name: String,
+    /// What the profile is for.
+    pub title: String,
+    /// Scrape and rule-evaluation interval of the profile's Prometheus.
+    pub scrape_interval: String,
+    /// `host:port` the profile's Prometheus listens on.
+    pub prometheus: String,
+    /// `host:port` of the profile's Alertmanager.
+    pub alertmanager: String,
+    /// Scrape target (`host:port`) of each component the profile runs, by component name.
+    pub targets: std::collections::BTreeMap<String, String>,
+    /// When set, `gen` also renders a time-compressed variant of the blueprint
+    /// alerts (ranges, offsets and `for:` divided by this factor) and a
+    /// Prometheus config loading it, for short test runs.
+    #[serde(default)]
+    pub time_compression: Option<u32>,
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,

@@ -31,6 +31,7 @@ pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
     v.alerts();
     v.dashboards();
     v.flags();
+    v.out.extend(crate::environments::check(v.spec, v.sm));
     v.notes();
     if v.out.is_empty() {
         v.generated_exprs();

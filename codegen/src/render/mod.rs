@@ -6,6 +6,7 @@
 pub mod catalogue;
 pub mod grafana;
 pub mod header;
+pub mod local;
 pub mod preview;
 pub mod prometheus;
 pub mod promtool_tests;
@@ -27,6 +28,7 @@ pub fn all(loaded: &Loaded) -> Vec<GeneratedFile> {
     files.extend(prometheus::render(&loaded.spec, &sources));
     files.extend(promtool_tests::render(&loaded.spec, &sources));
     files.extend(grafana::render(&loaded.spec, &sources));
+    files.extend(local::render(&loaded.spec, &sources));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }
