@@ -1,0 +1,10 @@
+//! The trail crate's integration tests, in one binary: one link instead of
+//! five, and the helpers in `common` compiled once.
+
+mod common;
+
+mod canonical_props;
+mod canonical_vectors;
+mod crash;
+mod tamper;
+mod writer;
