@@ -8,5 +8,7 @@ pub mod event;
 pub mod http;
 pub mod log;
 pub mod metrics;
+#[cfg(feature = "service")]
+pub mod service;
 
 pub use log::{LogLine, LogPlane, LogSchema, ServerBlindLayer};
