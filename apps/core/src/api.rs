@@ -1,0 +1,378 @@
+//! The Core API's routes: rooms, links, login, media presign and the tenant
+//! summary. Handlers answer JSON or a [`CoreError`] (an ErrorToken answer);
+//! nothing a client sends is logged, labelled or put in a trail except IDs.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http::{HeaderMap, StatusCode};
+use obspec::http::Limits;
+use obspec::service::TrailSink;
+use obspec_generated::ErrorToken;
+use obspec_generated::metrics;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::db::Db;
+use crate::ladder::Ladder;
+use crate::media::Media;
+use crate::obs::{
+    AccessDenied, AppendLink, AuthMethod, BytesClass, CoreError, DenyReason, LinkKind, LoginMin, MediaOp, PresignMin,
+};
+use crate::webhook::{LinkEvent, Webhooks};
+
+/// The header naming the caller's tenant (set by the policy proxy).
+pub const TENANT_HEADER: &str = "x-tenant-id";
+
+/// Longest room title accepted (characters).
+pub const TITLE_MAX_CHARS: usize = 200;
+
+/// Shared state of the handlers.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The database.
+    pub db: Db,
+    /// Audit trails.
+    pub trails: TrailSink,
+    /// Webhook deliveries.
+    pub webhooks: Webhooks,
+    /// Media signer.
+    pub media: Media,
+    /// `(tenant, key)` pairs `/v1/auth/login` accepts.
+    pub api_keys: Arc<[(String, String)]>,
+    /// The limits (their in-flight count drives the degradation ladder).
+    pub limits: Arc<Limits>,
+    /// The list degradation ladder.
+    pub ladder: Ladder,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A fresh ID: `prefix` and 16 hex digits.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}{:016x}", obspec::http::trace::random_u64())
+}
+
+/// IDs accepted in paths and bodies: 1 to 64 of `[A-Za-z0-9_-]` (also the trail's tenant shape).
+pub fn is_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn tenant(h: &HeaderMap) -> Result<String, CoreError> {
+    h.get(TENANT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| is_id(t))
+        .map(str::to_owned)
+        .ok_or(CoreError::Unauthenticated)
+}
+
+fn id(s: &str) -> Result<String, CoreError> {
+    if is_id(s) { Ok(s.to_owned()) } else { Err(CoreError::Invalid) }
+}
+
+fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, CoreError> {
+    b.map(|Json(v)| v).map_err(|_| CoreError::Invalid)
+}
+
+/// The routes (without layers).
+pub fn routes(app: App) -> Router {
+    Router::new()
+        .route("/v1/rooms", post(create_room).get(list_rooms))
+        .route("/v1/rooms/{room_id}", get(get_room))
+        .route("/v1/links", post(append_link).get(list_links))
+        .route("/v1/auth/login", post(login))
+        .route("/v1/media/presign", post(presign))
+        .route("/v1/tenants/{tenant_id}", get(get_tenant))
+        .with_state(app)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewRoom {
+    title: String,
+}
+
+async fn create_room(
+    State(app): State<App>,
+    headers: HeaderMap,
+    b: Result<Json<NewRoom>, JsonRejection>,
+) -> Result<Response, CoreError> {
+    let tenant = tenant(&headers)?;
+    let NewRoom { title } = body(b)?;
+    if title.chars().count() > TITLE_MAX_CHARS || title.trim().is_empty() {
+        return Err(CoreError::Invalid);
+    }
+    let room_id = new_id("r_");
+    let created_ms = now_ms();
+    let (r, t, tt) = (room_id.clone(), tenant, title.clone());
+    app.db
+        .run("rooms.insert", move |c| {
+            c.execute(
+                "INSERT INTO rooms (id, tenant, title, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![r, t, tt, created_ms],
+            )
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"room_id": room_id, "title": title, "created_ms": created_ms})))
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    limit: Option<usize>,
+    room_id: Option<String>,
+}
+
+async fn list_rooms(
+    State(app): State<App>,
+    headers: HeaderMap,
+    q: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Response, CoreError> {
+    let tenant = tenant(&headers)?;
+    let Query(q) = q.map_err(|_| CoreError::Invalid)?;
+    if q.room_id.is_some() {
+        return Err(CoreError::Invalid);
+    }
+    let step = app.ladder.step(&app.limits);
+    let limit = step.clamp(q.limit);
+    let rows = app
+        .db
+        .run("rooms.list", move |c| {
+            let mut st = c.prepare(
+                "SELECT id, title, created_ms FROM rooms WHERE tenant = ?1 ORDER BY created_ms DESC, id LIMIT ?2",
+            )?;
+            let rows = st.query_map(rusqlite::params![tenant, i64::try_from(limit + 1).unwrap_or(i64::MAX)], |r| {
+                Ok(json!({"room_id": r.get::<_, String>(0)?, "title": r.get::<_, String>(1)?, "created_ms": r.get::<_, i64>(2)?}))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<Value>>>()
+        })
+        .await?;
+    Ok(Json(step.page("rooms", rows, limit)).into_response())
+}
+
+async fn get_room(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(room_id): Path<String>,
+) -> Result<Response, CoreError> {
+    let tenant = tenant(&headers)?;
+    let room_id = id(&room_id)?;
+    let row = app
+        .db
+        .run("rooms.get", move |c| {
+            let mut st = c.prepare(
+                "SELECT r.id, r.title, r.created_ms, (SELECT count(*) FROM links l WHERE l.room_id = r.id)
+                 FROM rooms r WHERE r.id = ?1 AND r.tenant = ?2",
+            )?;
+            let mut rows = st.query_map(rusqlite::params![room_id, tenant], |r| {
+                Ok(json!({
+                    "room_id": r.get::<_, String>(0)?,
+                    "title": r.get::<_, String>(1)?,
+                    "created_ms": r.get::<_, i64>(2)?,
+                    "links": r.get::<_, i64>(3)?,
+                }))
+            })?;
+            rows.next().transpose()
+        })
+        .await?;
+    row.map(|r| Json(r).into_response()).ok_or(CoreError::Missing)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewLink {
+    room_id: String,
+    target_id: String,
+    kind: LinkKind,
+}
+
+async fn append_link(
+    State(app): State<App>,
+    headers: HeaderMap,
+    b: Result<Json<NewLink>, JsonRejection>,
+) -> Result<Response, CoreError> {
+    let tenant = tenant(&headers)?;
+    let NewLink { room_id, target_id, kind } = body(b)?;
+    let (room_id, target_id) = (id(&room_id)?, id(&target_id)?);
+    let link_id = new_id("l_");
+    let created_ms = now_ms();
+    let kind_str = obspec::event::TrailEnum::as_trail_str(&kind);
+    let (l, t, r, g) = (link_id.clone(), tenant.clone(), room_id.clone(), target_id.clone());
+    let inserted = app
+        .db
+        .run("links.insert", move |c| {
+            c.execute(
+                "INSERT INTO links (id, tenant, room_id, target_id, kind, created_ms)
+                 SELECT ?1, ?2, id, ?4, ?5, ?6 FROM rooms WHERE id = ?3 AND tenant = ?2",
+                rusqlite::params![l, t, r, g, kind_str, created_ms],
+            )
+        })
+        .await?;
+    if inserted == 0 {
+        return Err(CoreError::Missing);
+    }
+    app.trails
+        .append(&tenant, &AppendLink { link_id: &link_id, target_id: &target_id, link_kind: kind })
+        .await
+        .map_err(|_| CoreError::Internal)?;
+    let ev = LinkEvent { link_id: link_id.clone(), room_id: room_id.clone(), target_id: target_id.clone() };
+    app.webhooks.notify(&tenant, &ev);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"link_id": link_id, "room_id": room_id, "target_id": target_id, "kind": kind, "created_ms": created_ms})),
+    )
+        .into_response())
+}
+
+async fn list_links(
+    State(app): State<App>,
+    headers: HeaderMap,
+    q: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Response, CoreError> {
+    let tenant = tenant(&headers)?;
+    let Query(q) = q.map_err(|_| CoreError::Invalid)?;
+    let room_id = id(q.room_id.as_deref().ok_or(CoreError::Invalid)?)?;
+    let step = app.ladder.step(&app.limits);
+    let limit = step.clamp(q.limit);
+    let rows = app
+        .db
+        .run("links.list", move |c| {
+            let exists: bool = c
+                .prepare("SELECT 1 FROM rooms WHERE id = ?1 AND tenant = ?2")?
+                .exists(rusqlite::params![room_id, tenant])?;
+            if !exists {
+                return Ok(None);
+            }
+            let mut st = c.prepare(
+                "SELECT id, target_id, kind, created_ms FROM links WHERE room_id = ?1 AND tenant = ?2
+                 ORDER BY created_ms DESC, id LIMIT ?3",
+            )?;
+            let rows =
+                st.query_map(rusqlite::params![room_id, tenant, i64::try_from(limit + 1).unwrap_or(i64::MAX)], |r| {
+                    Ok(json!({
+                        "link_id": r.get::<_, String>(0)?,
+                        "target_id": r.get::<_, String>(1)?,
+                        "kind": r.get::<_, String>(2)?,
+                        "created_ms": r.get::<_, i64>(3)?,
+                    }))
+                })?;
+            rows.collect::<rusqlite::Result<Vec<Value>>>().map(Some)
+        })
+        .await?
+        .ok_or(CoreError::Missing)?;
+    Ok(Json(step.page("links", rows, limit)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    api_key: String,
+}
+
+/// Compares in time independent of where the first difference is.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn login(
+    State(app): State<App>,
+    headers: HeaderMap,
+    b: Result<Json<LoginBody>, JsonRejection>,
+) -> Result<Response, CoreError> {
+    let tenant = tenant(&headers)?;
+    let LoginBody { api_key } = body(b)?;
+    let ok = app
+        .api_keys
+        .iter()
+        .filter(|(t, _)| *t == tenant)
+        .fold(false, |acc, (_, k)| acc | same(k.as_bytes(), api_key.as_bytes()));
+    let _ = app.trails.append(&tenant, &LoginMin { auth_method: AuthMethod::ApiKey, ok }).await;
+    if !ok {
+        let denied = AccessDenied { reason: DenyReason::NoSession, err_token: ErrorToken::Unauthenticated };
+        let _ = app.trails.append(&tenant, &denied).await;
+        return Err(CoreError::Unauthenticated);
+    }
+    let token = format!("{}{}", new_id("s_"), new_id(""));
+    let (tk, t, now) = (token.clone(), tenant.clone(), now_ms());
+    app.db
+        .run("sessions.insert", move |c| {
+            c.execute(
+                "INSERT INTO sessions (token, tenant, created_ms) VALUES (?1, ?2, ?3)",
+                rusqlite::params![tk, t, now],
+            )
+        })
+        .await?;
+    Ok(Json(json!({"session_token": token, "tenant": tenant})).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresignBody {
+    op: MediaOp,
+    bytes: u64,
+    object_id: Option<String>,
+}
+
+async fn presign(
+    State(app): State<App>,
+    headers: HeaderMap,
+    b: Result<Json<PresignBody>, JsonRejection>,
+) -> Result<Response, CoreError> {
+    let r = presign_inner(&app, &headers, b).await;
+    metrics::media_presign_total(r.is_ok()).increment(1);
+    r
+}
+
+async fn presign_inner(
+    app: &App,
+    headers: &HeaderMap,
+    b: Result<Json<PresignBody>, JsonRejection>,
+) -> Result<Response, CoreError> {
+    let tenant = tenant(headers)?;
+    let PresignBody { op, bytes, object_id } = body(b)?;
+    let object_id = match (op, object_id) {
+        (MediaOp::Put, None) => new_id("m_"),
+        (_, Some(o)) => id(&o)?,
+        (MediaOp::Get, None) => return Err(CoreError::Invalid),
+    };
+    let url = app.media.presign(op, &format!("{tenant}/{object_id}")).await?;
+    let _ = app.trails.append(&tenant, &PresignMin { bytes_class: BytesClass::of(bytes), op }).await;
+    Ok(Json(json!({"url": url, "object_id": object_id, "expires_in_s": app.media.ttl().as_secs()})).into_response())
+}
+
+async fn get_tenant(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(tenant_id): Path<String>,
+) -> Result<Response, CoreError> {
+    let tenant = tenant(&headers)?;
+    let tenant_id = id(&tenant_id)?;
+    if tenant_id != tenant {
+        let _ = app
+            .trails
+            .append(&tenant, &AccessDenied { reason: DenyReason::Scope, err_token: ErrorToken::AccessDenied })
+            .await;
+        return Err(CoreError::Denied);
+    }
+    let t = tenant.clone();
+    let (rooms, links) = app
+        .db
+        .run("tenants.summary", move |c| {
+            c.query_row(
+                "SELECT (SELECT count(*) FROM rooms WHERE tenant = ?1), (SELECT count(*) FROM links WHERE tenant = ?1)",
+                rusqlite::params![t],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+        })
+        .await?;
+    Ok(Json(json!({"tenant_id": tenant, "rooms": rooms, "links": links})).into_response())
+}
