@@ -3,7 +3,10 @@
 //! listing every entry with its size and BLAKE3.
 //!
 //! The index is not signed: it only helps. Trust comes from the signed,
-//! chained day manifests, which the verifier checks independently.
+//! chained day manifests, which the verifier checks independently, and from
+//! outside the bundle: the auditor's trusted keys and the checkpoint the daily
+//! roll published, which pin the range (its last day and hash, its first day)
+//! and the tenant the index may claim (see [`crate::verify`]).
 
 use std::collections::BTreeMap;
 use std::io::Write;

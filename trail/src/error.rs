@@ -44,6 +44,17 @@ pub enum Error {
     /// Another writer holds the lock on this trail root.
     #[error("trail root {0} is locked by another writer")]
     Locked(PathBuf),
+    /// A record for a day that is already sealed: it could never be part of a
+    /// sealed, verifiable day, so it is refused rather than acknowledged.
+    #[error("day {date} is already sealed: record {id:?} (ts {ts}) is refused; write it with a current timestamp")]
+    DaySealed {
+        /// The sealed day.
+        date: crate::date::Date,
+        /// The record id.
+        id: String,
+        /// The record's `ts`.
+        ts: String,
+    },
     /// The writer thread is gone (it panicked or was closed).
     #[error("the trail writer has stopped")]
     WriterStopped,

@@ -3,11 +3,12 @@
 //! NDJSON writer, signed day manifests, auditor bundles and their verifier.
 //!
 //! The pieces, in the order data flows through them:
-//! [`canonical`] → [`chain`] → [`sign`] → [`writer`] → [`manifest`] → [`bundle`] → [`verify`].
+//! [`canonical`] → [`chain`] → [`sign`] → [`writer`] → [`manifest`] → [`checkpoint`] → [`bundle`] → [`verify`].
 
 pub mod bundle;
 pub mod canonical;
 pub mod chain;
+pub mod checkpoint;
 pub mod date;
 pub mod error;
 mod fsutil;

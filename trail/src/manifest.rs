@@ -427,12 +427,52 @@ pub fn load_manifest(root: &Path, date: Date) -> Result<Option<Manifest>> {
     }
 }
 
+/// The lock file below a trail root on which sealing and writing coordinate:
+/// [`seal_and_store`] holds it exclusively while it reads a day and stores
+/// its manifest; the [`crate::writer::Writer`] holds it shared while it checks
+/// that a day is not sealed and commits records to it. So a record is either
+/// durable before the day's files are read, or refused as late.
+pub const SEAL_LOCK_FILE: &str = ".seal.lock";
+
+/// Opens (creating) the seal lock file of a root.
+pub(crate) fn open_seal_lock(root: &Path) -> Result<std::fs::File> {
+    fsutil::create_dir_durable(root)?;
+    let path = root.join(SEAL_LOCK_FILE);
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io_err(&path))
+}
+
 /// The daily roll in one call: seals `date` chained to the stored manifest
-/// of the day before (if any), stores the manifest and the signer's public key.
+/// of the day before (if any), stores the manifest and the signer's public
+/// key (`keys/<kid>.pub`), holding the seal lock exclusively (see
+/// [`SEAL_LOCK_FILE`]) so no record is acknowledged for the day once it is read.
 pub fn seal_and_store(root: &Path, date: Date, signer: &Signer) -> Result<Manifest> {
+    let lock = open_seal_lock(root)?;
+    lock.lock().map_err(io_err(root.join(SEAL_LOCK_FILE)))?;
     let prev = load_manifest(root, date.pred())?;
-    let m = seal_day(root, date, prev.as_ref(), signer)?;
+    // The key first: the manifest names it, and sealing verifies record signatures with the stored keys.
     sign::store_public_key(root, signer.kid(), &signer.verifying_key())?;
+    let m = seal_day(root, date, prev.as_ref(), signer)?;
     store_manifest(root, &m)?;
+    drop(lock);
     Ok(m)
+}
+
+/// How many days the manifest chain holds from its first day (the one without
+/// `prev_manifest`) up to `date`: the `size` of a [`crate::checkpoint::Checkpoint`].
+/// Walks the stored manifests back, checking each link.
+pub fn chain_size(root: &Path, date: Date) -> Result<u64> {
+    let mut d = date;
+    let mut m = load_manifest(root, d)?.ok_or_else(|| Error::Manifest(format!("{d} is not sealed")))?;
+    let mut n = 1u64;
+    while let Some(prev) = m.prev_manifest {
+        d = d.pred();
+        let p = load_manifest(root, d)?
+            .ok_or_else(|| Error::Manifest(format!("{d} is not sealed but {} chains to it", d.succ())))?;
+        if p.hash()? != prev {
+            return Err(Error::Manifest(format!("the manifest of {} does not chain to the one of {d}", d.succ())));
+        }
+        m = p;
+        n += 1;
+    }
+    Ok(n)
 }

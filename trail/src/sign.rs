@@ -191,6 +191,121 @@ impl KeyRing {
     }
 }
 
+/// What an auditor trusts for one key id: the public key itself, or its
+/// [`fingerprint`] (then the bundle's `keys/<kid>.pub` must match it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trusted {
+    /// The public key.
+    Key(VerifyingKey),
+    /// The BLAKE3 fingerprint of the public key, in hex.
+    Fingerprint(String),
+}
+
+/// The keys an auditor obtained out of band, by key id.
+///
+/// File form ([`TrustedKeys::parse`]): one key a line, `<kid> ed25519 <64 hex>`
+/// (the public key, as in `keys/<kid>.pub`) or `<kid> blake3 <64 hex>` (its
+/// fingerprint); blank lines and lines starting with `#` are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedKeys {
+    keys: BTreeMap<String, Trusted>,
+}
+
+impl TrustedKeys {
+    /// No trusted key.
+    pub fn new() -> TrustedKeys {
+        TrustedKeys::default()
+    }
+
+    /// Trusts a public key under a key id.
+    pub fn insert_key(&mut self, kid: &str, key: VerifyingKey) {
+        self.keys.insert(kid.to_owned(), Trusted::Key(key));
+    }
+
+    /// Trusts a fingerprint under a key id.
+    pub fn insert_fingerprint(&mut self, kid: &str, fingerprint: &str) {
+        self.keys.insert(kid.to_owned(), Trusted::Fingerprint(fingerprint.to_owned()));
+    }
+
+    /// What is trusted for a key id.
+    pub fn get(&self, kid: &str) -> Option<&Trusted> {
+        self.keys.get(kid)
+    }
+
+    /// Whether `key` is the trusted key of `kid`.
+    pub fn trusts(&self, kid: &str, key: &VerifyingKey) -> bool {
+        match self.keys.get(kid) {
+            Some(Trusted::Key(k)) => k == key,
+            Some(Trusted::Fingerprint(f)) => *f == fingerprint(key),
+            None => false,
+        }
+    }
+
+    /// Whether no key is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Parses the file form (see the type's documentation).
+    pub fn parse(text: &str) -> Result<TrustedKeys> {
+        let mut out = TrustedKeys::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = |m: &str| Error::Key(format!("trusted keys, line {}: {m}", n + 1));
+            let mut it = line.split_ascii_whitespace();
+            let (Some(kid), Some(kind), Some(value), None) = (it.next(), it.next(), it.next(), it.next()) else {
+                return Err(bad("expected `<kid> ed25519 <hex key>` or `<kid> blake3 <hex fingerprint>`"));
+            };
+            if !valid_kid(kid) {
+                return Err(bad("invalid key id"));
+            }
+            if out.keys.contains_key(kid) {
+                return Err(bad("key id listed twice"));
+            }
+            match kind {
+                "ed25519" => {
+                    let key = decode_public_key(format!("ed25519 {value}\n").as_bytes())
+                        .ok_or_else(|| bad("not a valid Ed25519 public key"))?;
+                    out.insert_key(kid, key);
+                }
+                "blake3" => {
+                    hex::decode::<32>(value).ok_or_else(|| bad("a fingerprint is 64 lower-case hex digits"))?;
+                    out.insert_fingerprint(kid, value);
+                }
+                _ => return Err(bad("the key kind must be `ed25519` or `blake3`")),
+            }
+        }
+        if out.is_empty() {
+            return Err(Error::Key("the trusted keys file lists no key".into()));
+        }
+        Ok(out)
+    }
+
+    /// Reads and parses a trusted keys file.
+    pub fn load(path: &Path) -> Result<TrustedKeys> {
+        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        TrustedKeys::parse(&text)
+    }
+
+    /// The line that trusts `key` under `kid` (what the owner hands an auditor).
+    pub fn line(kid: &str, key: &VerifyingKey) -> String {
+        format!("{kid} ed25519 {}", hex::encode(key.as_bytes()))
+    }
+}
+
+impl From<&KeyRing> for TrustedKeys {
+    fn from(ring: &KeyRing) -> TrustedKeys {
+        let mut out = TrustedKeys::new();
+        for (kid, key) in ring.iter() {
+            out.insert_key(kid, *key);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,26 +1,62 @@
 //! The auditor's verifier: checks a bundle (`.tar.gz` or an unpacked
 //! directory) and reports every failure with its file, line and kind.
 //!
-//! It reads archives into memory and never extracts them, so hostile paths
-//! cannot write anywhere; they are still reported. Dependencies are kept to
-//! blake3, ed25519-dalek, tar and flate2 so an outside auditor can build it alone.
+//! **Trust comes from outside the bundle.** With [`VerifyOptions::trusted_keys`]
+//! (obtained out of band) every signature is checked with the auditor's keys,
+//! never with keys the bundle brings; with [`VerifyOptions::checkpoint`] (the
+//! signed head the daily roll publishes to a second location) the bundle must
+//! end on the checkpoint's day with the checkpoint's manifest hash, start on
+//! the first day of the chain it describes (or on the day the auditor asks),
+//! and cover all tenants (or the one asked for). The bundle's own index is
+//! unsigned: its range, tenant and anchor are accepted only as far as these
+//! checks pin them. Without trusted keys or without a checkpoint the
+//! [`Report`] says so on its first line and its [`Verdict`] is not a pass.
+//!
+//! **The archive is read as `tar` reads it, in bounded memory**: exactly one
+//! gzip member (anything after it, such as a second member that `tar xzf`
+//! would also extract, is `trailing_data`); raw ustar headers only (pax and GNU
+//! long-name headers, which a tar reader applies to the next entry, are
+//! `special_entry`); only zero bytes after the end-of-archive block; and hard
+//! caps on each entry, on the total, on the decompressed stream and on the
+//! number of entries, checked against the declared size before anything is
+//! read. Buffers grow with the bytes actually read and are never allocated
+//! from a declared size. With the default caps the verifier's peak memory
+//! stays under [`PEAK_MEMORY_BOUND`] on any input (measured by the tests).
+//! Archives are never extracted, so hostile paths cannot write anywhere; they
+//! are still reported. Dependencies are kept to blake3, ed25519-dalek, tar and
+//! flate2 so an outside auditor can build it alone.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use ed25519_dalek::{Signature, VerifyingKey};
-use flate2::read::GzDecoder;
 
 use crate::bundle::{INDEX_PATH, INDEX_TYPE};
 use crate::canonical::{self, TrailConfig, Value};
 use crate::chain::{self, LineInfo};
+use crate::checkpoint::Checkpoint;
 use crate::date::Date;
 use crate::error::{Error, Result, io_err};
 use crate::hex;
 use crate::manifest::{self, FileEntry, Manifest};
-use crate::sign::{self, KeyRing};
+use crate::sign::{self, KeyRing, Trusted, TrustedKeys};
+
+/// Default largest archive entry: 32 MiB.
+pub const DEFAULT_MAX_ENTRY_BYTES: u64 = 32 << 20;
+/// Default largest total of entries: 128 MiB.
+pub const DEFAULT_MAX_TOTAL_BYTES: u64 = 128 << 20;
+/// Default largest number of archive entries.
+pub const DEFAULT_MAX_ENTRIES: usize = 65_536;
+/// Zero bytes accepted after the end-of-archive block (tar pads to its record size).
+pub const MAX_TRAILING_ZEROS: u64 = 1 << 20;
+/// The verifier's documented peak memory with the default caps: 256 MiB.
+/// The entries held (at most the total cap) plus the entry being read and the
+/// per-line state of the largest file (each at most about twice the entry cap).
+pub const PEAK_MEMORY_BOUND: u64 = 256 << 20;
 
 /// The kind of a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,7 +83,8 @@ pub enum Tamper {
     FileHashMismatch,
     /// A file listed in a manifest or the index but absent.
     MissingFile,
-    /// A day of the bundle's range without manifest.
+    /// A day of the bundle's range without manifest, or a day the checkpoint
+    /// or the auditor expects that the bundle does not cover (dropped days).
     MissingDay,
     /// A manifest standing in for another day or repeated.
     ManifestReplay,
@@ -61,13 +98,13 @@ pub enum Tamper {
     UnknownKey,
     /// A public key that does not match the fingerprint the manifest signed.
     WrongKey,
-    /// A public key that differs from the auditor's trusted keys.
+    /// A key (in the bundle, or naming a signature) that is not among the auditor's trusted keys.
     UntrustedKey,
     /// An archive path that is absolute, has `..` or is otherwise unsafe.
     UnsafePath,
     /// A symbolic or hard link in the archive.
     Link,
-    /// A device, FIFO or other special entry in the archive.
+    /// A device, FIFO, extension header or other special entry in the archive.
     SpecialEntry,
     /// The same path twice in the archive.
     DuplicateEntry,
@@ -77,8 +114,19 @@ pub enum Tamper {
     IndexMismatch,
     /// The bundle has no `manifest.json` index.
     MissingIndex,
-    /// An entry beyond the size limits.
+    /// An entry, the archive or its decompressed stream beyond the size limits.
     Oversized,
+    /// Bytes after the first gzip member or non-zero bytes after the tar
+    /// end-of-archive block: data a tar reader could extract that was never verified.
+    TrailingData,
+    /// The manifest of the checkpoint's day is not the checkpoint's head: a day was re-sealed.
+    CheckpointMismatch,
+    /// The checkpoint itself does not verify (signature, key).
+    BadCheckpoint,
+    /// The index's range or tenant is not what the checkpoint or the auditor asks for.
+    RangeMismatch,
+    /// The bundle holds no stream file at all: it proves nothing.
+    Empty,
 }
 
 impl Tamper {
@@ -112,6 +160,11 @@ impl Tamper {
             Tamper::IndexMismatch => "index_mismatch",
             Tamper::MissingIndex => "missing_index",
             Tamper::Oversized => "oversized",
+            Tamper::TrailingData => "trailing_data",
+            Tamper::CheckpointMismatch => "checkpoint_mismatch",
+            Tamper::BadCheckpoint => "bad_checkpoint",
+            Tamper::RangeMismatch => "range_mismatch",
+            Tamper::Empty => "empty",
         }
     }
 }
@@ -119,7 +172,7 @@ impl Tamper {
 /// One failure: where and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    /// The file inside the bundle (`/`-separated).
+    /// The file inside the bundle (`/`-separated), or `(archive)` / `(checkpoint)`.
     pub file: String,
     /// One-based line, when the failure is at a line.
     pub line: Option<u64>,
@@ -127,6 +180,43 @@ pub struct Failure {
     pub kind: Tamper,
     /// A sentence for humans.
     pub detail: String,
+}
+
+/// The overall outcome of a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No failure, signatures checked with trusted keys, bundle consistent with the checkpoint.
+    Verified,
+    /// At least one failure.
+    Tampered,
+    /// No failure, but no trusted keys were given: the bundle's own keys were used.
+    NotAuthenticated,
+    /// No failure with trusted keys, but no checkpoint: dropped or re-sealed newest days go unseen.
+    NotAnchored,
+}
+
+impl Verdict {
+    /// The word the report's last line starts with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Verified => "VERIFIED",
+            Verdict::Tampered => "TAMPERED",
+            Verdict::NotAuthenticated => "NOT AUTHENTICATED",
+            Verdict::NotAnchored => "NOT ANCHORED",
+        }
+    }
+
+    /// The exit status of `obspec-trail verify`: 0 verified, 2 tampered,
+    /// 3 not authenticated (no trusted keys), 4 not anchored (no checkpoint).
+    /// (1 is an error: unreadable path, bad arguments.)
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Verified => 0,
+            Verdict::Tampered => 2,
+            Verdict::NotAuthenticated => 3,
+            Verdict::NotAnchored => 4,
+        }
+    }
 }
 
 /// The verifier's result.
@@ -140,12 +230,34 @@ pub struct Report {
     pub files: usize,
     /// Records checked.
     pub records: u64,
+    /// Whether signatures were checked with the auditor's trusted keys.
+    pub authenticated: bool,
+    /// Whether the bundle was checked against a checkpoint.
+    pub anchored: bool,
+    /// The range the bundle's index states.
+    pub range: Option<(Date, Date)>,
+    /// The tenant the bundle's index states (`None`: all tenants).
+    pub tenant: Option<String>,
 }
 
 impl Report {
-    /// Whether nothing failed.
+    /// Whether nothing failed. This alone says nothing of authenticity: see [`Report::verdict`].
     pub fn is_ok(&self) -> bool {
         self.failures.is_empty()
+    }
+
+    /// The overall outcome: a pass ([`Verdict::Verified`]) needs no failure,
+    /// trusted keys and a checkpoint.
+    pub fn verdict(&self) -> Verdict {
+        if !self.failures.is_empty() {
+            Verdict::Tampered
+        } else if !self.authenticated {
+            Verdict::NotAuthenticated
+        } else if !self.anchored {
+            Verdict::NotAnchored
+        } else {
+            Verdict::Verified
+        }
     }
 
     /// Failures of one kind.
@@ -165,16 +277,38 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.authenticated {
+            writeln!(
+                f,
+                "AUTHENTICITY NOT CHECKED: no trusted keys were given, so the bundle's own keys were used \
+                 (anyone can make a bundle that passes this; use --trusted-keys)"
+            )?;
+        } else if !self.anchored {
+            writeln!(
+                f,
+                "HEAD NOT CHECKED: no checkpoint was given, so dropped newest days or re-sealed days go \
+                 unseen (use --checkpoint)"
+            )?;
+        }
         for x in &self.failures {
             match x.line {
                 Some(l) => writeln!(f, "FAIL {} {}:{}: {}", x.kind.as_str(), x.file, l, x.detail)?,
                 None => writeln!(f, "FAIL {} {}: {}", x.kind.as_str(), x.file, x.detail)?,
             }
         }
+        let range = match self.range {
+            Some((a, b)) => format!(" {a}..{b}"),
+            None => String::new(),
+        };
+        let tenant = match &self.tenant {
+            Some(t) => format!(" tenant {t}"),
+            None if self.range.is_some() => " all tenants".to_owned(),
+            None => String::new(),
+        };
         writeln!(
             f,
-            "{}: {} days, {} files, {} records, {} failures",
-            if self.is_ok() { "OK" } else { "TAMPERED" },
+            "{}:{range}{tenant}: {} days, {} files, {} records, {} failures",
+            self.verdict().as_str(),
             self.days,
             self.files,
             self.records,
@@ -183,17 +317,31 @@ impl fmt::Display for Report {
     }
 }
 
+/// What the auditor asks for: the range and tenant a bundle must cover.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expect {
+    /// First day (default with a checkpoint: the first day of its chain).
+    pub from: Option<Date>,
+    /// Last day (default with a checkpoint: its day).
+    pub to: Option<Date>,
+    /// The tenant of a one-tenant bundle (default with a checkpoint: all tenants).
+    pub tenant: Option<String>,
+}
+
 /// How to verify.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     /// The record key order.
     pub config: TrailConfig,
     /// Keys the auditor trusts (obtained out of band). When set, every key in
-    /// the bundle must be one of them and verification uses these keys.
-    pub trusted_keys: Option<KeyRing>,
-    /// The hash of the last day's manifest as the auditor knows it
-    /// (for instance from object-store metadata or a published head);
-    /// without it, a rolled-back last day cannot be told apart.
+    /// the bundle must be one of them and verification uses only these keys.
+    pub trusted_keys: Option<TrustedKeys>,
+    /// The signed head the daily roll published (see [`crate::checkpoint`]).
+    pub checkpoint: Option<Checkpoint>,
+    /// The range and tenant asked for.
+    pub expect: Expect,
+    /// The hash of the last day's manifest as the auditor knows it, without a
+    /// signed checkpoint (library use; the command line takes `--checkpoint`).
     pub expected_head: Option<[u8; 32]>,
     /// Verify record signatures in batches (faster; a failed batch falls back
     /// to `verify_strict` per record to find the culprit). Off: `verify_strict` for each.
@@ -202,6 +350,8 @@ pub struct VerifyOptions {
     pub max_entry_bytes: u64,
     /// Largest total of entries accepted.
     pub max_total_bytes: u64,
+    /// Most archive entries accepted.
+    pub max_entries: usize,
 }
 
 impl Default for VerifyOptions {
@@ -209,35 +359,48 @@ impl Default for VerifyOptions {
         VerifyOptions {
             config: TrailConfig::blueprint_default(),
             trusted_keys: None,
+            checkpoint: None,
+            expect: Expect::default(),
             expected_head: None,
             batch_signatures: false,
-            max_entry_bytes: 4 << 30,
-            max_total_bytes: 16 << 30,
+            max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
+            max_total_bytes: DEFAULT_MAX_TOTAL_BYTES,
+            max_entries: DEFAULT_MAX_ENTRIES,
         }
     }
 }
 
 /// Verifies a bundle: a `.tar.gz` file or a directory with the same layout.
-/// Called by `cargo xtask trails verify`. `Err` only for I/O problems with
-/// `path` itself; everything about the content is in the [`Report`].
+/// Called by `obspec-trail verify` (and `cargo xtask trails verify`). `Err`
+/// only for I/O problems with `path` itself; everything about the content is in the [`Report`].
 pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<Report> {
     let mut report = Report::default();
     let entries = if path.is_dir() {
-        read_dir_entries(path, opts, &mut report)?
+        Some(read_dir_entries(path, opts, &mut report)?)
     } else {
         let f = std::fs::File::open(path).map_err(io_err(path))?;
-        read_tar_gz(std::io::BufReader::new(f), opts, &mut report)
+        read_tar_gz(f, opts, &mut report)
     };
-    verify_entries(&entries, opts, &mut report);
+    match entries {
+        Some(e) => verify_entries(&e, opts, &mut report),
+        None => note_anchors(opts, &mut report),
+    }
     Ok(report)
 }
 
 /// Verifies a bundle given as bytes of a `.tar.gz`.
 pub fn verify_bytes(tar_gz: &[u8], opts: &VerifyOptions) -> Report {
     let mut report = Report::default();
-    let entries = read_tar_gz(tar_gz, opts, &mut report);
-    verify_entries(&entries, opts, &mut report);
+    match read_tar_gz(tar_gz, opts, &mut report) {
+        Some(e) => verify_entries(&e, opts, &mut report),
+        None => note_anchors(opts, &mut report),
+    }
     report
+}
+
+fn note_anchors(opts: &VerifyOptions, report: &mut Report) {
+    report.authenticated = opts.trusted_keys.is_some();
+    report.anchored = opts.checkpoint.is_some();
 }
 
 /// Checks an archive path: relative, `/`-separated, no `.`, `..` or empty components.
@@ -249,31 +412,104 @@ fn safe_path(p: &str) -> bool {
         && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
-/// Reads a `.tar.gz` into memory, reporting hostile entries instead of extracting them.
-pub fn read_tar_gz(reader: impl Read, opts: &VerifyOptions, report: &mut Report) -> BTreeMap<String, Vec<u8>> {
+/// A reader that fails once more than `left` bytes come through it, and says so in `hit`.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    hit: Rc<Cell<bool>>,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let room = usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX);
+        let max = buf.len().min(room);
+        let n = self.inner.read(&mut buf[..max])?;
+        let n64 = u64::try_from(n).unwrap_or(u64::MAX);
+        if n64 > self.left {
+            self.hit.set(true);
+            return Err(std::io::Error::other("decompressed archive exceeds the size cap"));
+        }
+        self.left -= n64;
+        Ok(n)
+    }
+}
+
+/// Reads a `.tar.gz` into memory as `tar` would read it, reporting hostile
+/// entries instead of extracting them (see the module documentation).
+/// Returns `None` when the archive could not be read within the limits; the
+/// reason is in `report`.
+pub fn read_tar_gz(reader: impl Read, opts: &VerifyOptions, report: &mut Report) -> Option<BTreeMap<String, Vec<u8>>> {
     let mut out = BTreeMap::new();
     let mut total = 0u64;
-    let mut ar = tar::Archive::new(GzDecoder::new(reader));
-    let entries = match ar.entries() {
-        Ok(e) => e,
-        Err(e) => {
+    let hit = Rc::new(Cell::new(false));
+    // Header blocks and padding on top of the entries' data.
+    let overhead = u64::try_from(opts.max_entries).unwrap_or(u64::MAX).saturating_mul(1024);
+    let stream_cap = opts.max_total_bytes.saturating_add(overhead).saturating_add(MAX_TRAILING_ZEROS);
+    let gz = flate2::bufread::GzDecoder::new(BufReader::new(reader));
+    let capped = Capped { inner: gz, left: stream_cap, hit: Rc::clone(&hit) };
+    let mut ar = tar::Archive::new(capped);
+    let unreadable = |report: &mut Report, e: std::io::Error| {
+        if hit.get() {
+            report.push(
+                "(archive)",
+                None,
+                Tamper::Oversized,
+                format!("decompressed archive exceeds {stream_cap} bytes"),
+            );
+        } else {
             report.push("(archive)", None, Tamper::Malformed, format!("unreadable archive: {e}"));
-            return out;
         }
     };
+    // Raw entries: a pax or GNU long-name header is returned as itself (and
+    // rejected below) instead of being read whole and applied to the next entry.
+    let entries = match ar.entries() {
+        Ok(e) => e.raw(true),
+        Err(e) => {
+            unreadable(report, e);
+            return None;
+        }
+    };
+    let mut count = 0usize;
     for entry in entries {
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                report.push("(archive)", None, Tamper::Malformed, format!("unreadable archive: {e}"));
-                break;
+                unreadable(report, e);
+                return None;
             }
         };
+        count += 1;
+        if count > opts.max_entries {
+            report.push("(archive)", None, Tamper::Oversized, format!("more than {} entries", opts.max_entries));
+            return None;
+        }
         let raw = entry.path_bytes().into_owned();
-        let Ok(name) = String::from_utf8(raw) else {
-            report.push("(archive)", None, Tamper::UnsafePath, "entry name is not UTF-8");
-            continue;
+        let name = match String::from_utf8(raw) {
+            Ok(n) => n,
+            Err(_) => {
+                report.push("(archive)", None, Tamper::UnsafePath, "entry name is not UTF-8");
+                "(non-UTF-8 name)".to_owned()
+            }
         };
+        let size = entry.size();
+        if size > opts.max_entry_bytes {
+            report.push(
+                &name,
+                None,
+                Tamper::Oversized,
+                format!("declares {size} bytes, more than the {} an entry may hold", opts.max_entry_bytes),
+            );
+            return None;
+        }
+        if total.saturating_add(size) > opts.max_total_bytes {
+            report.push(
+                &name,
+                None,
+                Tamper::Oversized,
+                format!("entries exceed {} bytes in total", opts.max_total_bytes),
+            );
+            return None;
+        }
         let ty = entry.header().entry_type();
         let trimmed = if ty.is_dir() { name.trim_end_matches('/') } else { name.as_str() };
         if !safe_path(trimmed) {
@@ -287,38 +523,118 @@ pub fn read_tar_gz(reader: impl Read, opts: &VerifyOptions, report: &mut Report)
                 report.push(&name, None, Tamper::Link, "links are not allowed in a bundle");
                 continue;
             }
+            tar::EntryType::GNULongName
+            | tar::EntryType::GNULongLink
+            | tar::EntryType::XHeader
+            | tar::EntryType::XGlobalHeader => {
+                report.push(
+                    &name,
+                    None,
+                    Tamper::SpecialEntry,
+                    format!("extension header {ty:?}: a tar reader would apply it to the next entry"),
+                );
+                continue;
+            }
             other => {
                 report.push(&name, None, Tamper::SpecialEntry, format!("entry type {other:?}"));
                 continue;
             }
         }
-        let size = entry.header().size().unwrap_or(u64::MAX);
-        if size > opts.max_entry_bytes || total.saturating_add(size) > opts.max_total_bytes {
-            report.push(&name, None, Tamper::Oversized, format!("{size} bytes"));
-            continue;
-        }
         total += size;
-        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        if let Err(e) = entry.read_to_end(&mut bytes) {
-            report.push(&name, None, Tamper::Malformed, format!("unreadable entry: {e}"));
-            break;
+        // Grows with the bytes read, never from the declared size.
+        let mut bytes = Vec::new();
+        match (&mut entry).take(size).read_to_end(&mut bytes) {
+            Ok(_) if u64::try_from(bytes.len()).ok() == Some(size) => {}
+            Ok(_) => {
+                report.push(&name, None, Tamper::Malformed, "entry data ends before its declared size");
+                return None;
+            }
+            Err(e) => {
+                unreadable(report, e);
+                return None;
+            }
         }
+        bytes.shrink_to_fit();
         if out.contains_key(&name) {
             report.push(&name, None, Tamper::DuplicateEntry, "path appears twice in the archive");
             continue;
         }
         out.insert(name, bytes);
     }
-    out
+    // After the end-of-archive block: tar stops reading (GNU tar reads on with
+    // -i), so only zero padding may follow, up to a bound. Reading to the end
+    // of the gzip member also checks its CRC and length.
+    let mut capped = ar.into_inner();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut trailing = 0u64;
+    loop {
+        match capped.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if buf[..n].iter().any(|&b| b != 0) {
+                    report.push(
+                        "(archive)",
+                        None,
+                        Tamper::TrailingData,
+                        "non-zero data after the tar end-of-archive block",
+                    );
+                    return None;
+                }
+                trailing += u64::try_from(n).unwrap_or(u64::MAX);
+                if trailing > MAX_TRAILING_ZEROS {
+                    report.push(
+                        "(archive)",
+                        None,
+                        Tamper::Oversized,
+                        format!("more than {MAX_TRAILING_ZEROS} bytes of padding after the end-of-archive block"),
+                    );
+                    return None;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                unreadable(report, e);
+                return None;
+            }
+        }
+    }
+    // Anything after the first gzip member: `tar xzf` (gzip -d) would decompress
+    // a second member and extract its entries over the verified ones.
+    let mut rest = capped.inner.into_inner();
+    match rest.fill_buf() {
+        Ok([]) => {}
+        Ok(b) => {
+            let what = if b.starts_with(&[0x1f, 0x8b]) { "a second gzip member" } else { "bytes" };
+            report.push(
+                "(archive)",
+                None,
+                Tamper::TrailingData,
+                format!("{what} after the first gzip member: `tar xzf` would read it, the verifier does not"),
+            );
+            return None;
+        }
+        Err(e) => {
+            report.push("(archive)", None, Tamper::Malformed, format!("unreadable archive: {e}"));
+            return None;
+        }
+    }
+    Some(out)
 }
 
-/// Reads an unpacked bundle directory, reporting links and special files.
+/// Reads an unpacked bundle directory, reporting links and special files, with the archive's caps.
 fn read_dir_entries(dir: &Path, opts: &VerifyOptions, report: &mut Report) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut out = BTreeMap::new();
+    let mut total = 0u64;
+    let mut count = 0usize;
     let mut stack = vec![(dir.to_owned(), String::new())];
     while let Some((path, rel)) = stack.pop() {
         for e in std::fs::read_dir(&path).map_err(io_err(&path))? {
             let e = e.map_err(io_err(&path))?;
+            count += 1;
+            if count > opts.max_entries {
+                report.push(&rel, None, Tamper::Oversized, format!("more than {} entries", opts.max_entries));
+                return Ok(out);
+            }
             let Ok(name) = e.file_name().into_string() else {
                 report.push(&rel, None, Tamper::UnsafePath, "file name is not UTF-8");
                 continue;
@@ -333,8 +649,21 @@ fn read_dir_entries(dir: &Path, opts: &VerifyOptions, report: &mut Report) -> Re
                 report.push(&child_rel, None, Tamper::SpecialEntry, "not a regular file");
             } else if meta.len() > opts.max_entry_bytes {
                 report.push(&child_rel, None, Tamper::Oversized, format!("{} bytes", meta.len()));
+            } else if total.saturating_add(meta.len()) > opts.max_total_bytes {
+                report.push(
+                    &child_rel,
+                    None,
+                    Tamper::Oversized,
+                    format!("files exceed {} bytes in total", opts.max_total_bytes),
+                );
+                return Ok(out);
             } else {
-                out.insert(child_rel, std::fs::read(e.path()).map_err(io_err(e.path()))?);
+                let f = std::fs::File::open(e.path()).map_err(io_err(e.path()))?;
+                let mut bytes = Vec::new();
+                // A file growing while it is read is cut at the cap.
+                f.take(opts.max_entry_bytes).read_to_end(&mut bytes).map_err(io_err(e.path()))?;
+                total += u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+                out.insert(child_rel, bytes);
             }
         }
     }
@@ -402,8 +731,195 @@ fn parse_index(bytes: &[u8]) -> std::result::Result<Index, String> {
     Ok(Index { from, to, tenant, anchor, days, entries })
 }
 
+/// Where the auditor's expectations and the checkpoint put the bundle's
+/// range, and whether the index matches them.
+fn check_range(index: &Index, opts: &VerifyOptions, report: &mut Report) {
+    let cp = opts.checkpoint.as_ref();
+    let first = cp.and_then(Checkpoint::first_day);
+    if let Some(c) = cp
+        && first.is_none()
+    {
+        report.push("(checkpoint)", None, Tamper::BadCheckpoint, format!("size {} reaches before year 1", c.size));
+    }
+    let from = opts.expect.from.or(first);
+    let to = opts.expect.to.or(cp.map(|c| c.date));
+    if let Some(to) = to {
+        if index.to < to {
+            report.push(
+                &manifest::manifest_rel_path(index.to.succ()),
+                None,
+                Tamper::MissingDay,
+                format!(
+                    "days {}..{to} are expected ({}) but the bundle ends on {}: the newest days were dropped",
+                    index.to.succ(),
+                    if opts.expect.to.is_some() { "asked for" } else { "the checkpoint's head" },
+                    index.to
+                ),
+            );
+        } else if index.to > to {
+            report.push(
+                INDEX_PATH,
+                None,
+                Tamper::RangeMismatch,
+                format!("the bundle ends on {}, after the expected last day {to}", index.to),
+            );
+        }
+    }
+    if let Some(from) = from {
+        if index.from > from {
+            report.push(
+                &manifest::manifest_rel_path(from),
+                None,
+                Tamper::MissingDay,
+                format!(
+                    "days {from}..{} are expected ({}) but the bundle starts on {}: the oldest days were dropped",
+                    index.from.pred(),
+                    if opts.expect.from.is_some() { "asked for" } else { "the first day of the checkpoint's chain" },
+                    index.from
+                ),
+            );
+        } else if index.from < from {
+            report.push(
+                INDEX_PATH,
+                None,
+                Tamper::RangeMismatch,
+                format!("the bundle starts on {}, before the expected first day {from}", index.from),
+            );
+        }
+    }
+    // The first day of the chain has no predecessor; any later day has one.
+    if let Some(first) = first {
+        if index.from == first && index.anchor.is_some() {
+            report.push(
+                INDEX_PATH,
+                None,
+                Tamper::ManifestChainBroken,
+                format!(
+                    "{first} is the first day of the checkpoint's chain but the bundle anchors it to a predecessor"
+                ),
+            );
+        } else if index.from > first && index.anchor.is_none() {
+            report.push(
+                INDEX_PATH,
+                None,
+                Tamper::ManifestChainBroken,
+                format!(
+                    "the checkpoint's chain starts on {first}, yet the bundle's first day {} has no predecessor",
+                    index.from
+                ),
+            );
+        } else if index.from < first {
+            report.push(
+                INDEX_PATH,
+                None,
+                Tamper::RangeMismatch,
+                format!("the bundle starts on {}, before the first day {first} of the checkpoint's chain", index.from),
+            );
+        }
+    }
+    match (&opts.expect.tenant, &index.tenant) {
+        (Some(want), Some(got)) if want == got => {}
+        (Some(want), got) => report.push(
+            INDEX_PATH,
+            None,
+            Tamper::RangeMismatch,
+            format!("the bundle is for {}, but tenant {want} was asked for", got.as_deref().unwrap_or("all tenants")),
+        ),
+        (None, Some(got)) if cp.is_some() => report.push(
+            INDEX_PATH,
+            None,
+            Tamper::RangeMismatch,
+            format!(
+                "the bundle holds tenant {got} only; the checkpoint covers all tenants (ask for one with --tenant)"
+            ),
+        ),
+        (None, _) => {}
+    }
+}
+
+/// The keys signatures are checked with: the auditor's trusted keys (a
+/// fingerprint-only entry takes the bundle's key file when it matches), else
+/// the bundle's own. Reports bundle keys the auditor does not trust.
+fn key_ring(entries: &BTreeMap<String, Vec<u8>>, opts: &VerifyOptions, report: &mut Report) -> KeyRing {
+    let mut bundle_ring = KeyRing::new();
+    for (path, bytes) in entries.range("keys/".to_owned()..) {
+        let Some(kid) = path.strip_prefix("keys/").and_then(|p| p.strip_suffix(".pub")) else {
+            break;
+        };
+        match sign::decode_public_key(bytes) {
+            Some(k) => {
+                if let Some(trusted) = &opts.trusted_keys
+                    && !trusted.trusts(kid, &k)
+                {
+                    let why = if trusted.get(kid).is_some() {
+                        "differs from the trusted key of this key id"
+                    } else {
+                        "key id not among the trusted keys"
+                    };
+                    report.push(path, None, Tamper::UntrustedKey, why);
+                }
+                bundle_ring.insert(kid, k);
+            }
+            None => report.push(path, None, Tamper::WrongKey, "not a valid Ed25519 public key file"),
+        }
+    }
+    let Some(trusted) = &opts.trusted_keys else {
+        return bundle_ring;
+    };
+    let mut ring = KeyRing::new();
+    for (kid, key) in bundle_ring.iter() {
+        if let Some(Trusted::Fingerprint(_)) = trusted.get(kid)
+            && trusted.trusts(kid, key)
+        {
+            ring.insert(kid, *key);
+        }
+    }
+    for kid in entries.keys().filter_map(|p| p.strip_prefix("keys/").and_then(|p| p.strip_suffix(".pub"))) {
+        if let Some(Trusted::Key(k)) = trusted.get(kid) {
+            ring.insert(kid, *k);
+        }
+    }
+    ring
+}
+
+/// Adds the trusted keys (by key) not in the bundle to `ring`, for manifests naming them.
+fn add_trusted_keys(ring: &mut KeyRing, trusted: &TrustedKeys, kids: impl Iterator<Item = String>) {
+    for kid in kids {
+        if ring.get(&kid).is_none()
+            && let Some(Trusted::Key(k)) = trusted.get(&kid)
+        {
+            ring.insert(&kid, *k);
+        }
+    }
+}
+
+/// Checks the checkpoint's own signature.
+fn check_checkpoint(c: &Checkpoint, ring: &KeyRing, opts: &VerifyOptions, report: &mut Report) {
+    let key = match &opts.trusted_keys {
+        Some(t) => match t.get(&c.kid) {
+            Some(Trusted::Key(k)) => Some(*k),
+            Some(Trusted::Fingerprint(_)) => ring.get(&c.kid).copied().filter(|k| t.trusts(&c.kid, k)),
+            None => None,
+        },
+        None => ring.get(&c.kid).copied(),
+    };
+    match key {
+        None => report.push(
+            "(checkpoint)",
+            None,
+            if opts.trusted_keys.is_some() { Tamper::UntrustedKey } else { Tamper::BadCheckpoint },
+            format!("no trusted key for the checkpoint's key id {:?}", c.kid),
+        ),
+        Some(k) if !c.verify_signature(&k).unwrap_or(false) => {
+            report.push("(checkpoint)", None, Tamper::BadCheckpoint, "the checkpoint's signature does not verify")
+        }
+        Some(_) => {}
+    }
+}
+
 /// Verifies bundle entries already read into memory, adding to `report`.
 pub fn verify_entries(entries: &BTreeMap<String, Vec<u8>>, opts: &VerifyOptions, report: &mut Report) {
+    note_anchors(opts, report);
     let Some(index_bytes) = entries.get(INDEX_PATH) else {
         report.push(INDEX_PATH, None, Tamper::MissingIndex, "the bundle has no index");
         return;
@@ -415,6 +931,9 @@ pub fn verify_entries(entries: &BTreeMap<String, Vec<u8>>, opts: &VerifyOptions,
             return;
         }
     };
+    report.range = Some((index.from, index.to));
+    report.tenant = index.tenant.clone();
+    check_range(&index, opts, report);
     // Index against content.
     for (path, bytes) in entries {
         if path == INDEX_PATH {
@@ -435,30 +954,14 @@ pub fn verify_entries(entries: &BTreeMap<String, Vec<u8>>, opts: &VerifyOptions,
         }
     }
     // Keys.
-    let mut ring = KeyRing::new();
-    for (path, bytes) in entries.range("keys/".to_owned()..) {
-        let Some(kid) = path.strip_prefix("keys/").and_then(|p| p.strip_suffix(".pub")) else {
-            break;
-        };
-        match sign::decode_public_key(bytes) {
-            Some(k) => {
-                if let Some(trusted) = &opts.trusted_keys {
-                    match trusted.get(kid) {
-                        Some(t) if *t == k => {}
-                        Some(_) => {
-                            report.push(path, None, Tamper::UntrustedKey, "differs from the trusted key of this key id")
-                        }
-                        None => report.push(path, None, Tamper::UntrustedKey, "key id not among the trusted keys"),
-                    }
-                }
-                ring.insert(kid, k);
-            }
-            None => report.push(path, None, Tamper::WrongKey, "not a valid Ed25519 public key file"),
+    let mut ring = key_ring(entries, opts, report);
+    if let Some(c) = &opts.checkpoint {
+        if let Some(t) = &opts.trusted_keys {
+            add_trusted_keys(&mut ring, t, std::iter::once(c.kid.clone()));
         }
+        check_checkpoint(c, &ring, opts, report);
     }
-    if let Some(trusted) = &opts.trusted_keys {
-        ring = trusted.clone();
-    }
+    let trusted = opts.trusted_keys.is_some();
     // Days.
     let mut referenced: HashSet<String> = HashSet::new();
     referenced.insert(INDEX_PATH.to_owned());
@@ -497,7 +1000,21 @@ pub fn verify_entries(entries: &BTreeMap<String, Vec<u8>>, opts: &VerifyOptions,
         if index.days.get(&rel) != Some(&hash) {
             report.push(INDEX_PATH, None, Tamper::IndexMismatch, format!("day hash of {date} differs"));
         }
-        check_manifest_signature(&m, &rel, &ring, report);
+        if let Some(c) = &opts.checkpoint
+            && c.date == date
+            && c.head != hash
+        {
+            report.push(
+                &rel,
+                None,
+                Tamper::CheckpointMismatch,
+                format!("the manifest of {date} is not the checkpoint's head: the day was re-sealed or replaced"),
+            );
+        }
+        if let Some(t) = &opts.trusted_keys {
+            add_trusted_keys(&mut ring, t, std::iter::once(m.kid.clone()));
+        }
+        check_manifest_signature(&m, &rel, &ring, trusted, report);
         match prev_hash {
             Some(expected) if m.prev_manifest != expected => report.push(
                 &rel,
@@ -524,7 +1041,7 @@ pub fn verify_entries(entries: &BTreeMap<String, Vec<u8>>, opts: &VerifyOptions,
                 continue;
             };
             report.files += 1;
-            verify_stream(&opts.config, bytes, f, date, &m, &ring, opts.batch_signatures, report);
+            verify_stream(&opts.config, bytes, f, date, &m, &ring, trusted, opts.batch_signatures, report);
         }
         for q in &m.quarantine {
             let tenant = q.path.rsplit('/').next().and_then(|n| n.split_once(".ndjson.torn-")).map(|(t, _)| t);
@@ -559,11 +1076,33 @@ pub fn verify_entries(entries: &BTreeMap<String, Vec<u8>>, opts: &VerifyOptions,
             report.push(path, None, Tamper::UnlistedFile, "not listed in any day manifest of the bundle");
         }
     }
+    if report.files == 0 {
+        report.push(
+            INDEX_PATH,
+            None,
+            Tamper::Empty,
+            format!(
+                "no stream file for {} in {}..{}: an empty bundle proves nothing",
+                index.tenant.as_deref().map_or("any tenant".to_owned(), |t| format!("tenant {t}")),
+                index.from,
+                index.to
+            ),
+        );
+    }
 }
 
-fn check_manifest_signature(m: &Manifest, rel: &str, ring: &KeyRing, report: &mut Report) {
+fn check_manifest_signature(m: &Manifest, rel: &str, ring: &KeyRing, trusted: bool, report: &mut Report) {
     let Some(key) = ring.get(&m.kid) else {
-        report.push(rel, None, Tamper::UnknownKey, format!("no public key for key id {:?}", m.kid));
+        if trusted {
+            report.push(
+                rel,
+                None,
+                Tamper::UntrustedKey,
+                format!("signed with key id {:?}, which is not trusted", m.kid),
+            );
+        } else {
+            report.push(rel, None, Tamper::UnknownKey, format!("no public key for key id {:?}", m.kid));
+        }
         return;
     };
     if m.keys.get(&m.kid) != Some(&sign::fingerprint(key)) {
@@ -589,6 +1128,7 @@ fn verify_stream(
     date: Date,
     m: &Manifest,
     ring: &KeyRing,
+    trusted: bool,
     batch: bool,
     report: &mut Report,
 ) {
@@ -748,7 +1288,11 @@ fn verify_stream(
             continue;
         };
         let Some(key) = ring.get(&sig.kid) else {
-            report.push(file, Some(*lineno), Tamper::UnknownKey, format!("no public key for key id {:?}", sig.kid));
+            if trusted {
+                report.push(file, Some(*lineno), Tamper::UntrustedKey, format!("key id {:?} is not trusted", sig.kid));
+            } else {
+                report.push(file, Some(*lineno), Tamper::UnknownKey, format!("no public key for key id {:?}", sig.kid));
+            }
             continue;
         };
         if m.keys.get(&sig.kid) != Some(&sign::fingerprint(key)) {

@@ -6,12 +6,18 @@
 //! policy asks, signs) each record, writes each touched file once and calls
 //! `fdatasync` once per file per batch (group commit), then acknowledges.
 //!
+//! A record whose day is already sealed (its manifest exists) is refused with
+//! [`Error::DaySealed`], never acknowledged: each batch is checked and
+//! committed under the root's seal lock held shared, and
+//! [`crate::manifest::seal_and_store`] takes it exclusively, so every
+//! acknowledged record is in its day's file when that day is sealed.
+//!
 //! On open, every stream file whose last line lacks its newline (a torn
 //! write) has that tail moved to `<tenant>.ndjson.torn-<n>` and reported in
 //! [`Writer::recovered`]; a stream's chain resumes from its last complete
 //! record the first time it is appended to.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -23,8 +29,8 @@ use crate::canonical::{Record, TrailConfig};
 use crate::chain::{self, ChainHead};
 use crate::date::Date;
 use crate::error::{Error, Result, io_err};
-use crate::fsutil;
 use crate::sign::{self, Signer};
+use crate::{fsutil, manifest};
 
 /// The file of a stream below a trail root: `audit/yyyy/mm/dd/<tenant>.ndjson`.
 pub fn stream_path(root: &Path, tenant: &str, date: Date) -> PathBuf {
@@ -108,12 +114,14 @@ impl Writer {
             Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked(root.to_owned())),
             Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
         }
+        let seal_lock = manifest::open_seal_lock(root)?;
         let recovered = recover_all(root)?;
         if let Some(s) = &opts.signer {
             sign::store_public_key(root, s.kid(), &s.verifying_key())?;
         }
         let (tx, rx) = mpsc::channel::<Request>();
-        let mut state = State { root: root.to_owned(), cfg, opts, streams: HashMap::new() };
+        let mut state =
+            State { root: root.to_owned(), cfg, opts, streams: HashMap::new(), seal_lock, sealed: HashSet::new() };
         let thread = std::thread::Builder::new()
             .name("obspec-trail-writer".into())
             .spawn(move || state.run(rx))
@@ -174,6 +182,8 @@ struct State {
     cfg: TrailConfig,
     opts: WriterOptions,
     streams: HashMap<(String, Date), Stream>,
+    seal_lock: File,
+    sealed: HashSet<Date>,
 }
 
 impl State {
@@ -190,12 +200,62 @@ impl State {
         }
     }
 
+    /// Whether `date` has a manifest (once sealed, always sealed).
+    fn day_sealed(&mut self, date: Date) -> bool {
+        if self.sealed.contains(&date) {
+            return true;
+        }
+        let sealed = manifest::manifest_path(&self.root, date).exists();
+        if sealed {
+            self.sealed.insert(date);
+            // Its stream files are closed for good.
+            self.streams.retain(|(_, d), _| *d != date);
+        }
+        sealed
+    }
+
     fn commit(&mut self, batch: Vec<Request>) {
+        // The seal lock, shared, from the sealed-day check until the records are durable.
+        if let Err(e) = self.seal_lock.lock_shared() {
+            let path = self.root.join(manifest::SEAL_LOCK_FILE);
+            for req in batch {
+                let err = std::io::Error::new(e.kind(), e.to_string());
+                drop(req.reply.send(Err(Error::Io { path: path.clone(), source: err })));
+            }
+            return;
+        }
+        self.commit_locked(batch);
+        // Unlocking only fails if the descriptor is bad; closing it at exit unlocks anyway.
+        let _ = self.seal_lock.unlock();
+    }
+
+    fn commit_locked(&mut self, batch: Vec<Request>) {
         // Per stream: the bytes to write and who to tell, in arrival order.
         let mut order: Vec<(String, Date)> = Vec::new();
         let mut pending: HashMap<(String, Date), Pending> = HashMap::new();
+        let mut checked: HashMap<Date, bool> = HashMap::new();
         for req in batch {
-            match self.prepare(req.record) {
+            let header = match chain::header(&req.record) {
+                Ok(h) => h,
+                Err(e) => {
+                    drop(req.reply.send(Err(e)));
+                    continue;
+                }
+            };
+            let sealed = match checked.get(&header.date) {
+                Some(s) => *s,
+                None => {
+                    let s = self.day_sealed(header.date);
+                    checked.insert(header.date, s);
+                    s
+                }
+            };
+            if sealed {
+                let ts = req.record.get("ts").and_then(crate::canonical::Value::as_str).unwrap_or_default().to_owned();
+                drop(req.reply.send(Err(Error::DaySealed { date: header.date, id: header.id, ts })));
+                continue;
+            }
+            match self.prepare(req.record, header) {
                 Ok((key, line, appended)) => {
                     let slot = pending.entry(key.clone()).or_insert_with(|| {
                         order.push(key);
@@ -236,11 +296,10 @@ impl State {
     }
 
     /// Chains (and maybe signs) one record; returns its stream, line and receipt.
-    fn prepare(&mut self, mut rec: Record) -> Result<((String, Date), Vec<u8>, Appended)> {
+    fn prepare(&mut self, mut rec: Record, header: chain::Header) -> Result<((String, Date), Vec<u8>, Appended)> {
         if rec.get("meta").is_some() || rec.get("sig").is_some() {
             return Err(Error::InvalidRecord("`meta` and `sig` are set by the writer".into()));
         }
-        let header = chain::header(&rec)?;
         let key = (header.tenant.clone(), header.date);
         if !self.streams.contains_key(&key) {
             let stream = self.open_stream(&header.tenant, header.date)?;

@@ -393,7 +393,10 @@ fn key_not_trusted_by_the_auditor_is_reported() {
     let (_dir, entries) = fixture();
     let mut trusted = KeyRing::new();
     trusted.insert("k1", Signer::from_seed("k1", &[3; 32]).unwrap().verifying_key());
-    let r = check_with(&entries, &VerifyOptions { trusted_keys: Some(trusted), ..VerifyOptions::default() });
+    let r = check_with(
+        &entries,
+        &VerifyOptions { trusted_keys: Some(sign::TrustedKeys::from(&trusted)), ..VerifyOptions::default() },
+    );
     assert_has(&r, Tamper::UntrustedKey, "keys/k1.pub", None);
     assert_has(&r, Tamper::WrongKey, M1, None);
 }
