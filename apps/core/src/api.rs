@@ -91,6 +91,7 @@ pub fn routes(app: App) -> Router {
         .route("/v1/auth/login", post(login))
         .route("/v1/media/presign", post(presign))
         .route("/v1/tenants/{tenant_id}", get(get_tenant))
+        .fallback(|| async { CoreError::Missing })
         .with_state(app)
 }
 

@@ -87,6 +87,8 @@ async fn rooms_and_links_answer_json_or_error_tokens() {
     assert_token(st, &b, T::NotFound);
     let (st, b) = get(&s, "/v1/rooms/no_such_room", "t1").await;
     assert_token(st, &b, T::NotFound);
+    let (st, b) = get(&s, "/nowhere", "t1").await;
+    assert_token(st, &b, T::NotFound);
     let (st, b) = get(&s, "/v1/rooms/bad%20id", "t1").await;
     assert_token(st, &b, T::InvalidInput);
 

@@ -75,7 +75,11 @@ pub fn tenant(h: &HeaderMap) -> Result<String, OfficeError> {
 
 /// The routes (without layers).
 pub fn routes(app: App) -> Router {
-    Router::new().route("/v1/rooms/{room_id}/ws", get(ws::ws)).route("/mcp", post(mcp::mcp)).with_state(app)
+    Router::new()
+        .route("/v1/rooms/{room_id}/ws", get(ws::ws))
+        .route("/mcp", post(mcp::mcp))
+        .fallback(|| async { ApiError::<ErrorToken>::new(ErrorToken::NotFound) })
+        .with_state(app)
 }
 
 /// Runs the service until SIGTERM/SIGINT, then closes sessions, drains and flushes.

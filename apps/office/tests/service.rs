@@ -207,6 +207,9 @@ async fn mcp_lists_and_calls_tools_and_answers_error_tokens() {
     assert!(no_tenant["error"]["data"]["correlation_id"].is_string(), "{no_tenant}");
     let r = client().post(s.url("/mcp")).header("x-tenant-id", "t1").body("{nope").send().await.expect("post");
     assert_rpc_err(&r.json::<Value>().await.expect("json"), T::InvalidInput);
+    let missing = client().get(s.url("/nowhere")).send().await.expect("get");
+    assert_eq!(missing.status().as_u16(), T::NotFound.http_status());
+    assert_eq!(missing.json::<Value>().await.expect("json")["err"], T::NotFound.as_str());
     let note = client()
         .post(s.url("/mcp"))
         .json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))

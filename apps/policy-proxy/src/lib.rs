@@ -1,0 +1,254 @@
+//! The Policy-Proxy of blueprint 09, built on obspec: a reverse proxy in
+//! front of Core that evaluates an ABAC policy per request ([`policy`]),
+//! applies the rate buckets and the concurrency limit, forwards to the
+//! current stage's upstream ([`proxy`]), and switches blue/green on an
+//! audited `/_reload?stage=next`.
+//!
+//! Every decision moves `policy_eval_total{decision}` and appends a
+//! `policy.eval_min` trail (bits, decision); a denial also appends
+//! `access.denied_min` (reason, token). `/_health` shows the buckets.
+//! Requests without a tenant are trailed on the `--ops-tenant` stream.
+//!
+//! `policy-proxy --help` lists every flag and its environment variable.
+
+pub mod config;
+pub mod obs;
+pub mod policy;
+pub mod proxy;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use http::Request;
+use obspec::flags::{FlagSource, Flags};
+use obspec::http::limits::Permit;
+use obspec::http::ops::{self, Ops};
+use obspec::http::route::spec_template;
+use obspec::http::{ApiError, ChaosLayer, LimitLayer, Limits, ObservabilityLayer, Rate, Rejection, TraceIndex};
+use obspec::log::LogPlane;
+use obspec::service::{ServeOptions, Shutdown, TrailSink};
+use obspec_generated::metrics::{self, Decision};
+use obspec_generated::{ErrorToken, FLAGS, LOG_SCHEMA};
+use serde_json::json;
+
+pub use config::Config;
+use obs::{AccessDenied, EvalMin};
+use policy::Attributes;
+
+/// The component name (spec `components[].name`, log `component`).
+pub const COMPONENT: &str = "policy_proxy";
+
+/// The proxy's own route: evaluates without forwarding.
+pub const EVAL_ROUTE: &str = "/v1/eval";
+
+/// A start-up failure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a request was not forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The policy denied it with this token.
+    Denied(ErrorToken),
+    /// A bucket or the concurrency limit turned it away.
+    Limited(Rejection),
+}
+
+/// Shared state of the handlers.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Settings.
+    pub cfg: Arc<Config>,
+    /// Upstream client.
+    pub client: proxy::Upstream,
+    /// Buckets and concurrency limit.
+    pub limits: Arc<Limits>,
+    /// Maps limit rejections onto ErrorTokens.
+    pub limit_errors: LimitLayer<ErrorToken>,
+    /// Audit trails.
+    pub trails: TrailSink,
+    /// The flags in force (the stage).
+    pub flags: Arc<Flags>,
+}
+
+impl App {
+    /// The trail stream of a request: its tenant, else the ops stream.
+    fn stream<'a>(&'a self, a: &'a Attributes) -> &'a str {
+        a.tenant.as_deref().unwrap_or(&self.cfg.ops_tenant)
+    }
+
+    fn record(&self, a: &Attributes, d: Decision) {
+        metrics::policy_eval_total(d).increment(1);
+        self.trails.submit(self.stream(a), &EvalMin { bits: a.bits, decision: d.as_str() });
+    }
+
+    /// Evaluates the policy, then the limits; records the decision.
+    pub fn decide(&self, a: &Attributes) -> Result<Permit, Refusal> {
+        if let Err(denial) = policy::evaluate(a.bits) {
+            self.record(a, Decision::Deny);
+            self.trails.submit(self.stream(a), &AccessDenied { reason: denial.reason, err_token: denial.token });
+            return Err(Refusal::Denied(denial.token));
+        }
+        match self.limits.check(a.tenant.as_deref(), a.session_type.map(|s| s.as_str())) {
+            Ok(p) => {
+                self.record(a, Decision::Allow);
+                Ok(p)
+            }
+            Err(r) => {
+                let d = match r {
+                    Rejection::RateLimit { .. } => Decision::RateLimit,
+                    Rejection::Backpressure { .. } => Decision::Backpressure,
+                };
+                self.record(a, d);
+                Err(Refusal::Limited(r))
+            }
+        }
+    }
+
+    /// The ErrorToken answer of a refusal.
+    pub fn refuse(&self, r: Refusal) -> Response {
+        match r {
+            Refusal::Denied(t) => ApiError::<ErrorToken>::new(t).into_response(),
+            Refusal::Limited(r) => self.limit_errors.error(r).into_response(),
+        }
+    }
+
+    /// The stage served now and its upstream.
+    fn upstream(&self) -> (&'static str, &http::Uri) {
+        let stage = self.flags.stage().unwrap_or_default();
+        // The first value of the stage flag is the current stage (blue); any other is the next (green).
+        let is_current = self.flags.stages().first().is_none_or(|s| *s == stage);
+        (stage, if is_current { &self.cfg.upstream } else { &self.cfg.upstream_next })
+    }
+}
+
+async fn eval(State(app): State<App>, req: Request<Body>) -> Response {
+    let a = policy::attributes(req.method(), req.uri().path(), req.headers());
+    match app.decide(&a) {
+        Ok(_permit) => axum::Json(json!({"decision": Decision::Allow.as_str(), "bits": a.bits})).into_response(),
+        Err(refused) => app.refuse(refused),
+    }
+}
+
+async fn forward(State(app): State<App>, req: Request<Body>) -> Response {
+    let a = policy::attributes(req.method(), req.uri().path(), req.headers());
+    let permit = match app.decide(&a) {
+        Ok(p) => p,
+        Err(refused) => return app.refuse(refused),
+    };
+    let (stage, base) = app.upstream();
+    let tenant = a.tenant.as_deref().unwrap_or_default();
+    let resp = proxy::forward(&app.client, base, stage, tenant, app.cfg.upstream_timeout, req).await;
+    drop(permit);
+    resp
+}
+
+/// The routes: [`EVAL_ROUTE`], and every other route template of the spec
+/// forwarded to the upstream (anything else is `NOT_FOUND` here).
+pub fn routes(app: App) -> Router {
+    let mut r = Router::new().route(EVAL_ROUTE, any(eval));
+    for template in LOG_SCHEMA.routes {
+        if *template == EVAL_ROUTE {
+            continue;
+        }
+        r = r.route(&axum_template(template), any(forward));
+    }
+    r.fallback(not_found).with_state(app)
+}
+
+/// Paths no route matches: `NOT_FOUND` (a fallback, so the layers see it).
+async fn not_found() -> ApiError<ErrorToken> {
+    ApiError::new(ErrorToken::NotFound)
+}
+
+/// The axum form of a spec template (`/v1/rooms/:room_id` → `/v1/rooms/{room_id}`).
+pub fn axum_template(spec: &str) -> String {
+    let out: Vec<String> = spec
+        .split('/')
+        .map(|seg| match (seg.strip_prefix(':'), seg.strip_prefix('*')) {
+            (Some(n), _) => format!("{{{n}}}"),
+            (_, Some(n)) => format!("{{*{n}}}"),
+            _ => seg.to_owned(),
+        })
+        .collect();
+    let joined = out.join("/");
+    debug_assert_eq!(spec_template(&joined), spec);
+    joined
+}
+
+/// Runs the proxy until SIGTERM/SIGINT, then drains and flushes.
+pub async fn run(cfg: Config) -> Result<(), BoxError> {
+    obspec_generated::metrics::install()?;
+    let mut flag_source = FlagSource::env();
+    if let Some(f) = &cfg.flags_file {
+        flag_source = flag_source.with_file(f);
+    }
+    let flags = Arc::new(Flags::load(&FLAGS, flag_source)?);
+    let b = LogPlane::builder(&LOG_SCHEMA, COMPONENT).flags(Arc::clone(&flags));
+    let plane = match &cfg.log_dir {
+        Some(d) => b.file(d.clone()),
+        None => b.stdout(),
+    }
+    .build()?;
+    let _ = obspec::log::install(plane.clone());
+    let trails = TrailSink::open(&cfg.trail_dir)?;
+    let shutdown = Shutdown::new();
+
+    let rate = Rate::per_second(cfg.tenant_rate, cfg.tenant_burst);
+    let mut limits = Limits::builder().tenant_rate(rate);
+    for s in metrics::SessionType::ALL {
+        limits = limits.session_rate(s.as_str(), rate);
+    }
+    let limits = limits.max_concurrency(cfg.max_concurrency).backpressure_retry_after(cfg.backpressure_retry).build();
+    let index = Arc::new(TraceIndex::default());
+    let mut ops = Ops::builder(COMPONENT)
+        .trace_index(Arc::clone(&index))
+        .limits(Arc::clone(&limits))
+        .flags(Arc::clone(&flags))
+        .log_plane(plane.clone());
+    if let Some(t) = &cfg.ops_token {
+        ops = ops.token(t);
+    }
+    let (reload_trails, ops_tenant) = (trails.clone(), cfg.ops_tenant.clone());
+    let ops =
+        ops.on_reload(move |e| reload_trails.submit(&ops_tenant, &obs::Reload { stage: e.stage, ok: e.ok })).build();
+    let ready = Arc::clone(ops.ready_flag());
+
+    let (listen, drain) = (cfg.listen, cfg.drain_timeout);
+    let app = App {
+        cfg: Arc::new(cfg),
+        client: proxy::client(),
+        limit_errors: LimitLayer::<ErrorToken>::new(Arc::clone(&limits))?,
+        limits,
+        trails,
+        flags: Arc::clone(&flags),
+    };
+    // The policy proxy declares no per-request metric beyond its decisions.
+    let router = routes(app)
+        .layer(ChaosLayer::new(flags))
+        .layer(ObservabilityLayer::<ErrorToken>::builder().trace_index(index).build())
+        .merge(ops::router::<ErrorToken>(ops));
+
+    let listener = obspec::service::bind(listen).await?;
+    obspec::service::announce(&listener)?;
+    obspec::service::serve(listener, router, ServeOptions::new(shutdown).ready(ready).drain_timeout(drain)).await?;
+    plane.flush(Duration::from_secs(5));
+    plane.shutdown();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spec_route_has_an_axum_form() {
+        for r in LOG_SCHEMA.routes {
+            assert_eq!(spec_template(&axum_template(r)), *r);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The proxy's vocabulary, all from the spec: `policy_eval_total{decision}`,
+//! trails `policy.eval_min`, `access.denied_min`, `ops.reload` through the
+//! derive, log lines through `LogEvent`.
+
+use obspec::event::TrailEnum;
+use obspec_generated::ErrorToken;
+
+/// Why an action was denied (`access.denied_min.reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenyReason {
+    /// No tenant or session.
+    NoSession,
+    /// The scopes do not cover the action.
+    Scope,
+    /// A rule of the policy forbids it.
+    Policy,
+}
+
+impl TrailEnum for DenyReason {
+    fn as_trail_str(&self) -> &'static str {
+        match self {
+            DenyReason::NoSession => "no_session",
+            DenyReason::Scope => "scope",
+            DenyReason::Policy => "policy",
+        }
+    }
+}
+
+/// Trail `policy.eval_min`.
+#[derive(Debug, obspec_macros::TrailData)]
+#[trail(kind = "policy.eval_min")]
+pub struct EvalMin {
+    /// The policy bits of the request.
+    pub bits: u64,
+    /// The decision (the `decision` label's value).
+    pub decision: &'static str,
+}
+
+/// Trail `access.denied_min`.
+#[derive(Debug, obspec_macros::TrailData)]
+#[trail(kind = "access.denied_min")]
+pub struct AccessDenied {
+    /// Why.
+    pub reason: DenyReason,
+    /// The answer's token.
+    pub err_token: ErrorToken,
+}
+
+/// Trail `ops.reload`.
+#[derive(Debug, obspec_macros::TrailData)]
+#[trail(kind = "ops.reload")]
+pub struct Reload {
+    /// Stage requested.
+    pub stage: &'static str,
+    /// Whether the switch happened.
+    pub ok: bool,
+}
+
+/// Log line of one upstream call.
+#[derive(Debug, obspec_macros::LogEvent)]
+pub struct Forwarded<'a> {
+    /// Caller's tenant.
+    pub tenant: &'a str,
+    /// The stage's upstream name (`node`): the stage value.
+    pub node: &'a str,
+    /// Upstream status.
+    pub code: u16,
+    /// Whether the upstream answered below 500.
+    pub ok: bool,
+    /// The token of a failed call.
+    pub err_token: Option<ErrorToken>,
+    /// Upstream time.
+    pub latency_ms: u64,
+}
