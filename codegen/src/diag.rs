@@ -95,3 +95,17 @@ pub fn render_all(diags: &[Diagnostic]) -> String {
     ));
     out
 }
+
+/// Renders warnings (problems that do not stop generation), then a summary line.
+pub fn render_warnings(diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let text = d.to_string();
+        out.push_str("warning: ");
+        out.push_str(text.strip_prefix("error: ").unwrap_or(&text));
+        out.push_str("\n\n");
+    }
+    let n = diags.len();
+    out.push_str(&format!("warning: the spec has {n} warning{}\n", if n == 1 { "" } else { "s" }));
+    out
+}

@@ -13,6 +13,7 @@ pub mod output;
 pub mod promql;
 pub mod render;
 pub mod rules;
+pub mod slo_checks;
 pub mod source;
 pub mod validate;
 
@@ -44,7 +45,17 @@ pub fn compile(inputs: &[Input]) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> 
 /// Reads a spec directory and compiles it. `display_prefix` names the directory in diagnostics.
 pub fn compile_dir(dir: &Path, display_prefix: &str) -> Result<Vec<GeneratedFile>, CompileError> {
     let inputs = load::read_dir(dir, display_prefix).map_err(|e| CompileError::Io(dir.display().to_string(), e))?;
-    compile(&inputs).map_err(CompileError::Spec)
+    let loaded = check(&inputs).map_err(CompileError::Spec)?;
+    let warnings = warnings(&loaded);
+    if !warnings.is_empty() {
+        eprint!("{}", diag::render_warnings(&warnings));
+    }
+    Ok(render::all(&loaded))
+}
+
+/// Problems of a valid spec that do not stop generation (see [`slo_checks::warnings`]).
+pub fn warnings(loaded: &Loaded) -> Vec<Diagnostic> {
+    slo_checks::warnings(loaded)
 }
 
 /// Why a spec directory did not compile.

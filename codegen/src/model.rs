@@ -615,9 +615,82 @@ pub struct Slo {
     pub latency: Option<LatencySli>,
     /// Least request rate (per second, over the long window) for a page to fire.
     pub min_rate: f64,
+    /// Burn-rate tiers switched on or off (all on unless set to `false`).
+    #[serde(default)]
+    pub tiers: BurnTiers,
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// One multi-window burn-rate tier of an SLO; its `burn_tier` label value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BurnTier {
+    /// Page on 2% of the budget spent in 1h (5m/1h windows).
+    PageFast,
+    /// Page on 5% of the budget spent in 6h (30m/6h windows).
+    PageSlow,
+    /// Ticket on 10% of the budget spent in 1d (2h/1d windows).
+    TicketFast,
+    /// Ticket on 10% of the budget spent in 3d (6h/3d windows).
+    TicketSlow,
+}
+
+impl BurnTier {
+    /// Every tier, fastest page first.
+    pub const ALL: [BurnTier; 4] = [BurnTier::PageFast, BurnTier::PageSlow, BurnTier::TicketFast, BurnTier::TicketSlow];
+
+    /// The `burn_tier` label value and spec key (`page-fast`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BurnTier::PageFast => "page-fast",
+            BurnTier::PageSlow => "page-slow",
+            BurnTier::TicketFast => "ticket-fast",
+            BurnTier::TicketSlow => "ticket-slow",
+        }
+    }
+}
+
+fn tier_on() -> bool {
+    true
+}
+
+/// Which burn-rate tiers of an SLO are generated: `tiers: { ticket-slow: false }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(deny_unknown_fields)]
+pub struct BurnTiers {
+    /// The 5m/1h page.
+    #[serde(default = "tier_on")]
+    pub page_fast: bool,
+    /// The 30m/6h page.
+    #[serde(default = "tier_on")]
+    pub page_slow: bool,
+    /// The 2h/1d ticket.
+    #[serde(default = "tier_on")]
+    pub ticket_fast: bool,
+    /// The 6h/3d ticket.
+    #[serde(default = "tier_on")]
+    pub ticket_slow: bool,
+}
+
+impl Default for BurnTiers {
+    fn default() -> Self {
+        Self { page_fast: true, page_slow: true, ticket_fast: true, ticket_slow: true }
+    }
+}
+
+impl BurnTiers {
+    /// Whether `tier` is generated.
+    pub fn enabled(&self, tier: BurnTier) -> bool {
+        match tier {
+            BurnTier::PageFast => self.page_fast,
+            BurnTier::PageSlow => self.page_slow,
+            BurnTier::TicketFast => self.ticket_fast,
+            BurnTier::TicketSlow => self.ticket_slow,
+        }
+    }
 }
 
 /// Alert severity, which Alertmanager routes on.
@@ -655,6 +728,9 @@ pub enum AlertRule {
         threshold: f64,
         /// Windows that must all exceed it.
         windows: Vec<Duration>,
+        /// Least request rate (per second) over each window for the quantile to count.
+        #[serde(default)]
+        min_rate: Option<f64>,
     },
     /// A ratio of two counters above a threshold over any of the windows.
     RatioAbove {

@@ -23,6 +23,16 @@ pub fn event_rate(window: &str) -> String {
     format!("slo:sli_events:rate{window}")
 }
 
+/// Bad-event rate over a window: `slo:sli_bad_events:rate5m` (recorded for 5m only,
+/// 0 when there is traffic but no bad event), summed over the period with
+/// [`event_rate`] to give the event-weighted period error ratio.
+pub fn bad_event_rate(window: &str) -> String {
+    format!("slo:sli_bad_events:rate{window}")
+}
+
+/// Prometheus's own per-target scrape health series, which absent-SLI alerts read.
+pub const UP: &str = "up";
+
 /// The SLO's objective (0.99).
 pub const OBJECTIVE: &str = "slo:objective:ratio";
 /// The error budget, `1 - objective`.
@@ -40,6 +50,7 @@ pub const BUDGET_REMAINING: &str = "slo:period_error_budget_remaining:ratio";
 pub fn all_names() -> Vec<String> {
     let mut names: Vec<String> = WINDOWS.iter().map(|w| error_ratio(w)).collect();
     names.extend(WINDOWS.iter().map(|w| event_rate(w)));
+    names.push(bad_event_rate(WINDOWS[0]));
     names.extend(
         [OBJECTIVE, ERROR_BUDGET, CURRENT_BURN_RATE, PERIOD_ERROR_RATIO, PERIOD_BURN_RATE, BUDGET_REMAINING]
             .iter()
@@ -54,5 +65,6 @@ pub fn catalog(spec: &Spec) -> Catalog {
     for name in all_names() {
         cat.add_recording_rule(&name, SLO_LABELS.iter().map(|s| (*s).to_owned()));
     }
+    cat.add_recording_rule(UP, crate::promql::TARGET_LABELS.iter().map(|s| (*s).to_owned()));
     cat
 }

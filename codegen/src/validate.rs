@@ -28,6 +28,7 @@ pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
     v.logs();
     v.trails();
     v.slos();
+    v.out.extend(crate::slo_checks::check(v.spec, v.sm));
     v.alerts();
     v.dashboards();
     v.flags();

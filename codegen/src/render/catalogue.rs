@@ -285,6 +285,24 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
             writeln!(o, "- histogram: `{}`, good when ≤ {}", l.histogram, names::fmt_float(l.threshold))?;
         }
         writeln!(o, "- pages need at least {} events/s over the long window", s.min_rate)?;
+        let period = names::duration_seconds(&s.period).unwrap_or(30 * 86_400);
+        let tiers: Vec<String> = crate::render::prometheus::BURN_WINDOWS
+            .iter()
+            .map(|w| {
+                if s.tiers.enabled(w.tier) {
+                    format!(
+                        "`{}` {}x over {}/{}",
+                        w.tier.as_str(),
+                        names::fmt_float(crate::render::prometheus::burn_factor(w, period)),
+                        w.short,
+                        w.long
+                    )
+                } else {
+                    format!("`{}` off", w.tier.as_str())
+                }
+            })
+            .collect();
+        writeln!(o, "- burn-rate tiers (`burn_tier`): {}", tiers.join(", "))?;
         if let Some(n) = &s.note {
             writeln!(o, "- note: {}", cell(n))?;
         }
@@ -294,7 +312,7 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
     writeln!(o, "## Alerts\n")?;
     writeln!(
         o,
-        "Each SLO also has multi-window burn-rate alerts (`<Slo>BurnRatePage`, `<Slo>BurnRateTicket`) and an absent-SLI alert, generated from its objective and period.\n"
+        "Each SLO also has multi-window burn-rate alerts (`<Slo>BurnRatePage`, `<Slo>BurnRateTicket`, one rule per enabled tier with a `burn_tier` label) and an absent-SLI alert, generated from its objective and period. In Alertmanager a page silences only its own SLO's tickets, and a fast tier the slow tier of the same SLO and severity; alerts without an `slo` label are never silenced.\n"
     )?;
     for a in &spec.alerts {
         writeln!(o, "### <a id=\"{}\"></a>`{}` ({:?})\n", alert_anchor(&a.name), a.name, a.severity)?;

@@ -23,6 +23,8 @@ pub const ALERTS: &str = "rules/alerts.yml";
 /// of the period's error budget that firing means was spent over the long window.
 #[derive(Debug, Clone, Copy)]
 pub struct BurnWindow {
+    /// The tier, also the alert's `burn_tier` label.
+    pub tier: BurnTier,
     /// Routing severity.
     pub severity: Severity,
     /// Short window (reset quickly when the problem stops).
@@ -36,11 +38,25 @@ pub struct BurnWindow {
 /// The SRE workbook's four windows: page on 2% of a 30-day budget in 1h and 5%
 /// in 6h, ticket on 10% in 1d and 10% in 3d. Factors follow from the SLO period.
 pub const BURN_WINDOWS: [BurnWindow; 4] = [
-    BurnWindow { severity: Severity::Page, short: "5m", long: "1h", budget_share: 0.02 },
-    BurnWindow { severity: Severity::Page, short: "30m", long: "6h", budget_share: 0.05 },
-    BurnWindow { severity: Severity::Ticket, short: "2h", long: "1d", budget_share: 0.10 },
-    BurnWindow { severity: Severity::Ticket, short: "6h", long: "3d", budget_share: 0.10 },
+    BurnWindow { tier: BurnTier::PageFast, severity: Severity::Page, short: "5m", long: "1h", budget_share: 0.02 },
+    BurnWindow { tier: BurnTier::PageSlow, severity: Severity::Page, short: "30m", long: "6h", budget_share: 0.05 },
+    BurnWindow { tier: BurnTier::TicketFast, severity: Severity::Ticket, short: "2h", long: "1d", budget_share: 0.10 },
+    BurnWindow { tier: BurnTier::TicketSlow, severity: Severity::Ticket, short: "6h", long: "3d", budget_share: 0.10 },
 ];
+
+/// The label every burn-rate alert carries, naming its tier (`page-fast`…).
+pub const BURN_TIER_LABEL: &str = "burn_tier";
+
+/// The burn-rate tiers an SLO generates, in [`BURN_WINDOWS`] order.
+pub fn enabled_windows(slo: &Slo) -> impl Iterator<Item = &'static BurnWindow> + '_ {
+    BURN_WINDOWS.iter().filter(|w| slo.tiers.enabled(w.tier))
+}
+
+/// The error-ratio threshold of a tier for an SLO: factor × error budget.
+pub fn burn_threshold(w: &BurnWindow, slo: &Slo) -> f64 {
+    let period = names::duration_seconds(&slo.period).unwrap_or(30 * 86_400);
+    round(burn_factor(w, period) * round(1.0 - slo.objective))
+}
 
 /// The burn-rate factor of a window pair for an SLO period: budget share × period / long window.
 pub fn burn_factor(w: &BurnWindow, period_secs: u64) -> f64 {
@@ -100,25 +116,39 @@ fn with_matchers(name: &str, matchers: &str, extra: &str) -> String {
     if parts.is_empty() { name.to_owned() } else { format!("{name}{{{}}}", parts.join(",")) }
 }
 
-/// The error-ratio and event-rate expressions of an SLO over a window.
-pub fn sli_exprs(slo: &Slo, window: &str) -> Option<(String, String)> {
+/// The bad-event-rate and event-rate expressions of an SLO over a window.
+///
+/// The bad-event rate is a number whenever there is traffic: a ratio SLI's
+/// error counter may not exist yet (series appear on first use), so it counts
+/// as `0` (`or vector(0)`); a latency SLI's slow events are all events minus
+/// those in the threshold's bucket.
+pub fn sli_rates(slo: &Slo, window: &str) -> Option<(String, String)> {
     if let Some(r) = &slo.ratio {
         let (en, em) = promql::parse_selector(&r.errors).ok()?;
         let (tn, tm) = promql::parse_selector(&r.total).ok()?;
         let errors = with_matchers(&en, &promql::render_matchers(&em), "");
         let total = with_matchers(&tn, &promql::render_matchers(&tm), "");
-        let events = format!("sum(rate({total}[{window}]))");
-        Some((format!("sum(rate({errors}[{window}])) / {events}"), events))
+        Some((format!("(sum(rate({errors}[{window}])) or vector(0))"), format!("sum(rate({total}[{window}]))")))
     } else if let Some(l) = &slo.latency {
         let (hn, hm) = promql::parse_selector(&l.histogram).ok()?;
         let m = promql::render_matchers(&hm);
         let count = with_matchers(&format!("{hn}_count"), &m, "");
         let good = with_matchers(&format!("{hn}_bucket"), &m, &le_matcher(l.threshold));
         let events = format!("sum(rate({count}[{window}]))");
-        Some((format!("({events} - sum(rate({good}[{window}]))) / {events}"), events))
+        Some((format!("({events} - sum(rate({good}[{window}])))"), events))
     } else {
         None
     }
+}
+
+/// The error-ratio and event-rate expressions of an SLO over a window.
+///
+/// A window without events has no error ratio (0/0 is not a measurement), so
+/// the ratio divides by the event rate only where it is above 0 and records no
+/// sample otherwise: no NaN ever reaches the burn-rate alerts or the period.
+pub fn sli_exprs(slo: &Slo, window: &str) -> Option<(String, String)> {
+    let (bad, events) = sli_rates(slo, window)?;
+    Some((format!("{bad} / ({events} > 0)"), events))
 }
 
 fn slo_labels(slo: &Slo) -> Value {
@@ -137,6 +167,11 @@ pub fn recording_group(slo: &Slo) -> Value {
             rules_out.push(json!({ "record": rules::error_ratio(w), "expr": ratio, "labels": slo_labels(slo) }));
             rules_out.push(json!({ "record": rules::event_rate(w), "expr": events, "labels": slo_labels(slo) }));
         }
+        if w == WINDOWS[0]
+            && let Some((bad, _)) = sli_rates(slo, w)
+        {
+            rules_out.push(json!({ "record": rules::bad_event_rate(w), "expr": bad, "labels": slo_labels(slo) }));
+        }
     }
     let budget = round(1.0 - slo.objective);
     let period = &slo.period;
@@ -149,7 +184,13 @@ pub fn recording_group(slo: &Slo) -> Value {
     }));
     rules_out.push(json!({
         "record": rules::PERIOD_ERROR_RATIO,
-        "expr": format!("avg_over_time({}[{period}])", slo_sel(&rules::error_ratio(WINDOWS[0]), slo)),
+        // Event-weighted over the period: quiet windows add nothing to either sum,
+        // and a period without any event records no sample rather than NaN.
+        "expr": format!(
+            "sum_over_time({}[{period}]) / (sum_over_time({}[{period}]) > 0)",
+            slo_sel(&rules::bad_event_rate(WINDOWS[0]), slo),
+            slo_sel(&rules::event_rate(WINDOWS[0]), slo)
+        ),
         "labels": slo_labels(slo),
     }));
     rules_out.push(json!({
@@ -201,43 +242,43 @@ fn annotations(summary: String, description: String, runbook: String) -> Map<Str
 }
 
 /// The burn-rate and absent-SLI alerts of one SLO.
+///
+/// Each enabled tier is one rule carrying `burn_tier`; the page tiers share the
+/// alert name `<Slo>BurnRatePage`, the ticket tiers `<Slo>BurnRateTicket`.
 pub fn slo_alerts(spec: &Spec, slo: &Slo) -> Vec<AlertRuleOut> {
     let period = names::duration_seconds(&slo.period).unwrap_or(30 * 86_400);
     let budget = round(1.0 - slo.objective);
     let runbook = format!("{}#{}", spec.project.catalogue_url, slo_anchor(&slo.name));
     let mut out = Vec::new();
-    for severity in [Severity::Page, Severity::Ticket] {
-        let pairs: Vec<String> = BURN_WINDOWS
-            .iter()
-            .filter(|w| w.severity == severity)
-            .map(|w| {
-                let thr = fmt_float(round(burn_factor(w, period) * budget));
-                format!(
-                    "({} > {thr} and {} > {thr})",
-                    slo_sel(&rules::error_ratio(w.short), slo),
-                    slo_sel(&rules::error_ratio(w.long), slo)
-                )
-            })
-            .collect();
-        let factors: Vec<String> = BURN_WINDOWS
-            .iter()
-            .filter(|w| w.severity == severity)
-            .map(|w| format!("{}x over {}/{}", fmt_float(burn_factor(w, period)), w.short, w.long))
-            .collect();
+    for w in enabled_windows(slo) {
+        let thr = fmt_float(burn_threshold(w, slo));
+        let severity = w.severity;
         let guard =
             format!("{} >= {}", slo_sel(&rules::event_rate(guard_window(severity)), slo), fmt_float(slo.min_rate));
         let mut labels = Map::new();
         labels.insert("severity".into(), Value::String(severity_str(severity).into()));
         labels.insert("component".into(), Value::String(slo.component.clone()));
         labels.insert("slo".into(), Value::String(slo.name.clone()));
+        labels.insert(BURN_TIER_LABEL.into(), Value::String(w.tier.as_str().into()));
         let sev = if severity == Severity::Page { "Page" } else { "Ticket" };
         out.push(AlertRuleOut {
             name: format!("{}BurnRate{sev}", slo_camel(&slo.name)),
-            expr: format!("({}) and on (slo, component) ({guard})", pairs.join(" or ")),
+            expr: format!(
+                "({} > {thr} and {} > {thr}) and on (slo, component) ({guard})",
+                slo_sel(&rules::error_ratio(w.short), slo),
+                slo_sel(&rules::error_ratio(w.long), slo)
+            ),
             for_: burn_for(severity).to_owned(),
             labels,
             annotations: annotations(
-                format!("SLO {} is burning its error budget too fast ({}).", slo.name, factors.join(", ")),
+                format!(
+                    "SLO {} is burning its error budget too fast ({}x over {}/{}, {}).",
+                    slo.name,
+                    fmt_float(burn_factor(w, period)),
+                    w.short,
+                    w.long,
+                    w.tier.as_str()
+                ),
                 format!(
                     "{} Objective {} over {}; the error budget ({}) will run out early at this rate.",
                     slo.description,
@@ -249,24 +290,17 @@ pub fn slo_alerts(spec: &Spec, slo: &Slo) -> Vec<AlertRuleOut> {
             ),
         });
     }
-    if let Some(series) = absent_series(slo) {
+    if let Some((expr, what)) = absent_expr(spec, slo) {
         let mut labels = Map::new();
         labels.insert("severity".into(), Value::String("ticket".into()));
         labels.insert("component".into(), Value::String(slo.component.clone()));
         labels.insert("slo".into(), Value::String(slo.name.clone()));
         out.push(AlertRuleOut {
             name: format!("{}SliAbsent", slo_camel(&slo.name)),
-            expr: format!("absent({series})"),
+            expr,
             for_: "10m".to_owned(),
             labels,
-            annotations: annotations(
-                format!("The SLI of SLO {} has no data.", slo.name),
-                format!(
-                    "`{series}` is not being scraped: the SLO cannot be evaluated. Check the {} scrape target.",
-                    slo.component
-                ),
-                runbook,
-            ),
+            annotations: annotations(format!("The SLI of SLO {} has no data.", slo.name), what, runbook),
         });
     }
     out
@@ -281,6 +315,40 @@ pub fn absent_series(slo: &Slo) -> Option<String> {
     }
 }
 
+/// Whether the emitters pre-initialise every series of a metric at install:
+/// true when all its labels are closed (or ErrorToken) sets.
+pub fn preinitialised(spec: &Spec, metric: &Metric) -> bool {
+    metric.labels.iter().all(|l| spec.labels.iter().any(|d| &d.name == l && d.kind != LabelKind::Open))
+}
+
+/// The absent-SLI expression of an SLO and what it means (R28).
+///
+/// An SLI whose metric has only closed labels is pre-initialised at zero by the
+/// emitters, so its absence means the scrape or the emitter is missing. An SLI
+/// with an open label (route, tool) has no series until first use, so an idle
+/// service would look absent: the alert keys on the component's scrape (`up`).
+pub fn absent_expr(spec: &Spec, slo: &Slo) -> Option<(String, String)> {
+    let series = absent_series(slo)?;
+    let metric = spec.metrics.iter().find(|m| m.name == names::metric_family(&series) || m.name == series)?;
+    if preinitialised(spec, metric) {
+        Some((
+            format!("absent({series})"),
+            format!(
+                "`{series}` is not being scraped, although the emitters create it at zero on start-up: the SLO cannot be evaluated. Check the {} scrape target and that the service installs its metrics.",
+                slo.component
+            ),
+        ))
+    } else {
+        Some((
+            format!("absent({}{{job={}}} == 1)", rules::UP, quote(&slo.component)),
+            format!(
+                "No {} target is being scraped successfully: the SLO cannot be evaluated. Check the {} scrape target (an idle service with no `{series}` series yet does not fire this).",
+                slo.component, slo.component
+            ),
+        ))
+    }
+}
+
 fn series_of(selector: &str, suffix: &str) -> String {
     match promql::parse_selector(selector) {
         Ok((n, m)) => with_matchers(&format!("{n}{suffix}"), &promql::render_matchers(&m), ""),
@@ -291,16 +359,21 @@ fn series_of(selector: &str, suffix: &str) -> String {
 /// The expression of a blueprint alert.
 pub fn alert_expr(rule: &AlertRule) -> String {
     match rule {
-        AlertRule::QuantileAbove { histogram, quantile, threshold, windows } => {
+        AlertRule::QuantileAbove { histogram, quantile, threshold, windows, min_rate } => {
             let bucket = series_of(histogram, "_bucket");
+            let count = series_of(histogram, "_count");
             let parts: Vec<String> = windows
                 .iter()
                 .map(|w| {
-                    format!(
+                    let q = format!(
                         "histogram_quantile({}, sum by (le) (rate({bucket}[{w}]))) > {}",
                         fmt_float(*quantile),
                         fmt_float(*threshold)
-                    )
+                    );
+                    match min_rate {
+                        Some(m) => format!("{q} and sum(rate({count}[{w}])) >= {}", fmt_float(*m)),
+                        None => q,
+                    }
                 })
                 .collect();
             parts.join(" and ")
@@ -323,8 +396,11 @@ pub fn alert_expr(rule: &AlertRule) -> String {
         AlertRule::Spike { counter, by, window, baseline, factor, min_rate } => {
             let by = by.join(", ");
             let short = format!("sum by ({by}) (rate({counter}[{window}]))");
+            // The baseline counts only for label values with a full baseline of
+            // history (a sample one baseline ago): over a shorter history the
+            // baseline rate is diluted by the empty part of the range (R27).
             format!(
-                "{short} > {} * sum by ({by}) (rate({counter}[{baseline}])) and {short} >= {}",
+                "{short} > {} * sum by ({by}) (rate({counter}[{baseline}])) and {short} >= {} and on ({by}) sum by ({by}) ({counter} offset {baseline})",
                 fmt_float(*factor),
                 fmt_float(*min_rate)
             )
@@ -423,7 +499,7 @@ pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
             .collect::<Vec<_>>()
     });
     let flags = format!(
-        "{}# Command-line flags for the Prometheus server (§2.3: metrics are kept {} days in the TSDB).\n\
+        "{}# Command-line flags for the Prometheus server (metrics are kept {} days in the TSDB, `project.metrics_retention_days`).\n\
          # Pass them as `prometheus $(grep -v '^#' prometheus.flags)`; retention is a flag, not part of prometheus.yml.\n\
          --config.file=prometheus.yml\n--storage.tsdb.retention.time={}d\n",
         header::hash_comment(sources),
@@ -439,8 +515,23 @@ pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
     ]
 }
 
-/// Alertmanager: page and ticket routes grouped by SLO and component; a page
-/// inhibits tickets for the same SLO. Receivers are placeholders to fill in.
+/// The inhibit rules: within one SLO (both alerts carry the same non-empty
+/// `slo`), a page silences its tickets, and a fast tier silences the slow tier
+/// of the same severity. Alerts without `slo` (the blueprint's) are never a
+/// source or a target: Alertmanager treats a label missing on both sides as equal.
+pub fn inhibit_rules() -> Vec<Value> {
+    let slo = "slo=~\".+\"".to_owned();
+    let tier = |t: BurnTier| format!("{BURN_TIER_LABEL}=\"{}\"", t.as_str());
+    let rule = |source: String, target: String| json!({ "source_matchers": [source, slo.clone()], "target_matchers": [target, slo.clone()], "equal": ["slo"] });
+    vec![
+        rule("severity=\"page\"".to_owned(), "severity=\"ticket\"".to_owned()),
+        rule(tier(BurnTier::PageFast), tier(BurnTier::PageSlow)),
+        rule(tier(BurnTier::TicketFast), tier(BurnTier::TicketSlow)),
+    ]
+}
+
+/// Alertmanager: page and ticket routes grouped by SLO and component, and the
+/// [`inhibit_rules`]. Receivers are placeholders to fill in.
 pub fn alertmanager() -> Value {
     json!({
         "route": {
@@ -454,9 +545,7 @@ pub fn alertmanager() -> Value {
                 { "receiver": "ticket", "matchers": ["severity=\"ticket\""], "repeat_interval": "12h" },
             ],
         },
-        "inhibit_rules": [
-            { "source_matchers": ["severity=\"page\""], "target_matchers": ["severity=\"ticket\""], "equal": ["slo", "component"] },
-        ],
+        "inhibit_rules": inhibit_rules(),
         "receivers": [
             { "name": "default" },
             { "name": "page", "webhook_configs": [{ "url": "http://127.0.0.1:9099/page", "send_resolved": true }] },

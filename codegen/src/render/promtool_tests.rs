@@ -3,16 +3,25 @@
 //! Each alert gets input series that must fire it (checked with its exact
 //! labels and annotations) and series just under its threshold that must not,
 //! so changing a threshold in the spec changes the tests with the rules.
+//!
+//! A steady error ratio is the same over every window, so a burn-rate tier is
+//! tested without filling its long window: the tests run for the `for` duration
+//! and the time the traffic guard needs, a few dozen evaluations. Only the
+//! traffic-floor tests fill the guard window, the tickets' at a 15-minute step.
 
 use promql_parser::label::{MatchOp, Matcher};
 use serde_json::{Value, json};
 
-use super::prometheus::{self, AlertRuleOut, BURN_WINDOWS, burn_factor, burn_for, round, slo_alerts, slo_camel};
+use super::prometheus::{
+    self, AlertRuleOut, BurnWindow, burn_factor, burn_for, burn_threshold, enabled_windows, guard_window, round,
+    slo_alerts, slo_camel,
+};
 use super::{header, yaml};
 use crate::model::*;
 use crate::names::{self, fmt_float};
 use crate::output::GeneratedFile;
 use crate::promql;
+use crate::rules;
 
 /// Samples per minute of the synthetic total counters (10 events/s).
 const PER_MIN: f64 = 600.0;
@@ -92,8 +101,28 @@ fn metric<'a>(spec: &'a Spec, name: &str) -> Option<&'a Metric> {
     spec.metrics.iter().find(|m| m.name == name)
 }
 
+/// The values of a counter growing by a rate a minute (the argument).
+type Shape<'a> = &'a dyn Fn(f64) -> String;
+
+/// A counter growing by `per_min` a minute for `active` minutes, then flat for `lull` minutes.
+///
+/// promtool expands `0+axn` by repeated addition, so the flat part repeats the
+/// value that addition reaches (printed exactly): a rounded value a hair lower
+/// would read as a counter reset.
+fn lull_counter(per_min: f64, active: u64, lull: u64) -> String {
+    let step = fmt_float(round(per_min));
+    let inc: f64 = step.parse().unwrap_or(0.0);
+    let last = (0..active).fold(0.0_f64, |acc, _| acc + inc);
+    format!("0+{step}x{active} {last}+0x{lull}")
+}
+
 /// Input series for a bad-event ratio `ratio` at `per_min` total events a minute.
 fn ratio_series(spec: &Spec, errors: &str, total: &str, ratio: f64, per_min: f64, minutes: u64) -> Vec<Value> {
+    ratio_series_shaped(spec, errors, total, ratio, per_min, &|r| counter(r, minutes))
+}
+
+/// [`ratio_series`] with counters of any shape.
+fn ratio_series_shaped(spec: &Spec, errors: &str, total: &str, ratio: f64, per_min: f64, shape: Shape) -> Vec<Value> {
     let (Ok((en, em)), Ok((tn, tm))) = (promql::parse_selector(errors), promql::parse_selector(total)) else {
         return Vec::new();
     };
@@ -102,30 +131,34 @@ fn ratio_series(spec: &Spec, errors: &str, total: &str, ratio: f64, per_min: f64
     must_bad.extend(tm.iter());
     let bad = series_labels(spec, m, &must_bad, None);
     let good = series_labels(spec, m, &tm.iter().collect::<Vec<_>>(), Some(&em));
-    let mut out = vec![json!({ "series": series_text(&en, &bad), "values": counter(per_min * ratio, minutes) })];
+    let mut out = vec![json!({ "series": series_text(&en, &bad), "values": shape(per_min * ratio) })];
     if tn == en {
-        out.push(json!({ "series": series_text(&tn, &good), "values": counter(per_min * (1.0 - ratio), minutes) }));
+        out.push(json!({ "series": series_text(&tn, &good), "values": shape(per_min * (1.0 - ratio)) }));
     }
     out
 }
 
 /// Input series for a latency SLI: `ratio` of events slower than the threshold.
-fn latency_series(spec: &Spec, l: &LatencySli, ratio: f64, per_min: f64, minutes: u64) -> Vec<Value> {
+fn latency_series(spec: &Spec, l: &LatencySli, ratio: f64, per_min: f64, shape: Shape) -> Vec<Value> {
     let Ok((hn, hm)) = promql::parse_selector(&l.histogram) else { return Vec::new() };
     let Some(m) = metric(spec, &hn) else { return Vec::new() };
     let labels = series_labels(spec, m, &hm.iter().collect::<Vec<_>>(), None);
     let mut bucket = labels.clone();
     bucket.push(("le".to_owned(), fmt_float(l.threshold)));
     vec![
-        json!({ "series": series_text(&format!("{hn}_count"), &labels), "values": counter(per_min, minutes) }),
-        json!({ "series": series_text(&format!("{hn}_bucket"), &bucket), "values": counter(per_min * (1.0 - ratio), minutes) }),
+        json!({ "series": series_text(&format!("{hn}_count"), &labels), "values": shape(per_min) }),
+        json!({ "series": series_text(&format!("{hn}_bucket"), &bucket), "values": shape(per_min * (1.0 - ratio)) }),
     ]
 }
 
 fn sli_series(spec: &Spec, slo: &Slo, ratio: f64, per_min: f64, minutes: u64) -> Vec<Value> {
+    sli_series_shaped(spec, slo, ratio, per_min, &|r| counter(r, minutes))
+}
+
+fn sli_series_shaped(spec: &Spec, slo: &Slo, ratio: f64, per_min: f64, shape: Shape) -> Vec<Value> {
     match (&slo.ratio, &slo.latency) {
-        (Some(r), _) => ratio_series(spec, &r.errors, &r.total, ratio, per_min, minutes),
-        (_, Some(l)) => latency_series(spec, l, ratio, per_min, minutes),
+        (Some(r), _) => ratio_series_shaped(spec, &r.errors, &r.total, ratio, per_min, shape),
+        (_, Some(l)) => latency_series(spec, l, ratio, per_min, shape),
         _ => Vec::new(),
     }
 }
@@ -186,90 +219,216 @@ fn minutes(d: &str) -> u64 {
     names::duration_seconds(d).unwrap_or(60).div_ceil(60)
 }
 
-/// Minutes between samples (and rule evaluations) in the tests of a severity:
-/// ticket windows span days, so their tests sample every 5 minutes.
-fn step(severity: Severity) -> u64 {
-    match severity {
-        Severity::Page => 1,
-        Severity::Ticket => 5,
+/// Minutes between samples (and rule evaluations) of the ticket traffic-floor
+/// tests, which fill a one-day guard window.
+const FLOOR_STEP: u64 = 15;
+
+/// The exp_alerts of `alert_name` when the tiers in `firing` fire.
+fn tiers_expected(alerts: &[AlertRuleOut], alert_name: &str, firing: &[&BurnWindow]) -> Value {
+    let mut out = Vec::new();
+    for a in alerts.iter().filter(|a| a.name == alert_name) {
+        let tier = a.labels.get(prometheus::BURN_TIER_LABEL).and_then(Value::as_str);
+        if firing.iter().any(|w| Some(w.tier.as_str()) == tier) {
+            out.push(json!({
+                "exp_labels": Value::Object(a.labels.clone()),
+                "exp_annotations": Value::Object(a.annotations.clone()),
+            }));
+        }
     }
+    Value::Array(out)
 }
 
-/// Test cases for the burn-rate alerts of one severity (and, for pages, the absent alert) of one SLO.
-fn slo_cases(spec: &Spec, slo: &Slo, severity: Severity) -> Vec<Value> {
-    let period = names::duration_seconds(&slo.period).unwrap_or(30 * 86_400);
-    let budget = round(1.0 - slo.objective);
+fn burn_alert_name(slo: &Slo, severity: Severity) -> String {
+    let sev = if severity == Severity::Page { "Page" } else { "Ticket" };
+    format!("{}BurnRate{sev}", slo_camel(&slo.name))
+}
+
+/// A test case checking several alert names at one evaluation time.
+fn multi_case(step: u64, name: String, series: Vec<Value>, eval_min: u64, checks: Vec<(String, Value)>) -> Value {
+    let tests: Vec<Value> = checks
+        .into_iter()
+        .map(|(alert, exp)| json!({ "eval_time": format!("{eval_min}m"), "alertname": alert, "exp_alerts": exp }))
+        .collect();
+    json!({ "name": name, "interval": format!("{step}m"), "input_series": series, "alert_rule_test": tests })
+}
+
+/// Minutes of steady traffic at `per_min` events a minute before the guard of a
+/// severity (its event rate over `guard_window`) reaches the SLO's `min_rate`.
+fn guard_fill(slo: &Slo, severity: Severity, per_min: f64) -> u64 {
+    let guard = names::duration_seconds(guard_window(severity)).unwrap_or(3600) as f64;
+    (slo.min_rate * guard / per_min).ceil() as u64 + 2
+}
+
+/// Burn-rate cases of one SLO at a one-minute step: each enabled tier fires at
+/// 1.1× its threshold and not at 0.9× (with exactly the tiers of both
+/// severities whose thresholds the ratio exceeds), all fire at 100% errors and
+/// none at exactly the objective; then the page traffic floor and the absent alert.
+fn slo_burn_cases(spec: &Spec, slo: &Slo) -> Vec<Value> {
     let alerts = slo_alerts(spec, slo);
+    let tiers: Vec<&BurnWindow> = enabled_windows(slo).collect();
+    let budget = round(1.0 - slo.objective);
     let mut out = Vec::new();
-    let st = step(severity);
-    {
-        let sev = if severity == Severity::Page { "Page" } else { "Ticket" };
-        let Some(alert) = alerts.iter().find(|a| a.name == format!("{}BurnRate{sev}", slo_camel(&slo.name))) else {
-            return out;
-        };
-        let pairs: Vec<_> = BURN_WINDOWS.iter().filter(|w| w.severity == severity).collect();
-        // The lowest factor of the severity is the threshold that matters for a steady burn.
-        let low = pairs.iter().map(|w| burn_factor(w, period)).fold(f64::INFINITY, f64::min);
-        let window_min = pairs.iter().map(|w| minutes(w.long)).min().unwrap_or(60);
-        let eval = (window_min + minutes(burn_for(severity)) + 5).next_multiple_of(st);
-        let run = (eval + 5).div_ceil(st);
-        let above = (budget * low * 1.1).min(1.0);
-        let below = budget * low * 0.9;
-        // Traffic just at the guard makes the guard, not the burn, the tested condition.
-        let slow = slo.min_rate * 60.0 * 0.5 * st as f64;
-        let per_step = PER_MIN * st as f64;
-        out.push(case_every(
-            st,
-            format!("{} fires at 1.1x the {}x burn rate", alert.name, fmt_float(low)),
-            sli_series(spec, slo, above, per_step, run),
-            eval,
-            alert,
-            &[],
-            true,
-        ));
-        out.push(case_every(
-            st,
-            format!("{} stays quiet at 0.9x the {}x burn rate", alert.name, fmt_float(low)),
-            sli_series(spec, slo, below, per_step, run),
-            eval,
-            alert,
-            &[],
-            false,
-        ));
-        if slow > 0.0 {
-            out.push(case_every(
-                st,
-                format!("{} stays quiet below the minimum traffic of {}/s", alert.name, fmt_float(slo.min_rate)),
-                sli_series(spec, slo, 1.0_f64.min(above * 10.0), slow, run),
+    let eval = [Severity::Page, Severity::Ticket]
+        .iter()
+        .map(|s| guard_fill(slo, *s, PER_MIN) + minutes(burn_for(*s)) + 3)
+        .max()
+        .unwrap_or(30);
+    let run = eval + 2;
+    let checks = |ratio: f64| -> Vec<(String, Value)> {
+        [Severity::Page, Severity::Ticket]
+            .iter()
+            .map(|sev| {
+                let firing: Vec<&BurnWindow> =
+                    tiers.iter().copied().filter(|w| w.severity == *sev && burn_threshold(w, slo) < ratio).collect();
+                let name = burn_alert_name(slo, *sev);
+                let exp = tiers_expected(&alerts, &name, &firing);
+                (name, exp)
+            })
+            .collect()
+    };
+    for w in &tiers {
+        let thr = burn_threshold(w, slo);
+        let factor = fmt_float(burn_factor(w, names::duration_seconds(&slo.period).unwrap_or(30 * 86_400)));
+        for (mult, verb) in [(1.1, "fires"), (0.9, "stays quiet")] {
+            let ratio = (thr * mult).min(1.0);
+            if mult > 1.0 && ratio <= thr {
+                continue; // the threshold is too close to 1 to exceed by 10%
+            }
+            out.push(multi_case(
+                1,
+                format!("{} {verb} at {mult}x its {factor}x burn threshold {}", tier_title(slo, w), fmt_float(thr)),
+                sli_series(spec, slo, ratio, PER_MIN, run),
                 eval,
-                alert,
-                &[],
-                false,
+                checks(ratio),
             ));
         }
     }
-    if severity != Severity::Page {
-        return out;
+    out.push(multi_case(
+        1,
+        format!("every enabled burn-rate tier of SLO {} fires at 100% errors", slo.name),
+        sli_series(spec, slo, 1.0, PER_MIN, run),
+        eval,
+        checks(1.0),
+    ));
+    out.push(multi_case(
+        1,
+        format!("no burn-rate tier of SLO {} fires at exactly the objective {}", slo.name, fmt_float(slo.objective)),
+        sli_series(spec, slo, budget, PER_MIN, run),
+        eval,
+        checks(budget),
+    ));
+    // The page guard (1h) is cheap to fill at this step: 100% errors fire the
+    // pages at twice the minimum traffic, and nothing at half of it.
+    let page_tiers: Vec<&BurnWindow> = tiers.iter().copied().filter(|w| w.severity == Severity::Page).collect();
+    if !page_tiers.is_empty() && slo.min_rate > 0.0 {
+        out.extend(floor_cases(spec, slo, &alerts, Severity::Page, &page_tiers, 1));
     }
-    if let Some(alert) = alerts.iter().find(|a| a.name.ends_with("SliAbsent")) {
-        out.push(case(
-            format!("{} fires when the SLI is not scraped", alert.name),
-            vec![json!({ "series": "up{job=\"unrelated\"}", "values": "1x30" })],
-            20,
-            alert,
-            &[],
-            true,
-        ));
-        out.push(case(
-            format!("{} stays quiet while the SLI is scraped", alert.name),
-            sli_series(spec, slo, 0.0, PER_MIN, 30),
-            20,
-            alert,
-            &[],
-            false,
-        ));
-    }
+    out.extend(absent_cases(spec, slo, &alerts));
     out
+}
+
+fn tier_title(slo: &Slo, w: &BurnWindow) -> String {
+    format!("{} {} ({}/{})", slo.name, w.tier.as_str(), w.short, w.long)
+}
+
+/// The traffic-floor cases of one severity: with every event bad, the tiers
+/// fire at twice `min_rate` over the full guard window and stay quiet at half of it.
+fn floor_cases(
+    spec: &Spec,
+    slo: &Slo,
+    alerts: &[AlertRuleOut],
+    severity: Severity,
+    tiers: &[&BurnWindow],
+    step: u64,
+) -> Vec<Value> {
+    let guard = minutes(guard_window(severity));
+    let for_min = minutes(burn_for(severity));
+    let eval = (guard + for_min + 2 * step).next_multiple_of(step);
+    let run = eval / step + 2;
+    let name = burn_alert_name(slo, severity);
+    [(2.0, "fire at twice", true), (0.5, "stay quiet at half", false)]
+        .into_iter()
+        .map(|(mult, words, fire)| {
+            let per_step = slo.min_rate * mult * 60.0 * step as f64;
+            let exp = tiers_expected(alerts, &name, if fire { tiers } else { &[] });
+            multi_case(
+                step,
+                format!(
+                    "{name} tiers {words} the minimum traffic of {}/s over {}, all events bad",
+                    fmt_float(slo.min_rate),
+                    guard_window(severity)
+                ),
+                sli_series(spec, slo, 1.0, per_step, run),
+                eval,
+                vec![(name.clone(), exp)],
+            )
+        })
+        .collect()
+}
+
+/// The absent-SLI cases: fires when the SLI cannot be evaluated, stays quiet
+/// when the service is scraped but idle.
+fn absent_cases(spec: &Spec, slo: &Slo, alerts: &[AlertRuleOut]) -> Vec<Value> {
+    let Some(alert) = alerts.iter().find(|a| a.name.ends_with("SliAbsent")) else { return Vec::new() };
+    let up = |v: u32| json!({ "series": format!("{}{{job={}}}", rules::UP, promql::quote(&slo.component)), "values": format!("{v}x30") });
+    let (missing, idle) = if alert.expr.starts_with(&format!("absent({}{{", rules::UP)) {
+        // Keyed on the scrape: a failing scrape fires, an idle service with no SLI series does not.
+        (vec![up(0)], vec![up(1)])
+    } else {
+        // Pre-initialised SLI: absent only when not scraped; at zero traffic it is 0, not absent.
+        (vec![up(1)], sli_series(spec, slo, 0.0, 0.0, 30))
+    };
+    let mut fire = case(format!("{} fires when the SLI cannot be scraped", alert.name), missing, 20, alert, &[], true);
+    if let (Value::Object(m), Some(series)) = (&mut fire, prometheus::absent_series(slo)) {
+        m.insert("_absent".into(), json!([series]));
+    }
+    vec![
+        fire,
+        case(format!("{} stays quiet while the service is scraped but idle", alert.name), idle, 20, alert, &[], false),
+    ]
+}
+
+/// The remaining-budget case of one SLO: low traffic (one event a minute) at
+/// half the error budget, then a 10-minute lull with no event at all. In the
+/// lull the 5m error ratio has no sample (not NaN), and the remaining budget
+/// stays a number, one half.
+fn budget_case(spec: &Spec, slo: &Slo) -> Value {
+    let (active, lull) = (20, 10);
+    let eval = active + lull - 1;
+    let budget = round(1.0 - slo.objective);
+    let sel = |name: &str| format!("{name}{{slo={}}}", promql::quote(&slo.name));
+    json!({
+        "name": format!("SLO {}: a 10-minute lull at one event a minute keeps the remaining budget a number in [0, 1]", slo.name),
+        "interval": "1m",
+        "input_series": sli_series_shaped(spec, slo, budget / 2.0, 1.0, &|r| lull_counter(r, active, lull)),
+        "promql_expr_test": [
+            {
+                "expr": sel(&rules::error_ratio(rules::WINDOWS[0])),
+                "eval_time": format!("{eval}m"),
+                "exp_samples": [],
+            },
+            {
+                "expr": format!("count(abs({} - 0.5) < 1e-6)", sel(rules::BUDGET_REMAINING)),
+                "eval_time": format!("{eval}m"),
+                "exp_samples": [{ "labels": "{}", "value": 1 }],
+            },
+            {
+                "expr": format!("count({} >= 0 <= 1)", sel(rules::BUDGET_REMAINING)),
+                "eval_time": format!("{eval}m"),
+                "exp_samples": [{ "labels": "{}", "value": 1 }],
+            },
+        ],
+    })
+}
+
+/// The ticket traffic-floor cases of one SLO, at a [`FLOOR_STEP`] step.
+fn slo_ticket_floor_cases(spec: &Spec, slo: &Slo) -> Vec<Value> {
+    let alerts = slo_alerts(spec, slo);
+    let tiers: Vec<&BurnWindow> = enabled_windows(slo).filter(|w| w.severity == Severity::Ticket).collect();
+    if tiers.is_empty() || slo.min_rate <= 0.0 {
+        return Vec::new();
+    }
+    floor_cases(spec, slo, &alerts, Severity::Ticket, &tiers, FLOOR_STEP)
 }
 
 fn histogram_series(spec: &Spec, selector: &str, bucket_idx: usize, per_min: f64, minutes: u64) -> Vec<Value> {
@@ -284,6 +443,7 @@ fn histogram_series(spec: &Spec, selector: &str, bucket_idx: usize, per_min: f64
         let rate = if i >= bucket_idx { per_min } else { 0.0 };
         out.push(json!({ "series": series_text(&format!("{hn}_bucket"), &l), "values": counter(rate, minutes) }));
     }
+    out.push(json!({ "series": series_text(&format!("{hn}_count"), &labels), "values": counter(per_min, minutes) }));
     out
 }
 
@@ -292,7 +452,7 @@ fn blueprint_cases(spec: &Spec, a: &Alert) -> Vec<Value> {
     let alert = prometheus::blueprint_alert(spec, a);
     let for_min = minutes(&a.for_);
     match &a.rule {
-        AlertRule::QuantileAbove { histogram, threshold, windows, .. } => {
+        AlertRule::QuantileAbove { histogram, threshold, windows, min_rate, .. } => {
             let Some(m) = promql::parse_selector(histogram).ok().and_then(|(n, _)| metric(spec, &n)) else {
                 return Vec::new();
             };
@@ -301,7 +461,7 @@ fn blueprint_cases(spec: &Spec, a: &Alert) -> Vec<Value> {
             // All observations in the first bucket above the threshold, or in the last one at or below it.
             let above = m.buckets.iter().position(|b| *b > *threshold).unwrap_or(m.buckets.len());
             let below = m.buckets.iter().rposition(|b| *b <= *threshold).unwrap_or(0);
-            vec![
+            let mut cases = vec![
                 case(
                     format!("{} fires when every request is in the bucket above {}", a.name, fmt_float(*threshold)),
                     histogram_series(spec, histogram, above, PER_MIN, eval + 5),
@@ -318,7 +478,18 @@ fn blueprint_cases(spec: &Spec, a: &Alert) -> Vec<Value> {
                     &[],
                     false,
                 ),
-            ]
+            ];
+            if let Some(m) = min_rate.filter(|m| *m > 0.0) {
+                cases.push(case(
+                    format!("{} stays quiet below the traffic floor of {}/s, every request slow", a.name, fmt_float(m)),
+                    histogram_series(spec, histogram, above, m * 60.0 * 0.5, eval + 5),
+                    eval,
+                    &alert,
+                    &[],
+                    false,
+                ));
+            }
+            cases
         }
         AlertRule::RatioAbove { errors, total, any_of, min_rate } => {
             let low = any_of.iter().map(|w| w.threshold).fold(f64::INFINITY, f64::min);
@@ -372,6 +543,9 @@ fn blueprint_cases(spec: &Spec, a: &Alert) -> Vec<Value> {
             );
             let steady = counter(quiet * factor * 4.0, eval + 1);
             let series = |values: String| vec![json!({ "series": series_text(&m.name, &labels), "values": values })];
+            // A steady rate over less history than the baseline: the baseline's
+            // range is mostly empty, which must not look like a spike.
+            let short_history = short_min + for_min + 45;
             vec![
                 case(
                     format!("{} fires on a {}x jump over the baseline", a.name, fmt_float(factor * 4.0)),
@@ -382,6 +556,17 @@ fn blueprint_cases(spec: &Spec, a: &Alert) -> Vec<Value> {
                     true,
                 ),
                 case(format!("{} stays quiet at a steady rate", a.name), series(steady), eval, &alert, &extra, false),
+                case(
+                    format!(
+                        "{} stays quiet at a steady rate over {short_history}m of history, under its {baseline} baseline",
+                        a.name
+                    ),
+                    series(counter(quiet * factor * 4.0, short_history + 1)),
+                    short_history,
+                    &alert,
+                    &extra,
+                    false,
+                ),
             ]
         }
         AlertRule::GaugeAtLeast { gauge, threshold } => {
@@ -411,28 +596,139 @@ fn blueprint_cases(spec: &Spec, a: &Alert) -> Vec<Value> {
     }
 }
 
-fn test_file(path: &str, sources: &[String], rule_files: &[&str], every: u64, cases: Vec<Value>) -> GeneratedFile {
-    let doc = json!({
+fn metric_of(series: &Value) -> String {
+    let text = series["series"].as_str().unwrap_or_default();
+    text.split('{').next().unwrap_or(text).to_owned()
+}
+
+/// Merges test cases into as few promtool test groups as possible: cases with
+/// the same step whose input series share no metric (or share it identically)
+/// run side by side, so promtool evaluates every rule once per step for all of
+/// them instead of once per case. Each alert and expression test keeps its own
+/// evaluation time, and reads only its own SLO's or alert's series.
+///
+/// A case that needs a metric to be absent names it under `_absent`; it then
+/// claims that metric as if it had a series of it no other case can share.
+fn merge(cases: Vec<Value>) -> Vec<Value> {
+    let claims_of = |case: &Value| -> Vec<Value> {
+        let mut claims = case["input_series"].as_array().cloned().unwrap_or_default();
+        for m in case["_absent"].as_array().into_iter().flatten() {
+            claims.push(json!({ "series": m, "values": "absent" }));
+        }
+        claims
+    };
+    let mut groups: Vec<Value> = Vec::new();
+    for mut case in cases {
+        let series = claims_of(&case);
+        if let Value::Object(m) = &mut case {
+            m.remove("_absent");
+            m.insert("_claims".into(), Value::Array(series.clone()));
+        }
+        let fits = |g: &Value| -> bool {
+            if g["interval"] != case["interval"] {
+                return false;
+            }
+            let theirs = g["_claims"].as_array().cloned().unwrap_or_default();
+            let metrics: std::collections::BTreeSet<String> = series.iter().map(metric_of).collect();
+            metrics.iter().all(|m| {
+                let a: Vec<&Value> = series.iter().filter(|s| &metric_of(s) == m).collect();
+                let b: Vec<&Value> = theirs.iter().filter(|s| &metric_of(s) == m).collect();
+                b.is_empty() || a == b
+            })
+        };
+        match groups.iter_mut().find(|g| fits(g)) {
+            Some(Value::Object(g)) => {
+                let name = format!(
+                    "{}; {}",
+                    g["name"].as_str().unwrap_or_default(),
+                    case["name"].as_str().unwrap_or_default()
+                );
+                g.insert("name".into(), Value::String(name));
+                for key in ["input_series", "_claims"] {
+                    let more = if key == "_claims" {
+                        series.clone()
+                    } else {
+                        case[key].as_array().cloned().unwrap_or_default()
+                    };
+                    if let Some(Value::Array(mine)) = g.get_mut(key) {
+                        for s in more {
+                            if !mine.contains(&s) {
+                                mine.push(s);
+                            }
+                        }
+                    }
+                }
+                for key in ["alert_rule_test", "promql_expr_test"] {
+                    if let Some(Value::Array(more)) = case.get(key) {
+                        match g.get_mut(key) {
+                            Some(Value::Array(mine)) => mine.extend(more.iter().cloned()),
+                            _ => {
+                                g.insert(key.into(), Value::Array(more.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => groups.push(case),
+        }
+    }
+    for g in &mut groups {
+        if let Value::Object(m) = g {
+            m.remove("_claims");
+        }
+    }
+    groups
+}
+
+/// The rule groups in evaluation order, recording rules first: promtool
+/// evaluates groups in a random order otherwise, and an alert evaluated before
+/// the recording rules it reads sees the previous step's values (gone from the
+/// lookback at a 15-minute step).
+fn eval_order(spec: &Spec, alerts: bool) -> Vec<String> {
+    let mut order: Vec<String> = spec.slos.iter().map(|s| format!("slo-recording-{}", s.name)).collect();
+    if alerts {
+        order.extend(prometheus::all_alerts(spec).into_iter().map(|(name, _)| name));
+    }
+    order
+}
+
+fn test_file(
+    path: &str,
+    sources: &[String],
+    rule_files: &[&str],
+    every: u64,
+    order: Option<Vec<String>>,
+    cases: Vec<Value>,
+) -> GeneratedFile {
+    let mut doc = json!({
         "rule_files": rule_files.iter().map(|f| format!("../{f}")).collect::<Vec<_>>(),
         "evaluation_interval": format!("{every}m"),
-        "tests": cases,
     });
+    if let (Some(order), Value::Object(m)) = (order, &mut doc) {
+        m.insert("group_eval_order".into(), json!(order));
+    }
+    if let Value::Object(m) = &mut doc {
+        m.insert("tests".into(), Value::Array(cases));
+    }
     GeneratedFile {
         path: format!("{}/tests/{path}", prometheus::DIR),
         contents: format!("{}{}", header::hash_comment(sources), yaml::to_string(&doc)),
     }
 }
 
-/// Renders the promtool test files: SLO page alerts, SLO ticket alerts, blueprint alerts.
+/// Renders the promtool test files: SLO burn-rate and absent alerts, the SLO
+/// budgets through a lull, the ticket traffic floors, and the blueprint alerts.
 /// Blueprint alerts read raw metrics only, so their tests skip the recording rules.
 pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
     let both = [prometheus::RECORDING, prometheus::ALERTS];
-    let page: Vec<Value> = spec.slos.iter().flat_map(|s| slo_cases(spec, s, Severity::Page)).collect();
-    let ticket: Vec<Value> = spec.slos.iter().flat_map(|s| slo_cases(spec, s, Severity::Ticket)).collect();
-    let bp: Vec<Value> = spec.alerts.iter().flat_map(|a| blueprint_cases(spec, a)).collect();
+    let burn = merge(spec.slos.iter().flat_map(|s| slo_burn_cases(spec, s)).collect());
+    let budget = merge(spec.slos.iter().map(|s| budget_case(spec, s)).collect());
+    let floor = merge(spec.slos.iter().flat_map(|s| slo_ticket_floor_cases(spec, s)).collect());
+    let bp = merge(spec.alerts.iter().flat_map(|a| blueprint_cases(spec, a)).collect());
     vec![
-        test_file("slo-page-alerts.test.yml", sources, &both, step(Severity::Page), page),
-        test_file("slo-ticket-alerts.test.yml", sources, &both, step(Severity::Ticket), ticket),
-        test_file("blueprint-alerts.test.yml", sources, &[prometheus::ALERTS], 1, bp),
+        test_file("slo-burn-rate-alerts.test.yml", sources, &both, 1, Some(eval_order(spec, true)), burn),
+        test_file("slo-budget.test.yml", sources, &[prometheus::RECORDING], 1, Some(eval_order(spec, false)), budget),
+        test_file("slo-ticket-floor.test.yml", sources, &both, FLOOR_STEP, Some(eval_order(spec, true)), floor),
+        test_file("blueprint-alerts.test.yml", sources, &[prometheus::ALERTS], 1, None, bp),
     ]
 }
