@@ -3,6 +3,7 @@
 
 mod common;
 
+mod anchors;
 mod canonical_props;
 mod canonical_vectors;
 mod crash;
