@@ -822,3 +822,74 @@ fn a_dozen_mistakes_are_distinct_and_sorted_by_file_and_line() {
         ))
     );
 }
+
+// ---------------------------------------------------------------- SLO periods, tiers and windows
+
+#[test]
+fn slo_period_longer_than_the_metrics_retention() {
+    let inputs = mutate("slos.yaml", "objective: 0.995\n    period: 30d", "objective: 0.995\n    period: 45d");
+    let d = expect_only(
+        &inputs,
+        "spec/slos.yaml:14:13",
+        "slos[1].period",
+        "SLO `api-errors` has a period of 45d but metrics are kept 30 days (`project.metrics_retention_days`)",
+    );
+    assert!(d.help.contains("raise the retention to at least 45 days"), "{d}");
+}
+
+#[test]
+fn burn_rate_tier_that_can_never_fire() {
+    // Budget 0.1: the 5m/1h page needs an error ratio of 14.4 × 0.1 = 1.44.
+    let inputs = mutate("slos.yaml", "objective: 0.995", "objective: 0.9");
+    let d = expect_only(
+        &inputs,
+        "spec/slos.yaml:13:16",
+        "slos[1].objective",
+        "burn-rate tier `page-fast` of SLO `api-errors` can never fire: factor 14.4 × error budget 0.1 = 1.44 > 1 over 5m/1h",
+    );
+    assert!(d.help.contains("`tiers: { page-fast: false }`"), "{d}");
+    // Switching the tier off is the fix: the spec then compiles, without the tier's alert.
+    let off = mutate("slos.yaml", "objective: 0.995", "objective: 0.9\n    tiers: { page-fast: false }");
+    let files = obspec_codegen::compile(&off).unwrap_or_else(|d| panic!("{}", summary(&d)));
+    let alerts = files.iter().find(|f| f.path.ends_with("rules/alerts.yml")).expect("alerts.yml");
+    assert!(alerts.contents.contains("burn_tier: page-slow"));
+    assert_eq!(alerts.contents.matches("burn_tier: page-fast").count(), 1, "only api-latency keeps page-fast");
+}
+
+#[test]
+fn unknown_burn_rate_tier() {
+    let inputs = mutate("slos.yaml", "objective: 0.995", "objective: 0.995\n    tiers: { ticket-slower: false }");
+    expect_only(&inputs, "spec/slos.yaml:14:14", "slos[1].tiers.ticket-slower", "unknown key `ticket-slower`");
+}
+
+#[test]
+fn burn_rate_window_longer_than_the_period_is_a_warning() {
+    let inputs = mutate("slos.yaml", "objective: 0.995\n    period: 30d", "objective: 0.995\n    period: 2d");
+    let loaded = obspec_codegen::check(&inputs).unwrap_or_else(|d| panic!("a warning must not fail:\n{}", summary(&d)));
+    let w = obspec_codegen::warnings(&loaded);
+    let got: Vec<(String, &str, &str)> =
+        w.iter().map(|x| (x.location(), x.path.as_str(), x.message.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![(
+            "spec/slos.yaml:14:13".to_owned(),
+            "slos[1].period",
+            "burn-rate tier `ticket-slow` of SLO `api-errors` looks back 3d, longer than its period of 2d"
+        )],
+        "{}",
+        summary(&w)
+    );
+    assert!(w[0].help.contains("`tiers: { ticket-slow: false }`"));
+    assert!(obspec_codegen::diag::render_warnings(&w).starts_with("warning: burn-rate tier `ticket-slow`"));
+    // Switched off, the tier is not generated and not warned about.
+    let off = mutate(
+        "slos.yaml",
+        "objective: 0.995\n    period: 30d",
+        "objective: 0.995\n    period: 2d\n    tiers: { ticket-slow: false }",
+    );
+    let loaded = obspec_codegen::check(&off).unwrap_or_else(|d| panic!("{}", summary(&d)));
+    assert!(obspec_codegen::warnings(&loaded).is_empty());
+    // The real spec has no warning.
+    let real = obspec_codegen::check(&common::real()).unwrap_or_else(|d| panic!("{}", summary(&d)));
+    assert!(obspec_codegen::warnings(&real).is_empty(), "{}", summary(&obspec_codegen::warnings(&real)));
+}
