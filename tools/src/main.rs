@@ -9,19 +9,24 @@
 //! - `obspec-tools scan PATH…`: privacy scan (§11.4) of NDJSON logs, trail
 //!   files and metrics expositions, with the spec's forbidden names; exit 1
 //!   on any finding.
+//! - `obspec-tools dod [--quick] [--keep]`: the Proof of Done harness (§11),
+//!   see [`dod`].
 
 // A command-line tool: its reports go to stdout.
 #![allow(clippy::print_stdout)]
 
+pub mod dod;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage:\n  obspec-tools scan PATH...";
+const USAGE: &str = "usage:\n  obspec-tools scan PATH...\n  obspec-tools dod [--quick] [--keep]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("scan") => scan(&args[1..]),
+        Some("dod") => dod::main(&args[1..]),
         _ => Err(format!("{USAGE}\n")),
     };
     match result {

@@ -10,6 +10,8 @@
 //!   It runs in `obspec-tools`, so that xtask builds only the compiler.
 //! - `cargo xtask trails export --root DIR --from D --to D [--tenant T] --out FILE`
 //!   and `cargo xtask trails verify BUNDLE|DIR`: the auditor bundle (§10).
+//! - `cargo xtask dod [--quick] [--keep]`: the Proof of Done (§11) on a real
+//!   Prometheus and Alertmanager; runs in `obspec-tools` (see its `dod` module).
 //! - `cargo xtask ci`: the one test command. Runs the drift check, then two
 //!   lanes side by side (set-up and artifact checks; rustfmt, clippy and the
 //!   test build), then every test of the workspace and the privacy scan.
@@ -22,7 +24,7 @@ use std::process::ExitCode;
 
 use obspec_codegen::{CompileError, output};
 
-const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR\n  cargo xtask ci";
+const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR\n  cargo xtask dod [--quick] [--keep]\n  cargo xtask ci";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("check") => check(),
         Some("scan") => scan(&args[1..]),
+        Some("dod") => dod(&args[1..]),
         Some("trails") => trails(&args[1..]),
         _ => Err(format!("{USAGE}\n")),
     };
@@ -251,6 +254,14 @@ fn scan(paths: &[String]) -> Result<(), String> {
     let mut args = vec!["run", "-q", "-p", "obspec-tools", "--", "scan"];
     args.extend(paths.iter().map(String::as_str));
     run(&cargo, &args)
+}
+
+/// `cargo xtask dod [--quick] [--keep]`: the Proof of Done harness, in `obspec-tools`.
+fn dod(args: &[String]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut full = vec!["run", "-q", "-p", "obspec-tools", "--", "dod"];
+    full.extend(args.iter().map(String::as_str));
+    run(&cargo, &full)
 }
 
 /// `cargo xtask trails export|verify`: the auditor's bundle, through the
