@@ -511,6 +511,21 @@ pub fn read_tar_gz(reader: impl Read, opts: &VerifyOptions, report: &mut Report)
             return None;
         }
         let ty = entry.header().entry_type();
+        if matches!(
+            ty,
+            tar::EntryType::GNULongName
+                | tar::EntryType::GNULongLink
+                | tar::EntryType::XHeader
+                | tar::EntryType::XGlobalHeader
+        ) {
+            report.push(
+                &name,
+                None,
+                Tamper::SpecialEntry,
+                format!("extension header {ty:?}: a tar reader would apply it to the next entry"),
+            );
+            continue;
+        }
         let trimmed = if ty.is_dir() { name.trim_end_matches('/') } else { name.as_str() };
         if !safe_path(trimmed) {
             report.push(&name, None, Tamper::UnsafePath, "absolute, `..` or otherwise unsafe path");
@@ -521,18 +536,6 @@ pub fn read_tar_gz(reader: impl Read, opts: &VerifyOptions, report: &mut Report)
             tar::EntryType::Directory => continue,
             tar::EntryType::Symlink | tar::EntryType::Link => {
                 report.push(&name, None, Tamper::Link, "links are not allowed in a bundle");
-                continue;
-            }
-            tar::EntryType::GNULongName
-            | tar::EntryType::GNULongLink
-            | tar::EntryType::XHeader
-            | tar::EntryType::XGlobalHeader => {
-                report.push(
-                    &name,
-                    None,
-                    Tamper::SpecialEntry,
-                    format!("extension header {ty:?}: a tar reader would apply it to the next entry"),
-                );
                 continue;
             }
             other => {

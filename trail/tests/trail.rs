@@ -4,6 +4,7 @@
 mod common;
 
 mod anchors;
+mod archive;
 mod canonical_props;
 mod canonical_vectors;
 mod crash;
