@@ -7,6 +7,8 @@ mod anchors;
 mod archive;
 mod canonical_props;
 mod canonical_vectors;
+mod cli;
 mod crash;
+mod late;
 mod tamper;
 mod writer;
