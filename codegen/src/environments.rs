@@ -71,6 +71,9 @@ fn check_env(spec: &Spec, sm: &SourceMap, env: &Environment, loc: &Loc, out: &mu
         ("prometheus".to_owned(), loc.key("prometheus"), env.prometheus.as_str()),
         ("alertmanager".to_owned(), loc.key("alertmanager"), env.alertmanager.as_str()),
     ];
+    if let Some(r) = &env.receiver {
+        addrs.push(("receiver".to_owned(), loc.key("receiver"), r.as_str()));
+    }
     for (component, addr) in &env.targets {
         let at = loc.key("targets").key(component);
         if !spec.components.iter().any(|c| &c.name == component) {

@@ -953,6 +953,11 @@ pub struct Environment {
     pub prometheus: String,
     /// `host:port` of the profile's Alertmanager.
     pub alertmanager: String,
+    /// `host:port` of the webhook receiver: when set, `gen` also renders the
+    /// profile's `alertmanager.yml`, the generated one with every webhook
+    /// pointed there (so local runs never post to the production placeholder).
+    #[serde(default)]
+    pub receiver: Option<String>,
     /// Scrape target (`host:port`) of each component the profile runs, by component name.
     pub targets: std::collections::BTreeMap<String, String>,
     /// When set, `gen` also renders a time-compressed variant of the blueprint

@@ -6,6 +6,8 @@
 //! - `prometheus.yml`: the same jobs, rules and labels as the production
 //!   config, scraping `E`'s targets at `E`'s interval and alerting `E`'s
 //!   Alertmanager. Rules are the generated files (`../rules/…`), unchanged.
+//! - with `receiver: host:port`, also `alertmanager.yml`: the generated
+//!   Alertmanager config with every webhook URL pointed at that receiver.
 //! - with `time_compression: k`, also `prometheus-quick.yml` and
 //!   `rules/alerts-compressed.yml`: the same alerting rules, where the
 //!   blueprint alerts (plain PromQL over ranges) have every range, `offset`
@@ -17,7 +19,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::prometheus::{ALERTS, DIR, RECORDING, all_alerts};
+use super::prometheus::{ALERTS, DIR, RECORDING, all_alerts, alertmanager};
 use super::{header, yaml};
 use crate::model::{Environment, Spec};
 use crate::names;
@@ -39,6 +41,9 @@ pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
         };
         let rules = vec![format!("../{RECORDING}"), format!("../{ALERTS}")];
         out.push(file("prometheus.yml", &prometheus(spec, env, &rules)));
+        if let Some(receiver) = &env.receiver {
+            out.push(file("alertmanager.yml", &local_alertmanager(receiver)));
+        }
         if let Some(k) = env.time_compression {
             let rules = vec![format!("../{RECORDING}"), COMPRESSED_ALERTS.to_owned()];
             out.push(file("prometheus-quick.yml", &prometheus(spec, env, &rules)));
@@ -71,6 +76,24 @@ fn prometheus(spec: &Spec, env: &Environment, rule_files: &[String]) -> Value {
         "alerting": { "alertmanagers": [{ "static_configs": [{ "targets": [env.alertmanager] }] }] },
         "scrape_configs": scrape,
     })
+}
+
+/// The generated Alertmanager config with every webhook URL sent to `receiver` (same paths).
+fn local_alertmanager(receiver: &str) -> Value {
+    let mut am = alertmanager();
+    if let Some(receivers) = am.get_mut("receivers").and_then(Value::as_array_mut) {
+        for r in receivers {
+            if let Some(hooks) = r.get_mut("webhook_configs").and_then(Value::as_array_mut) {
+                for h in hooks {
+                    if let Some(url) = h.get("url").and_then(Value::as_str) {
+                        let path = url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]));
+                        h["url"] = Value::String(format!("http://{receiver}{}", path.unwrap_or("/")));
+                    }
+                }
+            }
+        }
+    }
+    am
 }
 
 /// The generated alerting rules with the blueprint alerts time-compressed by `k`.

@@ -211,6 +211,8 @@ pub struct Ctx {
     pub s3_port: u16,
     /// The alerting rules file Prometheus loads (in the run directory).
     pub rules_file: PathBuf,
+    /// The Alertmanager config Alertmanager runs with.
+    pub am_config: PathBuf,
     /// The run's canaries.
     pub canary: proofs::privacy::Canary,
     /// Progress line.
@@ -448,10 +450,17 @@ fn alertmanager_bin() -> &'static str {
     if found("alertmanager") { "alertmanager" } else { "prometheus-alertmanager" }
 }
 
-fn start_alertmanager(root: &Path, run: &Path, env: &Environment) -> Result<Proc, String> {
+/// The environment's own Alertmanager config when `gen` rendered one (a
+/// `receiver` in the spec), else the generated production config.
+pub fn alertmanager_config(root: &Path, env: &Environment) -> PathBuf {
+    let dir = root.join(obspec_codegen::render::prometheus::DIR);
+    let own = dir.join(&env.name).join("alertmanager.yml");
+    if own.is_file() { own } else { dir.join("alertmanager.yml") }
+}
+
+fn start_alertmanager(config: &Path, run: &Path, env: &Environment) -> Result<Proc, String> {
     let dir = run.join("alertmanager");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let config = root.join(obspec_codegen::render::prometheus::DIR).join("alertmanager.yml");
     let args = vec![
         format!("--config.file={}", config.display()),
         format!("--storage.path={}", dir.join("data").display()),
@@ -508,8 +517,8 @@ async fn run(opts: Options) -> Result<(), String> {
     std::fs::create_dir_all(&run).map_err(|e| format!("{}: {e}", run.display()))?;
 
     // Ports the spec assigns, and the receiver's, must be free.
-    let am_yml = std::fs::read_to_string(root.join(obspec_codegen::render::prometheus::DIR).join("alertmanager.yml"))
-        .map_err(|e| format!("alertmanager.yml: {e}"))?;
+    let am_config = alertmanager_config(&root, &env);
+    let am_yml = std::fs::read_to_string(&am_config).map_err(|e| format!("{}: {e}", am_config.display()))?;
     let hooks = receiver::webhook_urls(&am_yml);
     let hook_addr = hooks
         .iter()
@@ -534,7 +543,7 @@ async fn run(opts: Options) -> Result<(), String> {
     let mut infra = Vec::new();
     let (s3, s3_port) = start_s3(&root, &run)?;
     infra.push(s3);
-    infra.push(start_alertmanager(&root, &run, &env)?);
+    infra.push(start_alertmanager(&am_config, &run, &env)?);
     let (prom_proc, rules_file) = start_prometheus(&root, &run, &env, opts.quick)?;
     infra.push(prom_proc);
     let ops_token = format!("dod{:016x}", obspec::http::trace::random_u64());
@@ -561,6 +570,7 @@ async fn run(opts: Options) -> Result<(), String> {
         infra,
         s3_port,
         rules_file,
+        am_config,
         progress: Arc::clone(&progress),
         marks: Vec::new(),
         bin_dir,

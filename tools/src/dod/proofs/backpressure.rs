@@ -245,8 +245,7 @@ pub async fn run(ctx: &mut Ctx, r: &mut ProofResult) -> Result<(), String> {
         alert.name,
         timeout.as_secs()
     ));
-    let am_yml = std::fs::read_to_string(ctx.root.join(obspec_codegen::render::prometheus::DIR).join("alertmanager.yml"))
-        .map_err(|e| format!("alertmanager.yml: {e}"))?;
+    let am_yml = std::fs::read_to_string(&ctx.am_config).map_err(|e| format!("{}: {e}", ctx.am_config.display()))?;
     let severity = alert.labels.get("severity").cloned().unwrap_or_default();
     let path = route_path(&am_yml, &severity);
     let q = format!("ALERTS{{alertname=\"{}\"}}", alert.name);

@@ -161,12 +161,25 @@ pub async fn run(ctx: &mut Ctx, r: &mut ProofResult) -> Result<(), String> {
         r.check(format!("{c}: trails export"), ok, out);
         let opts = VerifyOptions { trusted_keys: Some(trusted.clone()), ..VerifyOptions::default() };
         let report = verify_path(&bundle, &opts).map_err(|e| e.to_string())?;
+        // The signed head of the day, as the roll publishes it for auditors.
+        let checkpoint = dir.join(format!("{c}-{day}.checkpoint"));
+        let args = vec!["checkpoint".to_owned(), local.display().to_string(), day.to_string(), KID.to_owned(), seed.display().to_string()];
+        let (ok, out) = run_tool(&trail_bin, &args, &[])?;
+        std::fs::write(&checkpoint, format!("{out}\n")).map_err(|e| e.to_string())?;
+        r.check(format!("{c}: signed checkpoint of the day"), ok, out.lines().next().unwrap_or_default().chars().take(120).collect::<String>());
         let verify_args = |b: &Path| {
-            vec!["verify".to_owned(), b.display().to_string(), "--trusted-keys".to_owned(), trusted_file.display().to_string()]
+            vec![
+                "verify".to_owned(),
+                b.display().to_string(),
+                "--trusted-keys".to_owned(),
+                trusted_file.display().to_string(),
+                "--checkpoint".to_owned(),
+                checkpoint.display().to_string(),
+            ]
         };
         let (cli_ok, _) = run_tool(&trail_bin, &verify_args(&bundle), &[])?;
         r.check(
-            format!("{c}: the bundle verifies with the trusted key (and `obspec-trail verify`)"),
+            format!("{c}: the bundle verifies with the trusted key and the checkpoint (library and `obspec-trail verify`)"),
             report.is_ok() && cli_ok,
             format!("library: {}; cli: {}", if report.is_ok() { "ok" } else { "FAILED" }, if cli_ok { "ok" } else { "FAILED" }),
         );
