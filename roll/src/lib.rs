@@ -11,9 +11,15 @@
 //! The store is anything [`object_store`] speaks: a local directory by default, or any
 //! S3-compatible service (Cloudflare R2, MinIO, Amazon S3) by URL ([`store::open_store`]).
 //!
+//! Each roll also publishes a signed [`obspec_trail::checkpoint::Checkpoint`] of every
+//! day it rolled (`checkpoints/yyyy/mm/dd.json` and `checkpoints/latest.json`) to a second
+//! location, [`RollOptions::checkpoint_store`] (by default the `checkpoints/` prefix of the
+//! store), so an auditor holds a head the bundle's owner cannot rewrite alone.
+//!
 //! The pieces: [`store`] → [`upload`] → [`roll`] / [`logs`] → [`prune`].
 
 pub mod error;
+pub mod fault;
 pub mod logs;
 pub mod prune;
 pub mod roll;

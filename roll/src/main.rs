@@ -2,12 +2,15 @@
 //!
 //! ```text
 //! obspec-roll roll  --spool DIR [--date YYYY-MM-DD] [--store URL] [--key-seed FILE --kid KID]
+//!                   [--checkpoint-store URL] [--multipart-chunk BYTES]
 //!                   [--no-logs] [--no-trails] [--keep-local]
 //! obspec-roll prune --store URL [--days N] [--log-days N] [--today YYYY-MM-DD] [--dry-run]
 //! ```
 //!
 //! `--date` defaults to yesterday (UTC); `--store` to `$OBSPEC_ROLL_STORE`, else the
-//! directory `<spool>/archive`. Exit status: 0 done, 1 failed (or `roll` left files in
+//! directory `<spool>/archive`. With a key, each rolled day's signed checkpoint goes to
+//! `--checkpoint-store` (default: the store; objects `checkpoints/…`) and to stdout as
+//! `checkpoint YYYY-MM-DD HEX`, the form `obspec-trail verify --checkpoint` takes. Exit status: 0 done, 1 failed (or `roll` left files in
 //! the spool that no manifest lists, or `prune` kept a day past retention that does not
 //! verify), 2 usage error.
 
@@ -23,12 +26,16 @@ use obspec_trail::sign::Signer;
 
 const USAGE: &str = "usage:
   obspec-roll roll  --spool DIR [--date YYYY-MM-DD] [--store URL] [--key-seed FILE --kid KID]
+                    [--checkpoint-store URL] [--multipart-chunk BYTES]
                     [--no-logs] [--no-trails] [--keep-local]
   obspec-roll prune --store URL [--days N] [--log-days N] [--today YYYY-MM-DD] [--dry-run]
 
 store URL: a directory, file:///dir, s3://bucket[/prefix][?endpoint=URL&region=R] or
 r2://bucket[/prefix]?endpoint=https://ACCOUNT.r2.cloudflarestorage.com; credentials from
-AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Default store: $OBSPEC_ROLL_STORE, else <spool>/archive.";
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Default store: $OBSPEC_ROLL_STORE, else <spool>/archive.
+With a key, the signed checkpoint of each rolled day is written to checkpoints/yyyy/mm/dd.json
+and checkpoints/latest.json of the checkpoint store (default: the store; give a second bucket or
+prefix the store's owner cannot rewrite alone) and printed as `checkpoint YYYY-MM-DD HEX`.";
 
 enum Failure {
     Usage(String),
@@ -125,7 +132,7 @@ fn run(args: &[String]) -> Result<ExitCode, Failure> {
 fn cmd_roll(args: &[String]) -> Result<ExitCode, Failure> {
     let a = Args::parse(
         args,
-        &["--spool", "--date", "--store", "--key-seed", "--kid"],
+        &["--spool", "--date", "--store", "--key-seed", "--kid", "--checkpoint-store", "--multipart-chunk"],
         &["--no-logs", "--no-trails", "--keep-local"],
     )?;
     let spool = PathBuf::from(a.get("--spool").ok_or_else(|| Failure::Usage("roll needs --spool DIR".into()))?);
@@ -144,12 +151,22 @@ fn cmd_roll(args: &[String]) -> Result<ExitCode, Failure> {
         (None, None) => None,
         _ => return Err(Failure::Usage("--key-seed and --kid go together".into())),
     };
-    let opts = RollOptions {
+    let mut opts = RollOptions {
         trails: !a.has("--no-trails"),
         logs: !a.has("--no-logs"),
         delete_local: !a.has("--keep-local"),
         ..RollOptions::default()
     };
+    if let Some(url) = a.get("--checkpoint-store") {
+        opts.checkpoint_store = Some(open_store(url).map_err(|e| Failure::Run(e.to_string()))?);
+    }
+    if let Some(n) = a.get("--multipart-chunk") {
+        opts.upload.multipart_chunk = n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| Failure::Usage(format!("--multipart-chunk must be a number of bytes, not {n:?}")))?;
+    }
     let store = open_store(&store_url).map_err(|e| Failure::Run(e.to_string()))?;
     let report = runtime()?
         .block_on(obspec_roll::roll(&spool, store.as_ref(), date, signer.as_ref(), &opts))
@@ -172,6 +189,13 @@ fn cmd_roll(args: &[String]) -> Result<ExitCode, Failure> {
             d.deleted_local,
             d.manifest_hash.map(|h| format!(", manifest {}", upload::hex(&h))).unwrap_or_default(),
         );
+    }
+    for c in &report.checkpoints {
+        let hex = c.to_hex().map_err(|e| Failure::Run(e.to_string()))?;
+        let _ = writeln!(out, "checkpoint {} {hex}", c.date);
+    }
+    if report.checkpoints.is_empty() && opts.trails {
+        let _ = writeln!(std::io::stderr(), "obspec-roll: warning: no signing key: no checkpoint published");
     }
     let leftovers: Vec<_> = report.leftovers().collect();
     for f in &leftovers {

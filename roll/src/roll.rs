@@ -17,19 +17,24 @@
 //! Order matters for crash safety: a day's files go up before its manifest, so a
 //! manifest in the store means every file it lists was uploaded and read back; local
 //! files are deleted last. Local manifests and keys are kept (they are small, and the
-//! next day chains to the previous manifest). Rolling again is a no-op.
+//! next day chains to the previous manifest). Rolling again is a no-op. Last, the signed
+//! checkpoint of each rolled day goes to the checkpoint store
+//! (`checkpoints/yyyy/mm/dd.json`, immutable, and `checkpoints/latest.json`).
 
 use std::collections::BTreeSet;
 use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
 
 use futures_util::TryStreamExt;
 use object_store::ObjectStore;
 use object_store::path::Path;
 use obspec_trail::Date;
+use obspec_trail::checkpoint::{self, Checkpoint};
 use obspec_trail::manifest::{self, Manifest};
 use obspec_trail::sign::{self, Signer};
 
 use crate::error::{Error, Result, io_err, store_err};
+use crate::fault;
 use crate::logs::{self, LogDay, LogFile};
 use crate::upload::{self, Existing, Outcome, Source, UploadOptions};
 
@@ -46,6 +51,9 @@ pub struct RollOptions {
     pub delete_local: bool,
     /// The most unsealed days one roll seals to catch up (days missed since the last seal).
     pub max_catch_up_days: usize,
+    /// Where checkpoints go (`checkpoints/…` below it): a second location the
+    /// owner of the main store cannot rewrite alone. `None`: the main store.
+    pub checkpoint_store: Option<Arc<dyn ObjectStore>>,
 }
 
 impl Default for RollOptions {
@@ -56,6 +64,7 @@ impl Default for RollOptions {
             logs: true,
             delete_local: true,
             max_catch_up_days: 400,
+            checkpoint_store: None,
         }
     }
 }
@@ -127,6 +136,8 @@ impl DayRoll {
 pub struct RollReport {
     /// Every day handled.
     pub days: Vec<DayRoll>,
+    /// The checkpoints of the rolled trail days, oldest first (empty without a signing key).
+    pub checkpoints: Vec<Checkpoint>,
 }
 
 impl RollReport {
@@ -200,13 +211,65 @@ pub async fn roll_trails(
         }
         todo.extend(Date::range(start, date));
     }
+    let mut heads = Vec::new();
     for d in todo {
         let mut day = DayRoll::new(Plane::Trails, d);
         let m = ensure_sealed(spool, store, d, signer, &mut sealed, &in_store, &mut day).await?;
+        fault::point("sealed");
         upload_trail_day(spool, store, &m, opts, &mut day).await?;
+        heads.push((d, m.hash()?));
         report.days.push(day);
     }
+    if let Some(signer) = signer {
+        // Every day is sealed, empty or not, from the first one on: the chain's length is a day count.
+        let first = sealed.first().copied().unwrap_or(date);
+        let cp_store = opts.checkpoint_store.as_deref().unwrap_or(store);
+        for (d, head) in heads {
+            let size = u64::try_from(Date::range(first, d).count()).unwrap_or(u64::MAX);
+            let c = Checkpoint::new(d, head, size, signer)?;
+            publish_checkpoint(cp_store, &c, &opts.upload).await?;
+            fault::point("checkpoint");
+            report.checkpoints.push(c);
+        }
+    }
     Ok(())
+}
+
+/// Puts a checkpoint at `checkpoints/yyyy/mm/dd.json` (never replaced: one that
+/// disagrees with it is a [`Error::Conflict`]) and, when it is the newest, at
+/// `checkpoints/latest.json`. Both are read back.
+pub async fn publish_checkpoint(store: &dyn ObjectStore, c: &Checkpoint, u: &UploadOptions) -> Result<()> {
+    let bytes = c.to_bytes()?;
+    let h = *blake3::hash(&bytes).as_bytes();
+    let p = object_path(&checkpoint::checkpoint_rel_path(c.date))?;
+    match upload::get_bytes(store, &p).await? {
+        // The same head, perhaps signed by an earlier key: kept.
+        Some(b) if Checkpoint::parse(&b).is_ok_and(|o| o.head == c.head && o.size == c.size) => {}
+        Some(_) => {
+            return Err(Error::Conflict(format!("{p} holds another head for {}: the chain was rewritten", c.date)));
+        }
+        None => {
+            upload::put_verified(store, &p, Source::Bytes(&bytes), &h, Existing::Refuse, u).await?;
+        }
+    }
+    let latest = object_path(checkpoint::LATEST_REL_PATH)?;
+    let newer = match upload::get_bytes(store, &latest).await? {
+        Some(b) => Checkpoint::parse(&b).map_or(true, |o| o.date <= c.date),
+        None => true,
+    };
+    if newer {
+        upload::put_verified(store, &latest, Source::Bytes(&bytes), &h, Existing::Replace, u).await?;
+    }
+    Ok(())
+}
+
+/// Reads the checkpoint of a day from a checkpoint store.
+pub async fn fetch_checkpoint(store: &dyn ObjectStore, d: Date) -> Result<Option<Checkpoint>> {
+    let p = object_path(&checkpoint::checkpoint_rel_path(d))?;
+    match upload::get_bytes(store, &p).await? {
+        None => Ok(None),
+        Some(b) => Ok(Some(Checkpoint::parse(&b)?)),
+    }
 }
 
 /// The manifest of `d`: from the spool, else from the store (copied to the spool so the
@@ -297,6 +360,7 @@ async fn upload_trail_day(
             _ => return Err(Error::Conflict(format!("{rel} is not the key the manifest of {} names", m.date))),
         }
         let h = *blake3::hash(&bytes).as_bytes();
+        fault::point("upload key");
         day.count(upload::put_verified(store, &p, Source::Bytes(&bytes), &h, Existing::Refuse, u).await?);
     }
     let entries: Vec<(&str, [u8; 32])> = m
@@ -310,7 +374,9 @@ async fn upload_trail_day(
         let p = object_path(rel)?;
         let local = spool.join(rel);
         if local.exists() && upload::file_blake3(&local)? == h {
+            fault::point("upload file");
             day.count(upload::put_verified(store, &p, Source::File(&local), &h, Existing::Replace, u).await?);
+            fault::point("uploaded file");
             uploaded_local.push(local);
         } else {
             // Absent from the spool (rolled before), or rewritten after the seal (records
@@ -325,9 +391,12 @@ async fn upload_trail_day(
     let bytes = m.to_bytes()?;
     let p = object_path(&manifest::manifest_rel_path(m.date))?;
     let h = *blake3::hash(&bytes).as_bytes();
+    fault::point("upload manifest");
     day.count(upload::put_verified(store, &p, Source::Bytes(&bytes), &h, Existing::Refuse, u).await?);
+    fault::point("uploaded manifest");
     if opts.delete_local {
         for f in uploaded_local {
+            fault::point("delete spool file");
             std::fs::remove_file(&f).map_err(io_err(&f))?;
             day.deleted_local += 1;
         }

@@ -169,6 +169,7 @@ pub async fn put_verified(
     }
     let ((), attempts) = with_retry(opts, || async {
         put_once(store, path, source, expected, opts).await?;
+        crate::fault::point("read back");
         match object_blake3(store, path).await? {
             Some(h) if h == *expected => Ok(()),
             Some(h) => Err(Error::Checksum { path: path.to_string(), expected: hex(expected), found: hex(&h) }),
@@ -222,6 +223,7 @@ async fn put_once(
         h.update(&buf[..n]);
         w.wait_for_capacity(2).await.map_err(store_err(path))?;
         w.write(&buf[..n]);
+        crate::fault::point("upload part");
     }
     let found = *h.finalize().as_bytes();
     if found != *expected {

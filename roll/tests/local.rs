@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -80,8 +80,22 @@ async fn late_file_in_a_sealed_day_is_kept_and_reported() {
     write_spool(&spool, &DAYS[..1], 2);
     let store = open_store(tmp.path().join("store").to_str().unwrap()).unwrap();
     roll(&spool, store.as_ref(), date(DAYS[0]), Some(&signer()), &fast_opts()).await.unwrap();
-    // A record for the sealed day arrives later.
-    write_spool(&spool, &DAYS[..1], 1);
+    // A record for the sealed day arrives later: the writer refuses it (it could never be sealed) ...
+    let w = obspec_trail::writer::Writer::open(
+        &spool,
+        obspec_trail::canonical::TrailConfig::blueprint_default(),
+        obspec_trail::writer::WriterOptions::default(),
+    )
+    .unwrap();
+    let err = w.append(record("late", "t-beta", DAYS[0], 3)).unwrap_err();
+    assert!(matches!(err, obspec_trail::Error::DaySealed { .. }), "{err}");
+    w.close().unwrap();
+    // ... and files written behind the writer's back are kept and reported, never lost.
+    std::fs::create_dir_all(spool.join("audit/2026/05/01")).unwrap();
+    for t in ["t-alpha", "t-beta"] {
+        std::fs::write(spool.join(format!("audit/2026/05/01/{t}.ndjson")), "{}\n").unwrap();
+    }
+    write_log(&spool, DAYS[0], "core", 1);
     let report = roll(&spool, store.as_ref(), date(DAYS[0]), Some(&signer()), &fast_opts()).await;
     let report = report.unwrap();
     assert_eq!(report.leftovers().count(), 2, "{report:?}");

@@ -131,23 +131,26 @@ pub async fn assert_chain(store: &dyn ObjectStore, days: &[&str]) {
 }
 
 /// Downloads days `from..=to` from the store and runs the auditor's verifier on them
-/// (bundle built from the downloaded copy, head pinned to the store's last manifest).
+/// (bundle built from the downloaded copy), with the tests' key as the trusted key and
+/// the checkpoint the roll published for `to` (in the store's `checkpoints/`).
 pub async fn verify_from_store(store: &dyn ObjectStore, from: &str, to: &str) -> verify::Report {
     let (from, to) = (Date::parse(from).unwrap(), Date::parse(to).unwrap());
     let dir = tempfile::tempdir().unwrap();
     let n = obspec_roll::roll::download_trails(store, from, to, dir.path()).await.unwrap();
     assert!(n > 0);
     let entries = bundle::bundle_entries(dir.path(), from, to, None).unwrap();
-    let head = obspec_roll::roll::fetch_manifest(store, to).await.unwrap().unwrap().hash().unwrap();
-    let mut trusted = obspec_trail::sign::KeyRing::new();
-    trusted.insert(KID, signer().verifying_key());
+    let checkpoint = obspec_roll::roll::fetch_checkpoint(store, to).await.unwrap().expect("a published checkpoint");
+    let mut trusted = obspec_trail::sign::TrustedKeys::new();
+    trusted.insert_key(KID, signer().verifying_key());
     let opts = verify::VerifyOptions {
         trusted_keys: Some(trusted),
-        expected_head: Some(head),
+        checkpoint: Some(checkpoint),
+        expect: verify::Expect { from: Some(from), ..verify::Expect::default() },
         ..verify::VerifyOptions::default()
     };
     let mut report = verify::Report::default();
     verify::verify_entries(&entries, &opts, &mut report);
+    assert_eq!(report.verdict(), verify::Verdict::Verified, "{report}");
     report
 }
 
