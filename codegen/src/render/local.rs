@@ -19,7 +19,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::prometheus::{ALERTS, DIR, RECORDING, all_alerts, alertmanager};
+use super::prometheus::{ALERTS, DIR, RECORDING, alertmanager, all_alerts};
 use super::{header, yaml};
 use crate::model::{Environment, Spec};
 use crate::names;

@@ -335,7 +335,14 @@ fn build(root: &Path, apps: &BTreeMap<String, App>, quick: bool) -> Result<PathB
 }
 
 /// The launch of a reference service in the `local` environment.
-pub fn service_launch(ctx_run: &Path, bin_dir: &Path, component: &str, app: &App, env: &Environment, ops_token: &str) -> Launch {
+pub fn service_launch(
+    ctx_run: &Path,
+    bin_dir: &Path,
+    component: &str,
+    app: &App,
+    env: &Environment,
+    ops_token: &str,
+) -> Launch {
     let dir = ctx_run.join(component);
     let spool = dir.join("spool");
     let addr = env.targets.get(component).cloned().unwrap_or_default();
@@ -375,7 +382,14 @@ pub fn service_launch(ctx_run: &Path, bin_dir: &Path, component: &str, app: &App
 }
 
 /// Starts a reference service and waits for its health endpoint.
-pub fn start_service(ctx_run: &Path, bin_dir: &Path, component: &str, app: &App, env: &Environment, token: &str) -> Result<Proc, String> {
+pub fn start_service(
+    ctx_run: &Path,
+    bin_dir: &Path,
+    component: &str,
+    app: &App,
+    env: &Environment,
+    token: &str,
+) -> Result<Proc, String> {
     let launch = service_launch(ctx_run, bin_dir, component, app, env, token);
     std::fs::create_dir_all(launch.cwd.join("spool")).map_err(|e| format!("{}: {e}", launch.cwd.display()))?;
     let addr = env.targets.get(component).cloned();
@@ -443,9 +457,7 @@ fn rule_files(config: &str) -> Vec<String> {
 fn alertmanager_bin() -> &'static str {
     // Debian names the binary prometheus-alertmanager.
     let found = |b: &str| {
-        std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(b).is_file()))
-            .unwrap_or(false)
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(b).is_file())).unwrap_or(false)
     };
     if found("alertmanager") { "alertmanager" } else { "prometheus-alertmanager" }
 }
@@ -467,7 +479,8 @@ fn start_alertmanager(config: &Path, run: &Path, env: &Environment) -> Result<Pr
         format!("--web.listen-address={}", env.alertmanager),
         "--cluster.listen-address=".to_owned(),
     ];
-    let launch = Launch { program: alertmanager_bin().into(), args, cwd: dir.clone(), env: Vec::new(), announces: false };
+    let launch =
+        Launch { program: alertmanager_bin().into(), args, cwd: dir.clone(), env: Vec::new(), announces: false };
     let mut p = Proc::start("alertmanager", Some(&env.alertmanager), &dir, launch)
         .map_err(|e| format!("{e}; install Alertmanager with `bash scripts/setup.sh`"))?;
     p.wait_http("/-/ready", Duration::from_secs(30))?;

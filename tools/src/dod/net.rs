@@ -41,7 +41,12 @@ impl Resp {
 }
 
 /// Builds a request; header names and values that do not parse are skipped.
-pub fn request(method: Method, url: &str, headers: &[(String, String)], body: Option<Vec<u8>>) -> Result<Request<Full<Bytes>>, String> {
+pub fn request(
+    method: Method,
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<Vec<u8>>,
+) -> Result<Request<Full<Bytes>>, String> {
     let mut b = Request::builder().method(method).uri(url);
     if let Some(h) = b.headers_mut() {
         for (k, v) in headers {
@@ -75,8 +80,14 @@ pub async fn get(client: &Client, url: &str) -> Result<Resp, String> {
 }
 
 /// `POST url` with a JSON body and headers.
-pub async fn post_json(client: &Client, url: &str, headers: &[(String, String)], body: &serde_json::Value) -> Result<Resp, String> {
-    send(client, request(Method::POST, url, headers, Some(body.to_string().into_bytes()))?, Duration::from_secs(10)).await
+pub async fn post_json(
+    client: &Client,
+    url: &str,
+    headers: &[(String, String)],
+    body: &serde_json::Value,
+) -> Result<Resp, String> {
+    send(client, request(Method::POST, url, headers, Some(body.to_string().into_bytes()))?, Duration::from_secs(10))
+        .await
 }
 
 /// Percent-encodes a query parameter.

@@ -60,7 +60,10 @@ impl Prom {
             .as_array()
             .map(|a| {
                 a.iter()
-                    .map(|s| Series { labels: labels_of(&s["metric"]), points: sample(&s["value"]).into_iter().collect() })
+                    .map(|s| Series {
+                        labels: labels_of(&s["metric"]),
+                        points: sample(&s["value"]).into_iter().collect(),
+                    })
                     .collect()
             })
             .unwrap_or_default())
@@ -83,7 +86,10 @@ impl Prom {
                 a.iter()
                     .map(|s| Series {
                         labels: labels_of(&s["metric"]),
-                        points: s["values"].as_array().map(|v| v.iter().filter_map(sample).collect()).unwrap_or_default(),
+                        points: s["values"]
+                            .as_array()
+                            .map(|v| v.iter().filter_map(sample).collect())
+                            .unwrap_or_default(),
                     })
                     .collect()
             })
@@ -100,9 +106,7 @@ impl Prom {
                     let active = t["activeTargets"].as_array().cloned().unwrap_or_default();
                     let down: Vec<String> = jobs
                         .iter()
-                        .filter(|j| {
-                            !active.iter().any(|t| t["scrapePool"] == j.as_str() && t["health"] == "up")
-                        })
+                        .filter(|j| !active.iter().any(|t| t["scrapePool"] == j.as_str() && t["health"] == "up"))
                         .map(|j| {
                             let err = active
                                 .iter()

@@ -87,7 +87,11 @@ impl Receiver {
                                 let _ = std::io::Write::write_all(&mut file, &line);
                             }
                             let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                            g.lock().unwrap_or_else(PoisonError::into_inner).push(Notification { path, at: now(), body });
+                            g.lock().unwrap_or_else(PoisonError::into_inner).push(Notification {
+                                path,
+                                at: now(),
+                                body,
+                            });
                             Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
                         }
                     });

@@ -29,7 +29,11 @@ fn charts(scrape: u64) -> Vec<Chart> {
             file: "rate.svg",
             title: "Core request rate (Prometheus)",
             unit: "req/s",
-            lines: vec![("core_http_requests_total", format!("sum(rate(core_http_requests_total{{{app}}}[{w}]))"), 1.0)],
+            lines: vec![(
+                "core_http_requests_total",
+                format!("sum(rate(core_http_requests_total{{{app}}}[{w}]))"),
+                1.0,
+            )],
             marks: &["5k req/min", "ramp"],
         },
         Chart {
@@ -37,8 +41,20 @@ fn charts(scrape: u64) -> Vec<Chart> {
             title: "Core latency p50 / p99 (histogram_quantile)",
             unit: "ms",
             lines: vec![
-                ("p50", format!("histogram_quantile(0.5, sum by (le) (rate(core_http_request_duration_seconds_bucket{{{app}}}[{w}])))"), 1000.0),
-                ("p99", format!("histogram_quantile(0.99, sum by (le) (rate(core_http_request_duration_seconds_bucket{{{app}}}[{w}])))"), 1000.0),
+                (
+                    "p50",
+                    format!(
+                        "histogram_quantile(0.5, sum by (le) (rate(core_http_request_duration_seconds_bucket{{{app}}}[{w}])))"
+                    ),
+                    1000.0,
+                ),
+                (
+                    "p99",
+                    format!(
+                        "histogram_quantile(0.99, sum by (le) (rate(core_http_request_duration_seconds_bucket{{{app}}}[{w}])))"
+                    ),
+                    1000.0,
+                ),
             ],
             marks: &["5k req/min", "ramp"],
         },
@@ -48,7 +64,9 @@ fn charts(scrape: u64) -> Vec<Chart> {
             unit: "%",
             lines: vec![(
                 "5xx / all",
-                format!("sum(rate(core_http_requests_total{{{app},code=~\"5..\"}}[{w}])) / sum(rate(core_http_requests_total{{{app}}}[{w}]))"),
+                format!(
+                    "sum(rate(core_http_requests_total{{{app},code=~\"5..\"}}[{w}])) / sum(rate(core_http_requests_total{{{app}}}[{w}]))"
+                ),
                 100.0,
             )],
             marks: &["5k req/min", "ramp"],
@@ -59,7 +77,9 @@ fn charts(scrape: u64) -> Vec<Chart> {
             unit: "%",
             lines: vec![(
                 "BACKPRESSURE / all tool calls",
-                format!("sum(rate(office_mcp_call_total{{err=\"BACKPRESSURE\"}}[{w2}])) / sum(rate(office_mcp_call_total[{w2}]))"),
+                format!(
+                    "sum(rate(office_mcp_call_total{{err=\"BACKPRESSURE\"}}[{w2}])) / sum(rate(office_mcp_call_total[{w2}]))"
+                ),
                 100.0,
             )],
             marks: &["alert pending", "alert firing"],
@@ -70,7 +90,9 @@ fn charts(scrape: u64) -> Vec<Chart> {
             unit: "ms",
             lines: vec![(
                 "p95",
-                format!("histogram_quantile(0.95, sum by (le) (rate(office_ws_reconnect_duration_seconds_bucket[{w2}])))"),
+                format!(
+                    "histogram_quantile(0.95, sum by (le) (rate(office_ws_reconnect_duration_seconds_bucket[{w2}])))"
+                ),
                 1000.0,
             )],
             marks: &["WS kills"],
@@ -78,10 +100,16 @@ fn charts(scrape: u64) -> Vec<Chart> {
     ]
 }
 
-const COLORS: [RGBColor; 4] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
+const COLORS: [RGBColor; 4] =
+    [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
 const MARK_COLORS: [RGBColor; 3] = [RGBColor(255, 191, 0), RGBColor(214, 39, 40), RGBColor(120, 120, 120)];
 
-fn draw(chart: &Chart, data: &[(String, Vec<(f64, f64)>)], marks: &[(String, f64, f64)], span: f64) -> Result<String, String> {
+fn draw(
+    chart: &Chart,
+    data: &[(String, Vec<(f64, f64)>)],
+    marks: &[(String, f64, f64)],
+    span: f64,
+) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 280)).into_drawing_area();
@@ -95,7 +123,11 @@ fn draw(chart: &Chart, data: &[(String, Vec<(f64, f64)>)], marks: &[(String, f64
             .y_label_area_size(64)
             .build_cartesian_2d(0f64..span.max(1.0), 0f64..ymax)
             .map_err(|e| e.to_string())?;
-        c.configure_mesh().x_desc("seconds since the first proof").y_desc(chart.unit).draw().map_err(|e| e.to_string())?;
+        c.configure_mesh()
+            .x_desc("seconds since the first proof")
+            .y_desc(chart.unit)
+            .draw()
+            .map_err(|e| e.to_string())?;
         for (i, (label, from, to)) in marks.iter().enumerate() {
             let color = MARK_COLORS[i % MARK_COLORS.len()];
             c.draw_series(std::iter::once(Rectangle::new([(*from, 0.0), (*to, ymax)], color.mix(0.15).filled())))
@@ -133,7 +165,12 @@ fn machine() -> String {
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_owned()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".to_owned());
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -144,7 +181,13 @@ fn machine() -> String {
 }
 
 /// Writes the report; returns the paths written.
-pub async fn write(ctx: &Ctx, results: &[ProofResult], start: f64, end: f64, total: Duration) -> Result<Vec<String>, String> {
+pub async fn write(
+    ctx: &Ctx,
+    results: &[ProofResult],
+    start: f64,
+    end: f64,
+    total: Duration,
+) -> Result<Vec<String>, String> {
     let scrape = obspec_codegen::names::duration_seconds(&ctx.env.scrape_interval).unwrap_or(1);
     let span = end - start;
     let step = (span / 300.0).max(scrape as f64).ceil();
@@ -173,7 +216,11 @@ pub async fn write(ctx: &Ctx, results: &[ProofResult], start: f64, end: f64, tot
     }
 
     let passed = results.iter().filter(|r| r.passed()).count();
-    let mode = if ctx.opts.quick { "`cargo xtask dod --quick` (reduced durations, dev build)" } else { "`cargo xtask dod` (full run, release build)" };
+    let mode = if ctx.opts.quick {
+        "`cargo xtask dod --quick` (reduced durations, dev build)"
+    } else {
+        "`cargo xtask dod` (full run, release build)"
+    };
     let mut md = String::new();
     let _ = writeln!(md, "# Proof of Done (blueprint §11)\n");
     let _ = writeln!(md, "- command: {mode}");
@@ -192,7 +239,8 @@ pub async fn write(ctx: &Ctx, results: &[ProofResult], start: f64, end: f64, tot
         ctx.receiver.addr,
         ctx.s3_port
     );
-    let services: Vec<String> = ctx.services.keys().map(|c| format!("{c} `{}`", ctx.addr(c).unwrap_or_default())).collect();
+    let services: Vec<String> =
+        ctx.services.keys().map(|c| format!("{c} `{}`", ctx.addr(c).unwrap_or_default())).collect();
     let _ = writeln!(md, "- services: {}\n", services.join(", "));
     for r in results {
         let _ = writeln!(md, "## {} — {}\n", if r.passed() { "PASS" } else { "FAIL" }, r.title);
@@ -201,7 +249,13 @@ pub async fn write(ctx: &Ctx, results: &[ProofResult], start: f64, end: f64, tot
         }
         let _ = writeln!(md, "| | assertion | measured |\n|---|---|---|");
         for c in &r.checks {
-            let _ = writeln!(md, "| {} | {} | {} |", if c.ok { "ok" } else { "**FAIL**" }, md_escape(&c.what), md_escape(&c.detail));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                if c.ok { "ok" } else { "**FAIL**" },
+                md_escape(&c.what),
+                md_escape(&c.detail)
+            );
         }
         if !r.figures.is_empty() {
             let _ = writeln!(md, "\n| figure | value |\n|---|---|");
@@ -224,17 +278,34 @@ pub async fn write(ctx: &Ctx, results: &[ProofResult], start: f64, end: f64, tot
          td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;vertical-align:top}.ok{color:#1a7f37}.fail{color:#c00;font-weight:bold}\
          h2{margin-top:1.6em}</style></head><body>",
     );
-    let _ = write!(html, "<h1>Proof of Done (blueprint §11)</h1><p>{} — {}. <b>{passed} of {} proofs passed</b> in {:.0} s.</p>", html_escape(&mode.replace('`', "")), html_escape(&machine()), results.len(), total.as_secs_f64());
+    let _ = write!(
+        html,
+        "<h1>Proof of Done (blueprint §11)</h1><p>{} — {}. <b>{passed} of {} proofs passed</b> in {:.0} s.</p>",
+        html_escape(&mode.replace('`', "")),
+        html_escape(&machine()),
+        results.len(),
+        total.as_secs_f64()
+    );
     for r in results {
         let cls = if r.passed() { "ok" } else { "fail" };
-        let _ = write!(html, "<h2 class=\"{cls}\">{} — {}</h2>", if r.passed() { "PASS" } else { "FAIL" }, html_escape(r.title));
+        let _ = write!(
+            html,
+            "<h2 class=\"{cls}\">{} — {}</h2>",
+            if r.passed() { "PASS" } else { "FAIL" },
+            html_escape(r.title)
+        );
         if let Some(e) = &r.error {
             let _ = write!(html, "<p class=\"fail\">Stopped early: {}</p>", html_escape(e));
         }
         html.push_str("<table><tr><th></th><th>assertion</th><th>measured</th></tr>");
         for c in &r.checks {
             let (cls, t) = if c.ok { ("ok", "ok") } else { ("fail", "FAIL") };
-            let _ = write!(html, "<tr><td class=\"{cls}\">{t}</td><td>{}</td><td>{}</td></tr>", html_escape(&c.what), html_escape(&c.detail));
+            let _ = write!(
+                html,
+                "<tr><td class=\"{cls}\">{t}</td><td>{}</td><td>{}</td></tr>",
+                html_escape(&c.what),
+                html_escape(&c.detail)
+            );
         }
         html.push_str("</table><table>");
         for (k, v) in &r.figures {

@@ -64,9 +64,8 @@ impl Proc {
         } else {
             cmd.stdout(Stdio::from(out));
         }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start {} ({}): {e}", self.name, self.spec.program.display()))?;
+        let mut child =
+            cmd.spawn().map_err(|e| format!("cannot start {} ({}): {e}", self.name, self.spec.program.display()))?;
         if self.spec.announces {
             let stdout = child.stdout.take().ok_or("no stdout pipe")?;
             let (tx, rx) = mpsc::channel();
@@ -91,11 +90,7 @@ impl Proc {
             if let Some(addr) = &self.addr
                 && !announced.contains(addr.as_str())
             {
-                return Err(format!(
-                    "{} announced {announced:?} instead of {addr}\n{}",
-                    self.name,
-                    self.log_tail(20)
-                ));
+                return Err(format!("{} announced {announced:?} instead of {addr}\n{}", self.name, self.log_tail(20)));
             }
         } else {
             self.child = Some(child);

@@ -113,8 +113,10 @@ struct Mcp {
 impl Mcp {
     async fn call(&self, tool: &str, args: Value) -> Result<Value, String> {
         let id = self.id.fetch_add(1, Ordering::Relaxed);
-        let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}});
-        let headers = vec![("x-tenant-id".to_owned(), "t_bp".to_owned()), ("x-dod-canary".to_owned(), self.canary.next())];
+        let body =
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}});
+        let headers =
+            vec![("x-tenant-id".to_owned(), "t_bp".to_owned()), ("x-dod-canary".to_owned(), self.canary.next())];
         let r = net::post_json(&self.client, &self.url, &headers, &body).await?;
         Ok(r.json())
     }
@@ -149,12 +151,11 @@ fn route_path(am_yml: &str, severity: &str) -> Option<String> {
         .find(|r| r["matchers"].as_vec().is_some_and(|m| m.iter().any(|x| x.as_str() == Some(want.as_str()))))
         .and_then(|r| r["receiver"].as_str().map(str::to_owned))
         .or_else(|| d["route"]["receiver"].as_str().map(str::to_owned))?;
-    let url = d["receivers"]
-        .as_vec()?
-        .iter()
-        .find(|r| r["name"].as_str() == Some(receiver.as_str()))?["webhook_configs"][0]["url"]
-        .as_str()?
-        .to_owned();
+    let url =
+        d["receivers"].as_vec()?.iter().find(|r| r["name"].as_str() == Some(receiver.as_str()))?["webhook_configs"][0]
+            ["url"]
+            .as_str()?
+            .to_owned();
     let hp = receiver::host_port(&url)?;
     url.strip_prefix(&format!("http://{hp}")).map(str::to_owned)
 }
@@ -239,7 +240,9 @@ pub async fn run(ctx: &mut Ctx, r: &mut ProofResult) -> Result<(), String> {
             }
         })
     };
-    let timeout = Duration::from_secs(alert.for_secs + window + 90);
+    // Slack for the first evaluations, Alertmanager's group_wait and delivery.
+    let slack = if ctx.opts.quick { 45 } else { 90 };
+    let timeout = Duration::from_secs(alert.for_secs + window + slack);
     ctx.progress.phase(&format!(
         "proof backpressure: sustained BACKPRESSURE until {} fires and is delivered (at most {} s)",
         alert.name,

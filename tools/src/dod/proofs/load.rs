@@ -148,11 +148,7 @@ pub async fn run(ctx: &mut Ctx, r: &mut ProofResult) -> Result<(), String> {
         format!("p99 {}", p99.map_or("no data".into(), |v| format!("{:.2} ms", v * 1000.0))),
     );
     let prom_ratio = if seen_n > 0.0 { bad / seen_n } else { 1.0 };
-    r.check(
-        "Prometheus 5xx ratio < 0.3%",
-        prom_ratio < MAX_ERROR_RATIO,
-        format!("{:.3}%", 100.0 * prom_ratio),
-    );
+    r.check("Prometheus 5xx ratio < 0.3%", prom_ratio < MAX_ERROR_RATIO, format!("{:.3}%", 100.0 * prom_ratio));
 
     // 2. The ramp.
     let steps: &[f64] = if ctx.opts.quick {
@@ -167,7 +163,10 @@ pub async fn run(ctx: &mut Ctx, r: &mut ProofResult) -> Result<(), String> {
         let o = load::run(&ctx.client, plan(rate, step_secs), make(ctx, &base)).await?;
         let holds = o.ms(0.99) < RAMP_P99_MS && o.error_ratio() < MAX_ERROR_RATIO && o.unsent == 0;
         eprintln!("[dod]   ramp {}: {}", if holds { "holds" } else { "breaks" }, describe(&o));
-        r.figure(format!("ramp {rate:.0} req/s"), format!("{} — {}", describe(&o), if holds { "holds" } else { "breaks" }));
+        r.figure(
+            format!("ramp {rate:.0} req/s"),
+            format!("{} — {}", describe(&o), if holds { "holds" } else { "breaks" }),
+        );
         if !holds {
             break;
         }

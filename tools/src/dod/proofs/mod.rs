@@ -36,7 +36,8 @@ pub async fn run_all(ctx: &mut Ctx, apps: &BTreeMap<String, App>) -> Vec<ProofRe
     let mut out = Vec::new();
     let mut sent = privacy::send_traffic(ctx).await;
 
-    let (mut r, t) = begin(ctx, "load", "Load: 5k req/min through the policy proxy into Core, then the highest rate at p99 < 10 ms");
+    let (mut r, t) =
+        begin(ctx, "load", "Load: 5k req/min through the policy proxy into Core, then the highest rate at p99 < 10 ms");
     let res = load::run(ctx, &mut r).await;
     out.push(end(r, t, res));
     sent += privacy::send_traffic(ctx).await;
@@ -45,7 +46,11 @@ pub async fn run_all(ctx: &mut Ctx, apps: &BTreeMap<String, App>) -> Vec<ProofRe
     let res = ws::run(ctx, &mut r, apps).await;
     out.push(end(r, t, res));
 
-    let (mut r, t) = begin(ctx, "backpressure", "Induced BACKPRESSURE: retry_after_ms honoured, metric rises, alert fires and is delivered");
+    let (mut r, t) = begin(
+        ctx,
+        "backpressure",
+        "Induced BACKPRESSURE: retry_after_ms honoured, metric rises, alert fires and is delivered",
+    );
     let res = backpressure::run(ctx, &mut r).await;
     out.push(end(r, t, res));
     sent += privacy::send_traffic(ctx).await;
@@ -54,7 +59,8 @@ pub async fn run_all(ctx: &mut Ctx, apps: &BTreeMap<String, App>) -> Vec<ProofRe
     let res = privacy::run(ctx, &mut r, sent).await;
     out.push(end(r, t, res));
 
-    let (mut r, t) = begin(ctx, "roll", "Daily roll: local store and S3 with checksums; export + verify, tampered copy fails");
+    let (mut r, t) =
+        begin(ctx, "roll", "Daily roll: local store and S3 with checksums; export + verify, tampered copy fails");
     let res = roll::run(ctx, &mut r).await;
     out.push(end(r, t, res));
     out

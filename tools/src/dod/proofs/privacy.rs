@@ -93,14 +93,44 @@ pub async fn send_traffic(ctx: &Ctx) -> u64 {
     }
     for base in &bases {
         let t = "t_privacy";
-        sent += hit(&ctx.client, Method::POST, format!("{base}/v1/rooms"), headers(ctx, t), Some(json!({"title": c.next()}))).await;
+        sent += hit(
+            &ctx.client,
+            Method::POST,
+            format!("{base}/v1/rooms"),
+            headers(ctx, t),
+            Some(json!({"title": c.next()})),
+        )
+        .await;
         let mut with_forbidden = forbidden_fields(ctx);
         with_forbidden.insert("title".into(), Value::String(c.next()));
-        sent += hit(&ctx.client, Method::POST, format!("{base}/v1/rooms"), headers(ctx, t), Some(Value::Object(with_forbidden))).await;
+        sent += hit(
+            &ctx.client,
+            Method::POST,
+            format!("{base}/v1/rooms"),
+            headers(ctx, t),
+            Some(Value::Object(with_forbidden)),
+        )
+        .await;
         let q = net::urlencode(&c.next());
-        sent += hit(&ctx.client, Method::GET, format!("{base}/v1/rooms?limit=5&q={q}&email={q}"), headers(ctx, t), None).await;
-        sent += hit(&ctx.client, Method::GET, format!("{base}/v1/rooms/{}", net::urlencode(&c.next())), headers(ctx, t), None).await;
-        sent += hit(&ctx.client, Method::GET, format!("{base}/v1/{}?prompt={q}", net::urlencode(&c.next())), headers(ctx, t), None).await;
+        sent +=
+            hit(&ctx.client, Method::GET, format!("{base}/v1/rooms?limit=5&q={q}&email={q}"), headers(ctx, t), None)
+                .await;
+        sent += hit(
+            &ctx.client,
+            Method::GET,
+            format!("{base}/v1/rooms/{}", net::urlencode(&c.next())),
+            headers(ctx, t),
+            None,
+        )
+        .await;
+        sent += hit(
+            &ctx.client,
+            Method::GET,
+            format!("{base}/v1/{}?prompt={q}", net::urlencode(&c.next())),
+            headers(ctx, t),
+            None,
+        )
+        .await;
         sent += hit(
             &ctx.client,
             Method::POST,
@@ -117,9 +147,18 @@ pub async fn send_traffic(ctx: &Ctx) -> u64 {
             Some(json!({"room_id": "r_none", "target_id": "x1", "kind": c.next(), "content": c.next()})),
         )
         .await;
-        sent += hit(&ctx.client, Method::POST, format!("{base}/v1/media/presign"), headers(ctx, t), Some(json!({"filename": c.next()}))).await;
+        sent += hit(
+            &ctx.client,
+            Method::POST,
+            format!("{base}/v1/media/presign"),
+            headers(ctx, t),
+            Some(json!({"filename": c.next()})),
+        )
+        .await;
         // Not JSON at all.
-        if let Ok(req) = net::request(Method::POST, &format!("{base}/v1/rooms"), &headers(ctx, t), Some(c.next().into_bytes())) {
+        if let Ok(req) =
+            net::request(Method::POST, &format!("{base}/v1/rooms"), &headers(ctx, t), Some(c.next().into_bytes()))
+        {
             let _ = net::send(&ctx.client, req, Duration::from_secs(5)).await;
             sent += 1;
         }
@@ -129,15 +168,22 @@ pub async fn send_traffic(ctx: &Ctx) -> u64 {
     {
         let mcp = format!("{base}/mcp");
         let t = "t_privacy";
-        let call = |name: String, args: Value| {
-            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": args}})
-        };
+        let call = |name: String, args: Value| json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": args}});
         let mut args = forbidden_fields(ctx);
         args.insert("room_id".into(), Value::String("r_privacy".into()));
         args.insert("values".into(), json!([1, 2, 3]));
         args.insert("note".into(), Value::String(c.next()));
-        sent += hit(&ctx.client, Method::POST, mcp.clone(), headers(ctx, t), Some(call("sum".into(), Value::Object(args)))).await;
-        sent += hit(&ctx.client, Method::POST, mcp.clone(), headers(ctx, t), Some(call(c.next(), json!({"room_id": "r_privacy"})))).await;
+        sent +=
+            hit(&ctx.client, Method::POST, mcp.clone(), headers(ctx, t), Some(call("sum".into(), Value::Object(args))))
+                .await;
+        sent += hit(
+            &ctx.client,
+            Method::POST,
+            mcp.clone(),
+            headers(ctx, t),
+            Some(call(c.next(), json!({"room_id": "r_privacy"}))),
+        )
+        .await;
         sent += hit(
             &ctx.client,
             Method::POST,
@@ -146,16 +192,31 @@ pub async fn send_traffic(ctx: &Ctx) -> u64 {
             Some(call("handover".into(), json!({"room_id": "r_privacy", "summary_id": c.next(), "refs": [c.next()]}))),
         )
         .await;
-        sent += hit(&ctx.client, Method::POST, mcp.clone(), headers(ctx, t), Some(json!({"jsonrpc": "2.0", "id": 2, "method": c.next()}))).await;
-        sent += hit(&ctx.client, Method::POST, format!("{mcp}?{}", net::urlencode(&c.next())), headers(ctx, t), Some(json!({"prompt": c.next()})))
-            .await;
+        sent += hit(
+            &ctx.client,
+            Method::POST,
+            mcp.clone(),
+            headers(ctx, t),
+            Some(json!({"jsonrpc": "2.0", "id": 2, "method": c.next()})),
+        )
+        .await;
+        sent += hit(
+            &ctx.client,
+            Method::POST,
+            format!("{mcp}?{}", net::urlencode(&c.next())),
+            headers(ctx, t),
+            Some(json!({"prompt": c.next()})),
+        )
+        .await;
         // WebSocket: canaries in the query, the messages and a malformed message.
         if let Some(addr) = ctx.addr("office") {
-            let url = format!("ws://{addr}/v1/rooms/r_privacy/ws?session_id=s_privacy&note={}", net::urlencode(&c.next()));
+            let url =
+                format!("ws://{addr}/v1/rooms/r_privacy/ws?session_id=s_privacy&note={}", net::urlencode(&c.next()));
             let _ = ws_send(&url, &[]).await;
             let url = format!("ws://{addr}/v1/rooms/r_privacy/ws?session_id=s_privacy");
             let msgs = vec![
-                json!({"type": "brief_update", "delta_count": 1, "data": {"text": c.next(), "email": c.next()}}).to_string(),
+                json!({"type": "brief_update", "delta_count": 1, "data": {"text": c.next(), "email": c.next()}})
+                    .to_string(),
                 json!({"type": c.next(), "content": c.next()}).to_string(),
                 c.next(),
             ];
@@ -218,7 +279,9 @@ fn searchable(run: &Path) -> Vec<PathBuf> {
 pub async fn save_scrapes(ctx: &Ctx, dir: &Path) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut out = Vec::new();
-    for (name, comp) in ctx.services.keys().filter_map(|n| Some((n, ctx.spec.components.iter().find(|c| &c.name == n)?))) {
+    for (name, comp) in
+        ctx.services.keys().filter_map(|n| Some((n, ctx.spec.components.iter().find(|c| &c.name == n)?)))
+    {
         let Some(base) = ctx.url(name) else { continue };
         let r = net::get(&ctx.client, &format!("{base}{}", comp.metrics_path)).await?;
         let p = dir.join(format!("{name}.prom"));
@@ -273,13 +336,25 @@ pub async fn run(ctx: &mut Ctx, r: &mut ProofResult, requests: u64) -> Result<()
             unclean.push(p.name.clone());
         }
     }
-    r.check("services stop cleanly on SIGTERM (logs and trails flushed)", unclean.is_empty(), format!("not stopped in 15 s: {unclean:?}"));
+    r.check(
+        "services stop cleanly on SIGTERM (logs and trails flushed)",
+        unclean.is_empty(),
+        format!("not stopped in 15 s: {unclean:?}"),
+    );
     if ctx.opts.fault("canary-log") {
         inject_canary_log(ctx)?;
     }
     // Alertmanager has had time to deliver; read back everything the servers hold.
     save_api(ctx, &ctx.run.join("api")).await?;
-    r.figure("canaries sent", format!("{} unique canaries (prefix {}) in {} crafted requests, plus every load request", ctx.canary.count(), ctx.canary.prefix, requests));
+    r.figure(
+        "canaries sent",
+        format!(
+            "{} unique canaries (prefix {}) in {} crafted requests, plus every load request",
+            ctx.canary.count(),
+            ctx.canary.prefix,
+            requests
+        ),
+    );
 
     let files = searchable(&ctx.run);
     let mut hits: Vec<String> = Vec::new();
@@ -306,7 +381,11 @@ pub async fn run(ctx: &mut Ctx, r: &mut ProofResult, requests: u64) -> Result<()
             ctx.receiver.notifications().len()
         ),
     );
-    r.check("no canary in any log, trail, scrape, label value, alert or notification", hits.is_empty(), if hits.is_empty() { "0 occurrences".to_owned() } else { format!("found in {}", hits.join(", ")) });
+    r.check(
+        "no canary in any log, trail, scrape, label value, alert or notification",
+        hits.is_empty(),
+        if hits.is_empty() { "0 occurrences".to_owned() } else { format!("found in {}", hits.join(", ")) },
+    );
 
     // The privacy scanner over logs, trails and scrapes.
     let scanner = obspec::log::scan::Scanner::from_schema(&obspec_generated::LOG_SCHEMA);
@@ -323,7 +402,12 @@ pub async fn run(ctx: &mut Ctx, r: &mut ProofResult, requests: u64) -> Result<()
     r.check(
         "the privacy scan (cargo xtask scan) reports 0 findings over logs, trails and scrapes",
         findings.is_empty(),
-        format!("{} files scanned, {} findings{}", scanned.len(), findings.len(), if shown.is_empty() { String::new() } else { format!(": {}", shown.join("; ")) }),
+        format!(
+            "{} files scanned, {} findings{}",
+            scanned.len(),
+            findings.len(),
+            if shown.is_empty() { String::new() } else { format!(": {}", shown.join("; ")) }
+        ),
     );
     Ok(())
 }

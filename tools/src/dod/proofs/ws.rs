@@ -52,7 +52,9 @@ async fn next_json(ws: &mut Ws, timeout: Duration) -> Result<Value, String> {
             .await
             .map_err(|_| format!("no WebSocket message within {timeout:?}"))?;
         match msg {
-            Some(Ok(Message::Text(t))) => return serde_json::from_str(t.as_str()).map_err(|e| format!("not JSON: {e}")),
+            Some(Ok(Message::Text(t))) => {
+                return serde_json::from_str(t.as_str()).map_err(|e| format!("not JSON: {e}"));
+            }
             Some(Ok(Message::Close(f))) => return Err(format!("socket closed by the server: {f:?}")),
             Some(Ok(_)) => {}
             Some(Err(e)) => return Err(format!("socket error: {e}")),
