@@ -770,13 +770,78 @@ pub mod metrics {
             buckets: &[0.05f64, 0.1f64, 0.25f64, 0.5f64, 1f64, 2.5f64, 5f64, 10f64],
         },
     ];
+    /// `(component, metric)` of every metric whose labels are all closed:
+    /// [`install_for`] the component creates each of its series at zero.
+    /// Metrics with an open label (route, tool, tenant…) start empty.
+    pub static PREINITIALISED: [(&str, &str); 7usize] = [
+        ("gateway", "gateway_backpressure_total"),
+        ("gateway", "gateway_jwks_refresh_total"),
+        ("gateway", "gateway_jwks_refresh_consecutive_failures"),
+        ("policy_proxy", "policy_eval_total"),
+        ("core", "core_quota_exceeded_total"),
+        ("core", "media_presign_total"),
+        ("office", "office_ws_reconnect_duration_seconds"),
+    ];
     /// Installs obspec's recorder with the spec's metrics as the global
-    /// `metrics` recorder; serve [`render`] on `/metrics`.
+    /// `metrics` recorder; serve [`render`] on `/metrics`. Creates no series:
+    /// a service should use [`install_for`] its component.
     pub fn install() -> ::core::result::Result<
         ::obspec::metrics::Exporter,
         ::obspec::metrics::InstallError,
     > {
         ::obspec::metrics::install(&METRICS)
+    }
+    /// [`install`], then [`preinitialise`] the component's series.
+    pub fn install_for(
+        component: &str,
+    ) -> ::core::result::Result<
+        ::obspec::metrics::Exporter,
+        ::obspec::metrics::InstallError,
+    > {
+        let exporter = install()?;
+        preinitialise(component);
+        ::core::result::Result::Ok(exporter)
+    }
+    /// Registers at zero, in the installed recorder, every series of the
+    /// component's [`PREINITIALISED`] metrics: every combination of their
+    /// closed labels (ErrorToken labels with every token and the none value),
+    /// so "no error yet" reads 0 rather than absent and `rate()` counts the
+    /// first one. Returns false, registering nothing, for an unknown component.
+    pub fn preinitialise(component: &str) -> bool {
+        match component {
+            "gateway" => {
+                for session_type in SessionType::ALL {
+                    let _ = gateway_backpressure_total(session_type);
+                }
+                for ok in [true, false] {
+                    let _ = gateway_jwks_refresh_total(ok);
+                }
+                let _ = gateway_jwks_refresh_consecutive_failures();
+                true
+            }
+            "policy_proxy" => {
+                for decision in Decision::ALL {
+                    let _ = policy_eval_total(decision);
+                }
+                true
+            }
+            "core" => {
+                for session_type in SessionType::ALL {
+                    for quota in Quota::ALL {
+                        let _ = core_quota_exceeded_total(session_type, quota);
+                    }
+                }
+                for ok in [true, false] {
+                    let _ = media_presign_total(ok);
+                }
+                true
+            }
+            "office" => {
+                let _ = office_ws_reconnect_duration_seconds();
+                true
+            }
+            _ => false,
+        }
     }
     /// The Prometheus text exposition of the installed recorder (the `/metrics` body).
     pub fn render() -> ::std::string::String {

@@ -313,6 +313,41 @@ fn emitter(spec: &Spec, m: &Metric) -> TokenStream {
     }
 }
 
+/// Whether every label of `m` is closed (or ErrorToken), so its series can be listed.
+fn all_closed(spec: &Spec, m: &Metric) -> bool {
+    m.labels.iter().all(|l| spec.labels.iter().any(|d| &d.name == l && d.kind != LabelKind::Open))
+}
+
+/// The statements registering every series of a fully closed metric at zero:
+/// one loop per label over its values, the emitter called innermost.
+fn preinit(spec: &Spec, m: &Metric) -> Option<TokenStream> {
+    if !all_closed(spec, m) {
+        return None;
+    }
+    let labels: Vec<LabelCode> = m.labels.iter().filter_map(|l| label_code(spec, l)).collect();
+    let fn_name = snake_ident(&m.name);
+    let params: Vec<&Ident> = labels.iter().map(|l| &l.param).collect();
+    let mut body = quote!(let _ = #fn_name(#(#params),*););
+    for l in labels.iter().rev() {
+        let p = &l.param;
+        let def = spec.labels.iter().find(|d| d.name == l.name)?;
+        let values = match def.kind {
+            LabelKind::ErrorToken => quote!(
+                ::core::iter::once(::core::option::Option::None)
+                    .chain(super::ErrorToken::ALL.into_iter().map(::core::option::Option::Some))
+            ),
+            LabelKind::Closed if is_bool(def) => quote!([true, false]),
+            LabelKind::Closed => {
+                let e = ident(&label_enum_name(&l.name));
+                quote!(#e::ALL)
+            }
+            LabelKind::Open => return None,
+        };
+        body = quote!(for #p in #values { #body });
+    }
+    Some(body)
+}
+
 fn desc(m: &Metric) -> TokenStream {
     let name = &m.name;
     let kind = match m.kind {
@@ -349,6 +384,31 @@ pub fn module(spec: &Spec) -> TokenStream {
     let emitters = spec.metrics.iter().map(|m| emitter(spec, m));
     let descs = spec.metrics.iter().map(desc);
     let n = spec.metrics.len();
+    // Per component: a service pre-creates its own series only, never another component's.
+    let mut comps: Vec<&str> = spec.components.iter().map(|c| c.name.as_str()).collect();
+    for m in &spec.metrics {
+        if !comps.contains(&m.component.as_str()) {
+            comps.push(&m.component);
+        }
+    }
+    let arms: Vec<TokenStream> = comps
+        .iter()
+        .map(|c| {
+            let body: Vec<TokenStream> =
+                spec.metrics.iter().filter(|m| m.component == *c).filter_map(|m| preinit(spec, m)).collect();
+            quote!(#c => { #(#body)* true })
+        })
+        .collect();
+    let preinit_rows: Vec<TokenStream> = spec
+        .metrics
+        .iter()
+        .filter(|m| all_closed(spec, m))
+        .map(|m| {
+            let (c, n) = (&m.component, &m.name);
+            quote!((#c, #n))
+        })
+        .collect();
+    let n_preinit = preinit_rows.len();
     quote! {
         /// Typed metric emitters (§1.2), one function per metric of the spec.
         ///
@@ -368,10 +428,35 @@ pub fn module(spec: &Spec) -> TokenStream {
             /// Every metric of the spec (help, type, labels, buckets), for the recorder.
             pub static METRICS: [::obspec::metrics::MetricDesc; #n] = [#(#descs),*];
 
+            /// `(component, metric)` of every metric whose labels are all closed:
+            /// [`install_for`] the component creates each of its series at zero.
+            /// Metrics with an open label (route, tool, tenant…) start empty.
+            pub static PREINITIALISED: [(&str, &str); #n_preinit] = [#(#preinit_rows),*];
+
             /// Installs obspec's recorder with the spec's metrics as the global
-            /// `metrics` recorder; serve [`render`] on `/metrics`.
+            /// `metrics` recorder; serve [`render`] on `/metrics`. Creates no series:
+            /// a service should use [`install_for`] its component.
             pub fn install() -> ::core::result::Result<::obspec::metrics::Exporter, ::obspec::metrics::InstallError> {
                 ::obspec::metrics::install(&METRICS)
+            }
+
+            /// [`install`], then [`preinitialise`] the component's series.
+            pub fn install_for(component: &str) -> ::core::result::Result<::obspec::metrics::Exporter, ::obspec::metrics::InstallError> {
+                let exporter = install()?;
+                preinitialise(component);
+                ::core::result::Result::Ok(exporter)
+            }
+
+            /// Registers at zero, in the installed recorder, every series of the
+            /// component's [`PREINITIALISED`] metrics: every combination of their
+            /// closed labels (ErrorToken labels with every token and the none value),
+            /// so "no error yet" reads 0 rather than absent and `rate()` counts the
+            /// first one. Returns false, registering nothing, for an unknown component.
+            pub fn preinitialise(component: &str) -> bool {
+                match component {
+                    #(#arms)*
+                    _ => false,
+                }
             }
 
             /// The Prometheus text exposition of the installed recorder (the `/metrics` body).
