@@ -26,6 +26,44 @@ use crate::obs::{
 };
 use crate::webhook::{LinkEvent, Webhooks};
 
+/// What a room event records (`type` of `GET /v1/rooms/{room_id}/events`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomEventType {
+    /// The room was created (always `seq` 1).
+    RoomCreated,
+    /// A link was appended (`link_id` names it).
+    LinkAppended,
+}
+
+impl RoomEventType {
+    /// The stored (and wire) form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomEventType::RoomCreated => "room_created",
+            RoomEventType::LinkAppended => "link_appended",
+        }
+    }
+}
+
+/// Appends the next event of `room_id` on `c` (inside the transaction of the change).
+fn append_event(
+    c: &rusqlite::Connection,
+    room_id: &str,
+    tenant: &str,
+    ty: RoomEventType,
+    link_id: Option<&str>,
+    created_ms: i64,
+) -> rusqlite::Result<i64> {
+    let seq: i64 =
+        c.query_row("SELECT coalesce(max(seq), 0) + 1 FROM room_events WHERE room_id = ?1", [room_id], |r| r.get(0))?;
+    c.execute(
+        "INSERT INTO room_events (room_id, seq, tenant, type, link_id, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        rusqlite::params![room_id, seq, tenant, ty.as_str(), link_id, created_ms],
+    )?;
+    Ok(seq)
+}
+
 /// The header naming the caller's tenant (set by the policy proxy).
 pub const TENANT_HEADER: &str = "x-tenant-id";
 
@@ -87,6 +125,7 @@ pub fn routes(app: App) -> Router {
     Router::new()
         .route("/v1/rooms", post(create_room).get(list_rooms))
         .route("/v1/rooms/{room_id}", get(get_room))
+        .route("/v1/rooms/{room_id}/events", get(list_events))
         .route("/v1/links", post(append_link).get(list_links))
         .route("/v1/auth/login", post(login))
         .route("/v1/media/presign", post(presign))
@@ -116,10 +155,13 @@ async fn create_room(
     let (r, t, tt) = (room_id.clone(), tenant, title.clone());
     app.db
         .run("rooms.insert", move |c| {
-            c.execute(
+            let tx = c.unchecked_transaction()?;
+            tx.execute(
                 "INSERT INTO rooms (id, tenant, title, created_ms) VALUES (?1, ?2, ?3, ?4)",
                 rusqlite::params![r, t, tt, created_ms],
-            )
+            )?;
+            append_event(&tx, &r, &t, RoomEventType::RoomCreated, None, created_ms)?;
+            tx.commit()
         })
         .await?;
     Ok((StatusCode::CREATED, Json(json!({"room_id": room_id, "title": title, "created_ms": created_ms})))
@@ -207,26 +249,33 @@ async fn append_link(
     let link_id = new_id("l_");
     let created_ms = now_ms();
     let kind_str = obspec::event::TrailEnum::as_trail_str(&kind);
-    let (l, t, r, g) = (link_id.clone(), tenant.clone(), room_id.clone(), target_id.clone());
-    let inserted = app
+    let ev = LinkEvent { link_id: link_id.clone(), room_id: room_id.clone(), target_id: target_id.clone() };
+    let (e, t, dests) = (ev.clone(), tenant.clone(), app.webhooks.dest_ids());
+    // The link, its room event and its webhook deliveries commit together.
+    let deliveries = app
         .db
         .run("links.insert", move |c| {
-            c.execute(
+            let tx = c.unchecked_transaction()?;
+            let inserted = tx.execute(
                 "INSERT INTO links (id, tenant, room_id, target_id, kind, created_ms)
                  SELECT ?1, ?2, id, ?4, ?5, ?6 FROM rooms WHERE id = ?3 AND tenant = ?2",
-                rusqlite::params![l, t, r, g, kind_str, created_ms],
-            )
+                rusqlite::params![e.link_id, t, e.room_id, e.target_id, kind_str, created_ms],
+            )?;
+            if inserted == 0 {
+                return Ok(None);
+            }
+            append_event(&tx, &e.room_id, &t, RoomEventType::LinkAppended, Some(&e.link_id), created_ms)?;
+            let deliveries = crate::webhook::enqueue(&tx, &dests, &t, &e)?;
+            tx.commit()?;
+            Ok(Some(deliveries))
         })
-        .await?;
-    if inserted == 0 {
-        return Err(CoreError::Missing);
-    }
+        .await?
+        .ok_or(CoreError::Missing)?;
     app.trails
         .append(&tenant, &AppendLink { link_id: &link_id, target_id: &target_id, link_kind: kind })
         .await
         .map_err(|_| CoreError::Internal)?;
-    let ev = LinkEvent { link_id: link_id.clone(), room_id: room_id.clone(), target_id: target_id.clone() };
-    app.webhooks.notify(&tenant, &ev);
+    app.webhooks.start(deliveries);
     Ok((
         StatusCode::CREATED,
         Json(json!({"link_id": link_id, "room_id": room_id, "target_id": target_id, "kind": kind, "created_ms": created_ms})),
@@ -275,8 +324,73 @@ async fn list_links(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct EventParams {
+    /// Only events with a greater `seq` (a cursor: the last `seq` seen).
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/rooms/{room_id}/events?after=N&limit=M`: the room's events in
+/// `seq` order, oldest first, from `after` (exclusive); `next_after` is the
+/// cursor of the next page and `truncated` says whether there is one. The
+/// page size follows the degradation ladder like every list.
+async fn list_events(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(room_id): Path<String>,
+    q: Result<Query<EventParams>, QueryRejection>,
+) -> Result<Response, CoreError> {
+    let tenant = tenant(&headers)?;
+    let room_id = id(&room_id)?;
+    let Query(q) = q.map_err(|_| CoreError::Invalid)?;
+    let after = i64::try_from(q.after.unwrap_or(0)).map_err(|_| CoreError::Invalid)?;
+    let step = app.ladder.step(&app.limits);
+    let limit = step.clamp(q.limit);
+    let rows = app
+        .db
+        .run("room_events.list", move |c| {
+            let exists: bool = c
+                .prepare("SELECT 1 FROM rooms WHERE id = ?1 AND tenant = ?2")?
+                .exists(rusqlite::params![room_id, tenant])?;
+            if !exists {
+                return Ok(None);
+            }
+            let mut st = c.prepare(
+                "SELECT seq, type, link_id, created_ms FROM room_events
+                 WHERE room_id = ?1 AND tenant = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
+            )?;
+            let rows = st.query_map(
+                rusqlite::params![room_id, tenant, after, i64::try_from(limit + 1).unwrap_or(i64::MAX)],
+                |r| {
+                    Ok(json!({
+                        "seq": r.get::<_, i64>(0)?,
+                        "type": r.get::<_, String>(1)?,
+                        "link_id": r.get::<_, Option<String>>(2)?,
+                        "created_ms": r.get::<_, i64>(3)?,
+                    }))
+                },
+            )?;
+            rows.collect::<rusqlite::Result<Vec<Value>>>().map(Some)
+        })
+        .await?
+        .ok_or(CoreError::Missing)?;
+    let next_after = rows.iter().take(limit).next_back().and_then(|e| e["seq"].as_i64()).unwrap_or(after);
+    let mut page = step.page("events", rows, limit);
+    page["next_after"] = next_after.into();
+    Ok(Json(page).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LoginBody {
     api_key: String,
+}
+
+/// The answer of `/v1/auth/login`.
+#[derive(Debug, serde::Serialize)]
+struct LoginAnswer {
+    session_token: String,
+    tenant: String,
 }
 
 /// Compares in time independent of where the first difference is.
@@ -312,7 +426,7 @@ async fn login(
             )
         })
         .await?;
-    Ok(Json(json!({"session_token": token, "tenant": tenant})).into_response())
+    Ok(Json(LoginAnswer { session_token: token, tenant }).into_response())
 }
 
 #[derive(Debug, Deserialize)]

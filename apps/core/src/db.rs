@@ -41,6 +41,30 @@ const MIGRATIONS: &[&str] = &[
         attempts INTEGER NOT NULL,
         updated_ms INTEGER NOT NULL
     );",
+    // A room's event log (`GET /v1/rooms/{room_id}/events`): a per-room `seq`
+    // from 1, written in the same transaction as the change it records, and
+    // backfilled from the rooms and links that existed before it.
+    "CREATE TABLE room_events (
+        room_id TEXT NOT NULL REFERENCES rooms (id),
+        seq INTEGER NOT NULL,
+        tenant TEXT NOT NULL,
+        type TEXT NOT NULL,
+        link_id TEXT,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (room_id, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO room_events (room_id, seq, tenant, type, link_id, created_ms)
+        SELECT id, 1, tenant, 'room_created', NULL, created_ms FROM rooms;
+    INSERT INTO room_events (room_id, seq, tenant, type, link_id, created_ms)
+        SELECT room_id, 1 + ROW_NUMBER() OVER (PARTITION BY room_id ORDER BY created_ms, id), tenant,
+               'link_appended', id, created_ms
+        FROM links;",
+    // Webhook deliveries become an outbox: written with the link, resumed at
+    // start-up until delivered or out of attempts.
+    "ALTER TABLE webhook_deliveries ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+    ALTER TABLE webhook_deliveries ADD COLUMN next_ms INTEGER NOT NULL DEFAULT 0;
+    UPDATE webhook_deliveries SET tenant = coalesce((SELECT l.tenant FROM links l WHERE l.id = link_id), '');
+    CREATE INDEX webhook_deliveries_open ON webhook_deliveries (state) WHERE state IN ('pending', 'retrying');",
 ];
 
 /// The database: one connection, used from the blocking pool.
@@ -112,5 +136,41 @@ mod tests {
         assert_eq!(migrate(&mut c).expect("second"), 0);
         let n: i64 = c.query_row("SELECT count(*) FROM rooms", [], |r| r.get(0)).expect("rooms table");
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn room_events_are_backfilled_from_older_databases() {
+        let mut c = Connection::open_in_memory().expect("open");
+        for sql in &MIGRATIONS[..2] {
+            c.execute_batch(sql).expect("old schema");
+        }
+        c.pragma_update(None, "user_version", 2).expect("version");
+        c.execute_batch(
+            "INSERT INTO rooms VALUES ('r1', 't1', 'a', 10), ('r2', 't1', 'b', 20);
+             INSERT INTO links VALUES ('l2', 't1', 'r1', 'x', 'media', 30), ('l1', 't1', 'r1', 'y', 'media', 30),
+                                      ('l3', 't1', 'r1', 'z', 'media', 40);
+             INSERT INTO webhook_deliveries (dest, link_id, state, attempts, updated_ms) VALUES ('d', 'l3', 'retrying', 1, 0);",
+        )
+        .expect("old rows");
+        assert_eq!(migrate(&mut c).expect("migrate"), MIGRATIONS.len() - 2);
+        let mut st = c.prepare("SELECT room_id, seq, type, link_id FROM room_events ORDER BY room_id, seq").expect("q");
+        let rows: Vec<(String, i64, String, Option<String>)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("collect");
+        let own = |r: &str, n: i64, t: &str, l: Option<&str>| (r.to_owned(), n, t.to_owned(), l.map(str::to_owned));
+        assert_eq!(
+            rows,
+            [
+                own("r1", 1, "room_created", None),
+                own("r1", 2, "link_appended", Some("l1")),
+                own("r1", 3, "link_appended", Some("l2")),
+                own("r1", 4, "link_appended", Some("l3")),
+                own("r2", 1, "room_created", None),
+            ]
+        );
+        let tenant: String = c.query_row("SELECT tenant FROM webhook_deliveries", [], |r| r.get(0)).expect("tenant");
+        assert_eq!(tenant, "t1", "open deliveries get their link's tenant");
     }
 }

@@ -82,6 +82,8 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
         db.clone(),
         shutdown.clone(),
     )?;
+    // Deliveries a crash or a SIGTERM interrupted continue now.
+    webhooks.resume().await.map_err(|e| format!("cannot resume webhook deliveries: {}", e.error_token().as_str()))?;
     let media = media::Media::new(media::S3Settings {
         bucket: cfg.s3_bucket.clone(),
         region: cfg.s3_region.clone(),

@@ -255,7 +255,180 @@ async fn webhooks_are_retried_counted_and_audited() {
     };
     assert_eq!((n("hook_a", "true"), n("hook_a", "false")), (1.0, 1.0), "{m}");
     assert_eq!((n("hook_dead", "true"), n("hook_dead", "false")), (0.0, 3.0), "{m}");
-    assert_eq!(sample(&m, "webhook_delivery_duration_seconds_count", &["dest=\"hook_a\""]), 2.0, "{m}");
+    assert_eq!(
+        sample(&m, &format!("{}_count", metric_names::WEBHOOK_DELIVERY_DURATION_SECONDS), &["dest=\"hook_a\""]),
+        2.0,
+        "{m}"
+    );
+}
+
+/// One request a webhook receiver saw: its idempotency key, body, answer and arrival.
+type Seen = (String, Value, u16, std::time::Instant);
+
+/// A webhook destination that answers 500 to the requests whose index (from 0)
+/// is in `fail`, 204 to the others, and records every request.
+async fn hook_log(fail: &'static [usize]) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>) {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let s = Arc::clone(&seen);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: http::HeaderMap, axum::Json(v): axum::Json<Value>| {
+            let s = Arc::clone(&s);
+            async move {
+                let key = headers
+                    .get(obspec_core_api::webhook::IDEMPOTENCY_HEADER)
+                    .and_then(|k| k.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let mut s = s.lock().expect("lock");
+                let status = if fail.contains(&s.len()) {
+                    http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    http::StatusCode::NO_CONTENT
+                };
+                s.push((key, v, status.as_u16(), std::time::Instant::now()));
+                status
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(l, app).await });
+    (format!("http://{addr}/hook"), seen)
+}
+
+fn delivery_trails(trails: &std::path::Path) -> Vec<(String, i64)> {
+    trails_of(trails, "webhook.delivery_min")
+        .iter()
+        .map(|r| (r["data"]["state"].as_str().unwrap_or("").to_owned(), r["data"]["attempt"].as_i64().unwrap_or(0)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_interrupted_by_kill_9_or_sigterm_resumes_at_restart_and_delivers_once() {
+    // Requests 0 and 2 fail: each link's first attempt fails, its second succeeds.
+    let (url, seen) = hook_log(&[0, 2]).await;
+    let hook = format!("hook_r={url}");
+    let backoff = Duration::from_millis(1500);
+    let backoff_ms = backoff.as_millis().to_string();
+    let mut s =
+        start("webhook-resume", &["--webhook", &hook, "--webhook-attempts", "4", "--webhook-backoff-ms", &backoff_ms]);
+    let trails = s.data.join("trails");
+    let (_, room) = post(&s, "/v1/rooms", "t1", json!({"title": "r"})).await;
+    let room_id = room["room_id"].as_str().expect("room").to_owned();
+
+    // 1. kill -9 while the first link waits for its second attempt.
+    let (st, link) =
+        post(&s, "/v1/links", "t1", json!({"room_id": room_id, "target_id": "x1", "kind": "reference"})).await;
+    assert_eq!(st, 201, "{link}");
+    let link_1 = link["link_id"].as_str().expect("link").to_owned();
+    // The row is updated before the trail: once the trail is there, a restart resumes from attempt 2.
+    assert!(eventually(Duration::from_secs(10), || delivery_trails(&trails).len() == 1));
+    s.kill9();
+    s.restart(&[]);
+    assert!(eventually(Duration::from_secs(15), || seen.lock().expect("lock").len() == 2), "resumed after kill -9");
+    let got = seen.lock().expect("lock").clone();
+    let body_1 = json!({"link_id": link_1, "room_id": room_id, "target_id": "x1"});
+    let key_1 = format!("{link_1}:hook_r");
+    assert_eq!((&got[0].0, &got[0].1, got[0].2), (&key_1, &body_1, 500));
+    assert_eq!((&got[1].0, &got[1].1, got[1].2), (&key_1, &body_1, 204), "same key on every attempt");
+    let gap = got[1].3 - got[0].3;
+    assert!(gap >= backoff - Duration::from_millis(100), "the resumed attempt waits for its due time: {gap:?}");
+    assert!(eventually(Duration::from_secs(5), || delivery_trails(&trails).len() == 2));
+    assert_eq!(delivery_trails(&trails), [("retrying".to_owned(), 1), ("delivered".to_owned(), 2)]);
+    let m = client().get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("body");
+    let n = |ok: &str| sample(&m, metric_names::WEBHOOK_DELIVERY_TOTAL, &["dest=\"hook_r\"", &format!("ok=\"{ok}\"")]);
+    assert_eq!((n("true"), n("false")), (1.0, 0.0), "the restarted process made one attempt: {m}");
+
+    // 2. SIGTERM while the second link waits: the retry is left for the next start, not failed.
+    let (st, link) = post(&s, "/v1/links", "t1", json!({"room_id": room_id, "target_id": "x2", "kind": "media"})).await;
+    assert_eq!(st, 201, "{link}");
+    let link_2 = link["link_id"].as_str().expect("link").to_owned();
+    assert!(eventually(Duration::from_secs(10), || delivery_trails(&trails).len() == 3));
+    let status = tokio::task::block_in_place(|| s.sigterm(Duration::from_secs(20)));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert_eq!(seen.lock().expect("lock").len(), 3, "no attempt during the shutdown");
+    s.restart(&[]);
+    assert!(eventually(Duration::from_secs(15), || seen.lock().expect("lock").len() == 4), "resumed after SIGTERM");
+    let got = seen.lock().expect("lock").clone();
+    assert_eq!((got[3].0.as_str(), got[3].2), (format!("{link_2}:hook_r").as_str(), 204));
+    assert!(eventually(Duration::from_secs(5), || delivery_trails(&trails).len() == 4));
+
+    // 3. Another restart delivers nothing again: every row is done.
+    s.kill9();
+    s.restart(&[]);
+    assert_eq!(get(&s, "/v1/rooms", "t1").await.0, 200, "up again");
+    tokio::time::sleep(backoff).await;
+    assert_eq!(seen.lock().expect("lock").len(), 4, "each delivery completed exactly once");
+    let mut states = delivery_trails(&trails);
+    states.sort();
+    let want: Vec<(String, i64)> = [("delivered", 2), ("delivered", 2), ("retrying", 1), ("retrying", 1)]
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), *b))
+        .collect();
+    assert_eq!(states, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_events_list_in_seq_order_with_a_cursor_and_error_tokens() {
+    use obspec_generated::ErrorToken as T;
+    let s = start("events", &[]);
+    let (_, room) = post(&s, "/v1/rooms", "t1", json!({"title": "ev"})).await;
+    let room_id = room["room_id"].as_str().expect("room").to_owned();
+    let mut links = Vec::new();
+    for i in 0..3 {
+        let (st, l) =
+            post(&s, "/v1/links", "t1", json!({"room_id": room_id, "target_id": format!("d{i}"), "kind": "reference"}))
+                .await;
+        assert_eq!(st, 201);
+        links.push(l["link_id"].clone());
+    }
+    let path = format!("/v1/rooms/{room_id}/events");
+    let (st, all) = get(&s, &path, "t1").await;
+    assert_eq!(st, 200, "{all}");
+    let events = all["events"].as_array().expect("events");
+    let seqs: Vec<i64> = events.iter().filter_map(|e| e["seq"].as_i64()).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    assert_eq!((events[0]["type"].as_str(), &events[0]["link_id"]), (Some("room_created"), &Value::Null));
+    for (e, l) in events[1..].iter().zip(&links) {
+        assert_eq!((e["type"].as_str(), &e["link_id"]), (Some("link_appended"), l), "{all}");
+    }
+    assert_eq!(
+        (&all["truncated"], &all["degraded"], all["next_after"].as_i64()),
+        (&json!(false), &Value::Null, Some(4))
+    );
+
+    // Pages by cursor: no gap, no repeat.
+    let (_, p1) = get(&s, &format!("{path}?limit=3"), "t1").await;
+    let s1: Vec<i64> = p1["events"].as_array().expect("page").iter().filter_map(|e| e["seq"].as_i64()).collect();
+    assert_eq!((s1, &p1["truncated"], p1["next_after"].as_i64()), (vec![1, 2, 3], &json!(true), Some(3)));
+    let (_, p2) = get(&s, &format!("{path}?after=3&limit=3"), "t1").await;
+    let s2: Vec<i64> = p2["events"].as_array().expect("page").iter().filter_map(|e| e["seq"].as_i64()).collect();
+    assert_eq!((s2, &p2["truncated"], p2["next_after"].as_i64()), (vec![4], &json!(false), Some(4)));
+    let (_, p3) = get(&s, &format!("{path}?after=4"), "t1").await;
+    assert_eq!((p3["events"].as_array().map(Vec::len), p3["next_after"].as_i64()), (Some(0), Some(4)));
+
+    let (st, b) = get(&s, &path, "t2").await;
+    assert_token(st, &b, T::NotFound);
+    let (st, b) = get(&s, "/v1/rooms/r_none/events", "t1").await;
+    assert_token(st, &b, T::NotFound);
+    let (st, b) = get(&s, "/v1/rooms/bad%20id/events", "t1").await;
+    assert_token(st, &b, T::InvalidInput);
+    for q in ["?after=x", "?after=-1", "?limit=many", "?since=1"] {
+        let (st, b) = get(&s, &format!("{path}{q}"), "t1").await;
+        assert_token(st, &b, T::InvalidInput);
+    }
+    let (st, b) = json_of(client().get(s.url(&path)).send().await.expect("get")).await;
+    assert_token(st, &b, T::Unauthenticated);
+
+    let m = client().get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("body");
+    let histogram_count = format!("{}_count", metric_names::CORE_DB_QUERY_SECONDS);
+    // Four pages, the other tenant's miss and the unknown room: one query each
+    // (the malformed requests fail before the database).
+    assert_eq!(sample(&m, &histogram_count, &["op=\"room_events.list\""]), 6.0, "{m}");
+    let route_count = sample(&m, metric_names::CORE_HTTP_REQUESTS_TOTAL, &["/events\""]);
+    assert_eq!(route_count, 12.0, "every request of the route under its template: {m}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
