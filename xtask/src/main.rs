@@ -9,7 +9,8 @@
 //!   files and metrics expositions; exit 1 on any forbidden name or free text.
 //!   It runs in `obspec-tools`, so that xtask builds only the compiler.
 //! - `cargo xtask trails export --root DIR --from D --to D [--tenant T] --out FILE`
-//!   and `cargo xtask trails verify BUNDLE|DIR`: the auditor bundle (§10).
+//!   and `cargo xtask trails verify BUNDLE|DIR [--trusted-keys FILE] [--checkpoint FILE|HEX] …`:
+//!   the auditor bundle (§10), through `obspec-trail` (see `obspec-trail help`).
 //! - `cargo xtask dod [--quick] [--keep]`: the Proof of Done (§11) on a real
 //!   Prometheus and Alertmanager; runs in `obspec-tools` (see its `dod` module).
 //! - `cargo xtask ci`: the one test command. Runs the drift check, then two
@@ -24,7 +25,7 @@ use std::process::ExitCode;
 
 use obspec_codegen::{CompileError, output};
 
-const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR\n  cargo xtask dod [--quick] [--keep]\n  cargo xtask ci";
+const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR [--trusted-keys FILE] [--checkpoint FILE|HEX] [--from D] [--to D] [--tenant T]\n  cargo xtask dod [--quick] [--keep]\n  cargo xtask ci";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -282,9 +283,10 @@ fn trails(args: &[String]) -> Result<(), String> {
             cmd.extend(flag("--tenant"));
         }
         Some("verify") => {
-            let path = args.get(1).ok_or(format!("trails verify needs a bundle or directory\n{USAGE}\n"))?;
-            cmd.push("verify".into());
-            cmd.push(path.clone());
+            // BUNDLE|DIR, then the binary's own options (--trusted-keys, --checkpoint, --from,
+            // --to, --tenant, ...), passed through unchanged: one code path, one flag set.
+            args.get(1).ok_or(format!("trails verify needs a bundle or directory\n{USAGE}\n"))?;
+            cmd.extend(args.iter().cloned());
         }
         _ => return Err(format!("{USAGE}\n")),
     }
