@@ -4,6 +4,10 @@
 # yesterday's audit day (signed, chained, empty days too), uploads the day files,
 # manifests, public keys and log files, reads every object back and compares its
 # BLAKE3, deletes the spool copies only after that check, then applies retention.
+# It also publishes the signed checkpoint of each rolled day (checkpoints/yyyy/mm/dd.json
+# and checkpoints/latest.json) to a second location, and prints it in this job's output
+# (`checkpoint YYYY-MM-DD HEX`): the head an auditor passes to
+# `obspec-trail verify --checkpoint`, which the bucket's owner cannot rewrite alone.
 # A thin wrapper: all the work is `obspec-roll` (crate roll/).
 #
 # Env (required):
@@ -16,6 +20,8 @@
 # Env (optional):
 #   R2_PREFIX                 key prefix inside the bucket (default: none)
 #   R2_REGION                 region (default: auto, what R2 expects; MinIO: us-east-1)
+#   OBSPEC_ROLL_CHECKPOINT_STORE  where checkpoints go: a store URL in another bucket or
+#                             account, ideally write-once (default: the store's checkpoints/ prefix)
 #   OBSPEC_ROLL_DATE          the day to roll, YYYY-MM-DD (default: yesterday, UTC)
 #   OBSPEC_ROLL_RETENTION_DAYS      audit retention, 7–90 (default: 30, spec/trails.yaml)
 #   OBSPEC_ROLL_LOG_RETENTION_DAYS  log retention (default: 30, spec/logs.yaml)
@@ -54,8 +60,12 @@ else
 fi
 
 log "rolling up to $DATE from $OBSPEC_SPOOL"
+CHECKPOINT_ARGS=()
+if [ -n "${OBSPEC_ROLL_CHECKPOINT_STORE:-}" ]; then
+  CHECKPOINT_ARGS=(--checkpoint-store "$OBSPEC_ROLL_CHECKPOINT_STORE")
+fi
 "${BIN[@]}" roll --spool "$OBSPEC_SPOOL" --date "$DATE" --store "$STORE" \
-  --key-seed "$OBSPEC_ROLL_KEY_SEED" --kid "$OBSPEC_ROLL_KID"
+  --key-seed "$OBSPEC_ROLL_KEY_SEED" --kid "$OBSPEC_ROLL_KID" "${CHECKPOINT_ARGS[@]}"
 
 if [ "${OBSPEC_ROLL_PRUNE:-1}" != 0 ]; then
   log "retention: audit ${OBSPEC_ROLL_RETENTION_DAYS:-30} days, logs ${OBSPEC_ROLL_LOG_RETENTION_DAYS:-30} days"

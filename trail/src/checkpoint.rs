@@ -137,7 +137,7 @@ impl Checkpoint {
             return Checkpoint::parse(&bytes);
         }
         let text = arg.trim();
-        if text.len() % 2 != 0 || text.len() > 8192 || text.is_empty() {
+        if !text.len().is_multiple_of(2) || text.len() > 8192 || text.is_empty() {
             return Err(Error::Manifest(format!("{arg:?} is neither a checkpoint file nor a checkpoint in hex")));
         }
         let mut bytes = Vec::with_capacity(text.len() / 2);

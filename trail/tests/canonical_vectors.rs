@@ -105,3 +105,53 @@ const VECTOR_1_B3: &str = "005ab57297e0b76fcd5ca53c9a6ab288e1ee539270d4c02b8108a
 const VECTOR_2_B3_FULL: &str = "e4b4443deab018ddb042d68534dff6d07d0deec2b4c3fcb1e761bde155fd3de2";
 const VECTOR_2_B3_HASHED: &str = "6c7904ccec6665c16b3a175831d70108d8e70da3441bfac459080e1a739dedce";
 const VECTOR_3_B3: &str = "4375c43185879ad5f5cb0a7d1dc95f5af11dae91bab99eb24e8c130d46e2a589";
+
+/// Vector 5: a checkpoint (CANONICAL.md, "Checkpoints"), key `k1` = seed 0x01×32.
+#[test]
+fn vector_5_checkpoint() {
+    use obspec_trail::checkpoint::Checkpoint;
+    let s = obspec_trail::sign::Signer::from_seed("k1", &[1; 32]).unwrap();
+    let c = Checkpoint::new(obspec_trail::Date::parse("2026-05-03").unwrap(), [0xab; 32], 3, &s).unwrap();
+    let bytes = c.to_bytes().unwrap();
+    assert_eq!(
+        String::from_utf8(bytes.clone()).unwrap(),
+        format!(
+            "{{\"date\":\"2026-05-03\",\"head\":\"{}\",\"kid\":\"k1\",\"sig\":\"{VECTOR_5_SIG}\",\"size\":3,\
+             \"type\":\"obspec-trail/checkpoint\",\"v\":1}}\n",
+            "ab".repeat(32)
+        )
+    );
+    assert_eq!(obspec_trail::hex::encode(&c.hash().unwrap()), VECTOR_5_HASH);
+    assert_eq!(Checkpoint::parse(&bytes).unwrap(), c);
+    assert_eq!(c.first_day(), obspec_trail::Date::parse("2026-05-01"));
+    assert_eq!(obspec_trail::hex::encode(s.verifying_key().as_bytes()), VECTOR_K1_PUB);
+    assert_eq!(obspec_trail::sign::fingerprint(&s.verifying_key()), VECTOR_K1_FPR);
+}
+
+/// Vector 6: the hash chain behind a checkpoint: two empty days sealed with `k1`.
+#[test]
+fn vector_6_chain_to_a_checkpoint() {
+    use obspec_trail::checkpoint::Checkpoint;
+    use obspec_trail::{Date, manifest};
+    let s = obspec_trail::sign::Signer::from_seed("k1", &[1; 32]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let m1 = manifest::seal_and_store(dir.path(), Date::parse("2026-05-01").unwrap(), &s).unwrap();
+    let m2 = manifest::seal_and_store(dir.path(), Date::parse("2026-05-02").unwrap(), &s).unwrap();
+    assert_eq!(obspec_trail::hex::encode(&m1.hash().unwrap()), VECTOR_6_H1);
+    assert_eq!(m1.prev_manifest, None);
+    assert_eq!(m2.prev_manifest.map(|h| obspec_trail::hex::encode(&h)).as_deref(), Some(VECTOR_6_H1));
+    assert_eq!(obspec_trail::hex::encode(&m2.hash().unwrap()), VECTOR_6_H2);
+    assert_eq!(manifest::chain_size(dir.path(), m2.date).unwrap(), 2);
+    let c = Checkpoint::new(m2.date, m2.hash().unwrap(), 2, &s).unwrap();
+    assert_eq!(obspec_trail::hex::encode(&c.sig), VECTOR_6_CHECKPOINT_SIG);
+}
+
+const VECTOR_5_SIG: &str = "30e23a5ba71117fd5871e1c98fb6a1ad21c73dba22303ccb4acf931aa3666d88\
+                            f950298b658828c29344742b13d944e098c690f6f4470209dd847036661cc305";
+const VECTOR_5_HASH: &str = "7088eaf72d81b5d5674d5c71d83f765269369b18816eaa2a87d8fffac16d8b62";
+const VECTOR_K1_PUB: &str = "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c";
+const VECTOR_K1_FPR: &str = "83561adb398fd87f8e7ed8331bff2fcb945733cc3012879cb9fab07928667062";
+const VECTOR_6_H1: &str = "64cfffb892045aa6e7710871f4e9765cfa4387814475ab2dc52f3549853e99d3";
+const VECTOR_6_H2: &str = "36122a28ce068d5bd4fd8b05f840d4ba888462a44c9e6bb862ebe3108403fd6b";
+const VECTOR_6_CHECKPOINT_SIG: &str = "41e4cc8f17f9c3400beb9a466c4fcb82bf13e977a52ae1a3334b8fc5207ed977\
+                                       f8531507ae1ee7b18ebbb5d187247c44fc68768750cea17f7566783a25c8690a";
