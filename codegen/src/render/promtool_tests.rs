@@ -541,33 +541,64 @@ fn blueprint_cases(spec: &Spec, a: &Alert) -> Vec<Value> {
                 fmt_float(round(quiet * base_min as f64)),
                 fmt_float(round(quiet * factor * 4.0))
             );
-            let steady = counter(quiet * factor * 4.0, eval + 1);
-            let series = |values: String| vec![json!({ "series": series_text(&m.name, &labels), "values": values })];
+            let rate = quiet * factor * 4.0;
             // A steady rate over less history than the baseline: the baseline's
             // range is mostly empty, which must not look like a spike.
             let short_history = short_min + for_min + 45;
-            vec![
-                case(
-                    format!("{} fires on a {}x jump over the baseline", a.name, fmt_float(factor * 4.0)),
-                    series(jump),
-                    eval,
-                    &alert,
-                    &extra,
-                    true,
-                ),
-                case(format!("{} stays quiet at a steady rate", a.name), series(steady), eval, &alert, &extra, false),
-                case(
-                    format!(
-                        "{} stays quiet at a steady rate over {short_history}m of history, under its {baseline} baseline",
-                        a.name
+            let open = |l: &String| spec.labels.iter().find(|d| &d.name == l).is_none_or(|d| d.kind == LabelKind::Open);
+            if !by.iter().all(open) {
+                let series =
+                    |values: String| vec![json!({ "series": series_text(&m.name, &labels), "values": values })];
+                return vec![
+                    case(
+                        format!("{} fires on a {}x jump over the baseline", a.name, fmt_float(factor * 4.0)),
+                        series(jump),
+                        eval,
+                        &alert,
+                        &extra,
+                        true,
                     ),
-                    series(counter(quiet * factor * 4.0, short_history + 1)),
-                    short_history,
-                    &alert,
-                    &extra,
-                    false,
+                    case(
+                        format!("{} stays quiet at a steady rate", a.name),
+                        series(counter(rate, eval + 1)),
+                        eval,
+                        &alert,
+                        &extra,
+                        false,
+                    ),
+                ];
+            }
+            // One case, three values of the open `by` labels: the one that jumps
+            // fires; one steady since the start and one steady over a short
+            // history stay quiet (their alerts would carry their own labels).
+            let variant = |suffix: &str| -> Vec<(String, String)> {
+                labels
+                    .iter()
+                    .map(
+                        |(k, v)| {
+                            if by.contains(k) { (k.clone(), format!("{v}{suffix}")) } else { (k.clone(), v.clone()) }
+                        },
+                    )
+                    .collect()
+            };
+            let late = format!("_x{} {}", eval - short_history, counter(rate, short_history + 1));
+            let series = vec![
+                json!({ "series": series_text(&m.name, &labels), "values": jump }),
+                json!({ "series": series_text(&m.name, &variant("-steady")), "values": counter(rate, eval + 1) }),
+                json!({ "series": series_text(&m.name, &variant("-new")), "values": late }),
+            ];
+            vec![case(
+                format!(
+                    "{} fires on a {}x jump over the baseline, not at a steady rate, not over {short_history}m of history under its {baseline} baseline",
+                    a.name,
+                    fmt_float(factor * 4.0)
                 ),
-            ]
+                series,
+                eval,
+                &alert,
+                &extra,
+                true,
+            )]
         }
         AlertRule::GaugeAtLeast { gauge, threshold } => {
             let eval = for_min + 5;
