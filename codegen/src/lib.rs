@@ -12,6 +12,7 @@ pub mod names;
 pub mod output;
 pub mod promql;
 pub mod render;
+pub mod roles;
 pub mod rules;
 pub mod slo_checks;
 pub mod source;

@@ -157,7 +157,11 @@ pub fn load(inputs: &[Input]) -> (Loaded, Vec<Diagnostic>) {
     let mut have_logs = false;
     let mut have_trails = false;
 
-    for input in inputs {
+    // Sections may be split across files; merging in name order keeps the
+    // output independent of the order the files were read in.
+    let mut inputs: Vec<&Input> = inputs.iter().collect();
+    inputs.sort_by(|a, b| a.name.cmp(&b.name));
+    for input in &inputs {
         let (value, file, problems) = source::parse(&input.name, &input.text);
         let file_idx = sm.files.len();
         for p in problems {

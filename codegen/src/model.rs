@@ -321,9 +321,46 @@ pub struct Metric {
     /// Naming rules this metric is exempt from.
     #[serde(default)]
     pub exceptions: Vec<NamingException>,
+    /// The runtime self-metric this is (the runtime emits it under this name).
+    #[serde(default)]
+    pub role: Option<MetricRole>,
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// A metric the obspec runtime itself emits; the spec names it and its labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricRole {
+    /// Log lines dropped because the writer's queue was full (counter, labels: reason).
+    LogDropped,
+    /// Log keys or values dropped or redacted (counter, labels: reason).
+    LogRedacted,
+    /// Open-label values folded into `other` (counter, labels: metric, label).
+    LabelOverflow,
+}
+
+impl MetricRole {
+    /// Every role; each is held by exactly one metric.
+    pub const ALL: [MetricRole; 3] = [MetricRole::LogDropped, MetricRole::LogRedacted, MetricRole::LabelOverflow];
+
+    /// The spec spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricRole::LogDropped => "log_dropped",
+            MetricRole::LogRedacted => "log_redacted",
+            MetricRole::LabelOverflow => "label_overflow",
+        }
+    }
+
+    /// How many labels the runtime gives it, and what they mean.
+    pub fn labels(self) -> &'static [&'static str] {
+        match self {
+            MetricRole::LogDropped | MetricRole::LogRedacted => &["reason"],
+            MetricRole::LabelOverflow => &["metric", "label"],
+        }
+    }
 }
 
 /// Whether an ErrorToken response carries `retry_after_ms`.
@@ -346,8 +383,9 @@ pub struct ErrorTokenDef {
     pub token: String,
     /// HTTP status code of the response.
     pub http_status: u16,
-    /// JSON-RPC / MCP error code.
-    pub jsonrpc_code: i32,
+    /// JSON-RPC / MCP error code (optional: services without JSON-RPC leave it out).
+    #[serde(default)]
+    pub jsonrpc_code: Option<i32>,
     /// Whether the client may retry the same request.
     pub retryable: bool,
     /// Whether `retry_after_ms` is sent.
@@ -357,9 +395,62 @@ pub struct ErrorTokenDef {
     /// The token used when an error is not mapped or a handler panics.
     #[serde(default)]
     pub fallback: bool,
+    /// What the runtime answers with this token (each role is held by exactly one token).
+    #[serde(default)]
+    pub role: Option<TokenRole>,
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// A situation the runtime answers with an ErrorToken; the spec says which token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRole {
+    /// No or bad credentials (ops token missing or wrong).
+    Unauthenticated,
+    /// Valid credentials but no permission (no ops token configured).
+    AccessDenied,
+    /// The request is malformed (bad trace id, bad stage).
+    InvalidInput,
+    /// Nothing to show (unknown trace id).
+    NotFound,
+    /// The service is draining or the flags could not be re-read.
+    Unavailable,
+    /// A rate-limit bucket is empty (needs `retry_after: required`).
+    RateLimit,
+    /// The concurrency limit is reached (needs `retry_after: required`).
+    Backpressure,
+    /// The request body is over the size limit.
+    PayloadTooLarge,
+}
+
+impl TokenRole {
+    /// Every role, each of which exactly one token must hold.
+    pub const ALL: [TokenRole; 8] = [
+        TokenRole::Unauthenticated,
+        TokenRole::AccessDenied,
+        TokenRole::InvalidInput,
+        TokenRole::NotFound,
+        TokenRole::Unavailable,
+        TokenRole::RateLimit,
+        TokenRole::Backpressure,
+        TokenRole::PayloadTooLarge,
+    ];
+
+    /// The spec spelling (`rate_limit`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenRole::Unauthenticated => "unauthenticated",
+            TokenRole::AccessDenied => "access_denied",
+            TokenRole::InvalidInput => "invalid_input",
+            TokenRole::NotFound => "not_found",
+            TokenRole::Unavailable => "unavailable",
+            TokenRole::RateLimit => "rate_limit",
+            TokenRole::Backpressure => "backpressure",
+            TokenRole::PayloadTooLarge => "payload_too_large",
+        }
+    }
 }
 
 /// The type and shape of an allowed log field value.
@@ -405,6 +496,96 @@ pub struct LogField {
     pub ty: LogFieldType,
     /// What it holds.
     pub help: String,
+    /// What the runtime writes into it (each role is held by at most one field).
+    #[serde(default)]
+    pub role: Option<LogRole>,
+}
+
+/// A value the runtime writes into a log line; the spec says which field holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LogRole {
+    /// The event time (type `timestamp`).
+    Ts,
+    /// The emitting component (type `component`).
+    Component,
+    /// The matched route template (type `route`).
+    Route,
+    /// The HTTP method (type `method`).
+    Method,
+    /// The MCP tool name, for per-tool sampling (type `name`).
+    Tool,
+    /// The request's success flag (type `outcome`).
+    Ok,
+    /// The ErrorToken of a failure (type `error_token`).
+    ErrToken,
+    /// The HTTP status returned (type `http_status`).
+    Status,
+    /// Handling time in milliseconds (type `count`).
+    Latency,
+    /// Request body size (type `count`).
+    BytesIn,
+    /// Response body size (type `count`).
+    BytesOut,
+    /// The W3C trace id (type `trace_id`).
+    TraceId,
+    /// The correlation ID (type `id`).
+    Correlation,
+}
+
+impl LogRole {
+    /// Every role.
+    pub const ALL: [LogRole; 13] = [
+        LogRole::Ts,
+        LogRole::Component,
+        LogRole::Route,
+        LogRole::Method,
+        LogRole::Tool,
+        LogRole::Ok,
+        LogRole::ErrToken,
+        LogRole::Status,
+        LogRole::Latency,
+        LogRole::BytesIn,
+        LogRole::BytesOut,
+        LogRole::TraceId,
+        LogRole::Correlation,
+    ];
+
+    /// The spec spelling (`bytes_in`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogRole::Ts => "ts",
+            LogRole::Component => "component",
+            LogRole::Route => "route",
+            LogRole::Method => "method",
+            LogRole::Tool => "tool",
+            LogRole::Ok => "ok",
+            LogRole::ErrToken => "err_token",
+            LogRole::Status => "status",
+            LogRole::Latency => "latency",
+            LogRole::BytesIn => "bytes_in",
+            LogRole::BytesOut => "bytes_out",
+            LogRole::TraceId => "trace_id",
+            LogRole::Correlation => "correlation",
+        }
+    }
+
+    /// The field type a field holding this role must have.
+    pub fn field_type(self) -> LogFieldType {
+        match self {
+            LogRole::Ts => LogFieldType::Timestamp,
+            LogRole::Component => LogFieldType::Component,
+            LogRole::Route => LogFieldType::Route,
+            LogRole::Method => LogFieldType::Method,
+            LogRole::Tool => LogFieldType::Name,
+            LogRole::Ok => LogFieldType::Outcome,
+            LogRole::ErrToken => LogFieldType::ErrorToken,
+            LogRole::Status => LogFieldType::HttpStatus,
+            LogRole::Latency | LogRole::BytesIn | LogRole::BytesOut => LogFieldType::Count,
+            LogRole::TraceId => LogFieldType::TraceId,
+            LogRole::Correlation => LogFieldType::Id,
+        }
+    }
 }
 
 /// A per-route or per-tool sampling override (§2.2).
@@ -910,11 +1091,77 @@ pub enum FlagType {
     RateMap,
 }
 
+/// What the runtime does with a flag; the spec says which flag plays it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagRole {
+    /// Success sampling rate of the log plane (`ratio`).
+    SamplingSuccess,
+    /// Spike mode of the log plane (`bool`; `logs.sampling.spike_flag` names it).
+    SamplingSpike,
+    /// Per-route / per-tool success sampling rates (`rate_map`).
+    SamplingOverrides,
+    /// Lowest level of events written (`enum` of tracing levels).
+    LogLevel,
+    /// Chaos light on or off (`bool`).
+    ChaosLight,
+    /// Fraction of requests chaos light delays (`ratio`).
+    ChaosRatio,
+    /// Shortest chaos delay (`millis`).
+    ChaosDelayMin,
+    /// Longest chaos delay (`millis`).
+    ChaosDelayMax,
+    /// Blue/green stage served, switched by `/_reload?stage=` (`enum`).
+    Stage,
+}
+
+impl FlagRole {
+    /// Every role; each is held by at most one flag.
+    pub const ALL: [FlagRole; 9] = [
+        FlagRole::SamplingSuccess,
+        FlagRole::SamplingSpike,
+        FlagRole::SamplingOverrides,
+        FlagRole::LogLevel,
+        FlagRole::ChaosLight,
+        FlagRole::ChaosRatio,
+        FlagRole::ChaosDelayMin,
+        FlagRole::ChaosDelayMax,
+        FlagRole::Stage,
+    ];
+
+    /// The spec spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagRole::SamplingSuccess => "sampling_success",
+            FlagRole::SamplingSpike => "sampling_spike",
+            FlagRole::SamplingOverrides => "sampling_overrides",
+            FlagRole::LogLevel => "log_level",
+            FlagRole::ChaosLight => "chaos_light",
+            FlagRole::ChaosRatio => "chaos_ratio",
+            FlagRole::ChaosDelayMin => "chaos_delay_min",
+            FlagRole::ChaosDelayMax => "chaos_delay_max",
+            FlagRole::Stage => "stage",
+        }
+    }
+
+    /// The flag type a flag playing this role must have.
+    pub fn flag_type(self) -> FlagType {
+        match self {
+            FlagRole::SamplingSuccess | FlagRole::ChaosRatio => FlagType::Ratio,
+            FlagRole::SamplingSpike | FlagRole::ChaosLight => FlagType::Bool,
+            FlagRole::SamplingOverrides => FlagType::RateMap,
+            FlagRole::LogLevel | FlagRole::Stage => FlagType::Enum,
+            FlagRole::ChaosDelayMin | FlagRole::ChaosDelayMax => FlagType::Millis,
+        }
+    }
+}
+
 /// A safe-ops feature flag (§5.2), read from the environment or a file.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Flag {
-    /// Dotted name (`sampling.spike`); the env var is `OBSPEC_` + upper snake case.
+    /// Dotted name (`sampling.spike`); the env var is the project's prefix
+    /// (`OBSPEC_` for project `obspec`) + the name in upper snake case.
     pub name: String,
     /// What it does.
     pub help: String,
@@ -932,6 +1179,9 @@ pub struct Flag {
     /// Allowed values (`enum` only).
     #[serde(default)]
     pub values: Vec<String>,
+    /// What the runtime does with it (none: an application flag).
+    #[serde(default)]
+    pub role: Option<FlagRole>,
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,

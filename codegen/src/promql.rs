@@ -375,6 +375,7 @@ mod tests {
             buckets: vec![],
             blueprint_name: None,
             exceptions: vec![],
+            role: None,
             note: None,
         });
         s.metrics.push(Metric {
@@ -387,6 +388,7 @@ mod tests {
             buckets: vec![0.1, 1.0],
             blueprint_name: None,
             exceptions: vec![],
+            role: None,
             note: None,
         });
         s

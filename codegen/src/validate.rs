@@ -32,6 +32,7 @@ pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
     v.alerts();
     v.dashboards();
     v.flags();
+    v.out.extend(crate::roles::check(v.spec, v.sm));
     v.out.extend(crate::environments::check(v.spec, v.sm));
     v.notes();
     if v.out.is_empty() {
@@ -77,7 +78,8 @@ impl<'a> Validator<'a> {
     }
 
     fn component_known(&mut self, name: &str, loc: &Loc) {
-        if !self.spec.components.iter().any(|c| c.name == name) {
+        // The project's name stands for obspec's runtime in every component (`crate::roles`).
+        if !self.spec.components.iter().any(|c| c.name == name) && name != self.spec.project.name {
             let known: Vec<&str> = self.spec.components.iter().map(|c| c.name.as_str()).collect();
             self.err(loc, format!("unknown component `{name}`"), format!("use one of: {}", known.join(", ")));
         }
@@ -366,7 +368,7 @@ impl<'a> Validator<'a> {
             .error_tokens
             .iter()
             .zip(&sm.error_tokens)
-            .map(|(t, l)| (t.jsonrpc_code.to_string(), l.key("jsonrpc_code")))
+            .filter_map(|(t, l)| t.jsonrpc_code.map(|c| (c.to_string(), l.key("jsonrpc_code"))))
             .collect();
         self.unique("JSON-RPC error code", codes.iter().map(|(c, l)| (c.as_str(), l.clone())));
         for (t, loc) in spec.error_tokens.iter().zip(&sm.error_tokens) {
@@ -401,27 +403,7 @@ impl<'a> Validator<'a> {
                 "mark exactly one (the internal error token) as the fallback for panics and unmapped errors",
             );
         }
-        for needed in ["BACKPRESSURE", "RATE_LIMIT"] {
-            match spec.error_tokens.iter().position(|t| t.token == needed) {
-                Some(i) if spec.error_tokens[i].retry_after != RetryAfter::Required => {
-                    self.err(
-                        &sm.error_tokens[i].key("retry_after"),
-                        format!("`{needed}` must carry `retry_after_ms` (§4)"),
-                        "set `retry_after: required`",
-                    );
-                }
-                Some(_) => {}
-                None if !spec.error_tokens.is_empty() => {
-                    let loc = sm.error_tokens[0].clone();
-                    self.err(
-                        &loc,
-                        format!("the vocabulary has no `{needed}` token (§4)"),
-                        format!("add `{needed}` with `retry_after: required`"),
-                    );
-                }
-                None => {}
-            }
-        }
+        // Which tokens the runtime answers with is checked by role, in `crate::roles`.
     }
 
     fn logs(&mut self) {

@@ -92,11 +92,12 @@ fn unknown_enum_variant() {
 
 #[test]
 fn a_section_defined_twice() {
+    // Files merge in name order, so the second definition is the later name.
     let inputs = with_file(
-        "spec/extra.yaml",
+        "spec/zz-extra.yaml",
         "logs:\n  fields: []\n  forbidden: []\n  sampling: { success: 0, error: 0, spike: 0, spike_flag: x, max_override: 0 }\n  destinations: []\n  retention_days: 1\n",
     );
-    expect_only(&inputs, "spec/extra.yaml:1:1", "logs", "`logs` is defined in more than one file");
+    expect_only(&inputs, "spec/zz-extra.yaml:1:1", "logs", "`logs` is defined in more than one file");
 }
 
 #[test]
@@ -493,7 +494,10 @@ fn unknown_error_token_in_a_selector() {
         "alerts[0].rule.ratio_above.errors",
         "label `err` of `worker_jobs_total` has no value `BACK_PRESSURE`",
     );
-    assert_eq!(d.help, "`err` is a closed set: BACKPRESSURE, INTERNAL, INVALID_INPUT, NONE, RATE_LIMIT");
+    assert_eq!(
+        d.help,
+        "`err` is a closed set: ACCESS_DENIED, BACKPRESSURE, INTERNAL, INVALID_INPUT, NONE, NOT_FOUND, RATE_LIMIT, TOO_LARGE, UNAUTHENTICATED, UNAVAILABLE"
+    );
 }
 
 #[test]
@@ -613,7 +617,7 @@ fn backpressure_and_rate_limit_require_retry_after() {
         &inputs,
         "spec/errors.yaml:4:98",
         "error_tokens[2].retry_after",
-        "`BACKPRESSURE` must carry `retry_after_ms` (§4)",
+        "`BACKPRESSURE` has `role: backpressure` but does not carry `retry_after_ms`",
     );
     let inputs = mutate(
         "errors.yaml",
@@ -624,15 +628,18 @@ fn backpressure_and_rate_limit_require_retry_after() {
         &inputs,
         "spec/errors.yaml:3:96",
         "error_tokens[1].retry_after",
-        "`RATE_LIMIT` must carry `retry_after_ms` (§4)",
+        "`RATE_LIMIT` has `role: rate_limit` but does not carry `retry_after_ms`",
     );
 }
 
 #[test]
 fn rate_limit_token_missing() {
-    let line = "  - { token: RATE_LIMIT, http_status: 429, jsonrpc_code: -32029, retryable: true, retry_after: required, help: \"Slow down.\" }\n";
+    // The runtime answers by role: the token's name does not matter, its role does.
+    let line = "  - { token: RATE_LIMIT, http_status: 429, jsonrpc_code: -32029, retryable: true, retry_after: required, help: \"Slow down.\", role: rate_limit }\n";
     let inputs = mutate("errors.yaml", line, "");
-    expect_only(&inputs, "spec/errors.yaml:2:5", "error_tokens[0]", "the vocabulary has no `RATE_LIMIT` token (§4)");
+    expect_only(&inputs, "spec/errors.yaml:2:5", "error_tokens[0]", "no ErrorToken has `role: rate_limit`");
+    let inputs = mutate("errors.yaml", "token: RATE_LIMIT,", "token: SLOW_DOWN,");
+    assert!(obspec_codegen::compile(&inputs).is_ok(), "a renamed token keeps its role");
 }
 
 #[test]
@@ -774,7 +781,7 @@ fn a_dozen_mistakes_give_a_dozen_located_diagnostics() {
     let mut expected = vec![
         ("spec/components.yaml:12:30", "unknown trail kind `ops.restart`"),
         ("spec/dashboards.yaml:5:17", "`method` is a closed label"),
-        ("spec/errors.yaml:4:98", "`BACKPRESSURE` must carry `retry_after_ms` (§4)"),
+        ("spec/errors.yaml:4:98", "`BACKPRESSURE` has `role: backpressure` but does not carry `retry_after_ms`"),
         ("spec/errors.yaml:5:14", "duplicate ErrorToken `INTERNAL`"),
         ("spec/flags.yaml:2:50", "a bool flag's default must be true or false"),
         ("spec/logs.yaml:8:15", "log field `body_len` is a forbidden name (`body`)"),

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use obspec_generated::ErrorToken;
-use obspec_generated::metrics::{self as m, Bucket, Code, Decision, Method, Quota, SessionType};
+use obspec_generated::metrics::{self as m, Bucket, Code, Decision, Method, Quota, Reason, SessionType};
 
 /// Touches every emitter of the spec once (and some more than once).
 fn touch_all() {
@@ -30,6 +30,9 @@ fn touch_all() {
     m::office_mcp_call_total("search", true, None).increment(1);
     m::office_mcp_call_duration_seconds("search").record(0.01);
     m::office_ws_reconnect_duration_seconds().record(0.7);
+    // The runtime's self-metrics: what the log plane counts, by the spec's names.
+    m::obspec_log_dropped_total(Reason::QueueFull).increment(1);
+    m::obspec_log_redacted_total(Reason::Forbidden).increment(1);
 }
 
 /// `name{labels} value` lines → family → set of label-name lists.
@@ -59,6 +62,8 @@ fn series(text: &str) -> BTreeMap<String, BTreeSet<Vec<String>>> {
 #[test]
 fn emitters_record_the_spec_series_and_promtool_accepts_the_scrape() {
     let exporter = m::install().unwrap();
+    // Label overflows are counted under the spec's `label_overflow` self-metric.
+    obspec::metrics::set_self_metrics(&obspec_generated::SELF_METRICS);
     touch_all();
     // `route` admits 32 values (one used above): `/r/31`..`/r/39` fold into `other`.
     for i in 0..40 {
@@ -77,12 +82,14 @@ fn emitters_record_the_spec_series_and_promtool_accepts_the_scrape() {
     }
     let extra: Vec<&String> = got
         .keys()
-        .filter(|k| *k != "obspec_label_overflow_total" && !m::METRICS.iter().any(|d| d.name == *k))
+        .filter(|k| !m::METRICS.iter().any(|d| d.name == *k))
         .collect();
     assert!(extra.is_empty(), "series the spec does not declare: {extra:?}");
 
     assert!(text.contains(r#"gateway_http_requests_total{route="other",method="GET",code="200"} 9"#), "{text}");
-    assert!(text.contains(r#"obspec_label_overflow_total{metric="gateway_http_requests_total",label="route"} 9"#));
+    let o = &obspec_generated::SELF_METRICS.label_overflow;
+    let overflow = format!("{}{{{}=\"gateway_http_requests_total\",{}=\"route\"}} 9", o.name, o.labels[0], o.labels[1]);
+    assert!(text.contains(&overflow), "{overflow}");
     assert!(text.contains(r#"gateway_http_requests_total{route="/v1/rooms/:id",method="POST",code="503"} 2"#));
     assert!(text.contains(r#"office_mcp_call_total{tool="search",ok="false",err="BACKPRESSURE"} 1"#));
     assert!(text.contains(r#"office_mcp_call_total{tool="search",ok="true",err="NONE"} 1"#));

@@ -1,38 +1,29 @@
 //! What the derives generate, run against the runtime.
 
 use obspec::event::{LogEvent, TrailData, TrailEnum, TrailError, TrailValue};
-use obspec::log::{LogField, LogFieldType as T, LogPlane, LogSchema, MemorySink, SamplingDefaults};
-use obspec_generated::ErrorToken;
+use obspec::log::{LogPlane, LogSchema, MemorySink, SamplingDefaults};
+use obspec_generated::{ErrorToken, LOG_SCHEMA};
 
-/// The spec's log fields, in spec order (the order `LogEvent` slots assume).
+/// The spec's log schema (generated: the order `LogEvent` slots assume),
+/// keeping every line.
 static SCHEMA: LogSchema = LogSchema {
-    fields: &[
-        LogField { name: "ts", ty: T::Timestamp },
-        LogField { name: "component", ty: T::Component },
-        LogField { name: "tenant", ty: T::Id },
-        LogField { name: "route", ty: T::Route },
-        LogField { name: "method", ty: T::Method },
-        LogField { name: "tool", ty: T::Name },
-        LogField { name: "session_id", ty: T::Id },
-        LogField { name: "correlation_id", ty: T::Id },
-        LogField { name: "ok", ty: T::Outcome },
-        LogField { name: "err_token", ty: T::ErrorToken },
-        LogField { name: "code", ty: T::HttpStatus },
-        LogField { name: "latency_ms", ty: T::Count },
-        LogField { name: "bytes_in", ty: T::Count },
-        LogField { name: "bytes_out", ty: T::Count },
-        LogField { name: "cost_calls", ty: T::Count },
-        LogField { name: "node", ty: T::Name },
-        LogField { name: "trace_id", ty: T::TraceId },
-    ],
-    forbidden: &["payload"],
-    routes: &["/v1/rooms/:id"],
-    error_tokens: &["NOT_FOUND", "BACKPRESSURE"],
-    components: &["core"],
-    methods: &["GET", "POST"],
-    id_max_len: 64,
     sampling: SamplingDefaults { success: 1.0, error: 1.0, spike: 1.0, max_override: 1.0, overrides: &[] },
+    ..spec_schema()
 };
+
+const fn spec_schema() -> LogSchema {
+    LogSchema {
+        fields: LOG_SCHEMA.fields,
+        forbidden: LOG_SCHEMA.forbidden,
+        routes: LOG_SCHEMA.routes,
+        error_tokens: LOG_SCHEMA.error_tokens,
+        components: LOG_SCHEMA.components,
+        methods: LOG_SCHEMA.methods,
+        id_max_len: LOG_SCHEMA.id_max_len,
+        sampling: SamplingDefaults { success: 1.0, error: 1.0, spike: 1.0, max_override: 1.0, overrides: &[] },
+        self_metrics: LOG_SCHEMA.self_metrics,
+    }
+}
 
 #[derive(obspec_macros::LogEvent)]
 struct Served<'a> {
@@ -53,7 +44,7 @@ fn log_event_fills_a_typed_line() {
     let mem = MemorySink::new();
     let plane = LogPlane::builder(&SCHEMA, "core").memory(&mem).build().unwrap();
     let ev = Served {
-        route: "/v1/rooms/:id",
+        route: "/v1/rooms/:room_id",
         method: "GET",
         tenant: "t-1",
         session_id: "s-9".to_owned(),
@@ -72,7 +63,7 @@ fn log_event_fills_a_typed_line() {
     assert_eq!(lines.len(), 1);
     assert!(
         lines[0].ends_with(
-            r#""component":"core","tenant":"t-1","route":"/v1/rooms/:id","method":"GET","session_id":"s-9","ok":false,"err_token":"NOT_FOUND","code":404,"latency_ms":12,"bytes_out":300}"#
+            r#""component":"core","tenant":"t-1","route":"/v1/rooms/:room_id","method":"GET","session_id":"s-9","ok":false,"err_token":"NOT_FOUND","code":404,"latency_ms":12,"bytes_out":300}"#
         ),
         "{}",
         lines[0]

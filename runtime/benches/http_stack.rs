@@ -26,85 +26,38 @@ use axum::body::Body;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group};
 use http::Method;
+use obspec::flags::Flags;
 use obspec::http::{
-    ChaosLayer, LimitLayer, LimitMetrics, Limits, ObservabilityLayer, OpsFlags, Rate, RequestMetrics, TokenInfo,
-    TraceIndex,
+    ChaosLayer, LimitLayer, LimitMetrics, Limits, ObservabilityLayer, Rate, RequestMetrics, TraceIndex,
 };
-use obspec::log::{LineSink, LogField, LogFieldType as F, LogPlane, LogSchema, SamplingDefaults, UtcDay};
+use obspec::log::{LineSink, LogPlane, LogSchema, SamplingDefaults, UtcDay};
 use obspec::metrics::{Counter, Histogram, Label, OpenFamily, OpenLabel, open_label};
 use tower::ServiceExt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tok {
-    RateLimit,
-    Backpressure,
-    NotFound,
-    Internal,
-}
-
-impl TokenInfo for Tok {
-    const FALLBACK: Self = Tok::Internal;
-    const ALL: &'static [Self] = &[Tok::RateLimit, Tok::Backpressure, Tok::NotFound, Tok::Internal];
-    fn as_str(self) -> &'static str {
-        match self {
-            Tok::RateLimit => "RATE_LIMIT",
-            Tok::Backpressure => "BACKPRESSURE",
-            Tok::NotFound => "NOT_FOUND",
-            Tok::Internal => "INTERNAL",
-        }
-    }
-    fn http_status(self) -> u16 {
-        match self {
-            Tok::RateLimit => 429,
-            Tok::Backpressure => 503,
-            Tok::NotFound => 404,
-            Tok::Internal => 500,
-        }
-    }
-    fn jsonrpc_code(self) -> i32 {
-        -32000
-    }
-    fn retry_after_required(self) -> bool {
-        matches!(self, Tok::RateLimit | Tok::Backpressure)
-    }
-    fn retry_after_allowed(self) -> bool {
-        self.retry_after_required()
-    }
-    fn from_wire(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|t| t.as_str() == s)
-    }
-}
-
-const FIELDS: &[LogField] = &[
-    LogField { name: "ts", ty: F::Timestamp },
-    LogField { name: "component", ty: F::Component },
-    LogField { name: "tenant", ty: F::Id },
-    LogField { name: "route", ty: F::Route },
-    LogField { name: "method", ty: F::Method },
-    LogField { name: "correlation_id", ty: F::Id },
-    LogField { name: "ok", ty: F::Bool },
-    LogField { name: "err_token", ty: F::ErrorToken },
-    LogField { name: "code", ty: F::HttpStatus },
-    LogField { name: "latency_ms", ty: F::Count },
-    LogField { name: "bytes_in", ty: F::Count },
-    LogField { name: "bytes_out", ty: F::Count },
-    LogField { name: "trace_id", ty: F::TraceId },
-];
+// The spec's vocabulary (generated): tokens and log schema.
+use obspec_generated::{ErrorToken as Tok, LOG_SCHEMA};
 
 const fn schema(success: f64) -> LogSchema {
     LogSchema {
-        fields: FIELDS,
-        forbidden: &["payload"],
-        routes: &["/v1/rooms/:room_id", "/v1/rooms/:room_id/events", "/v1/links"],
-        error_tokens: &["RATE_LIMIT", "BACKPRESSURE", "NOT_FOUND", "INTERNAL"],
-        components: &["core"],
-        methods: &["GET", "POST"],
-        id_max_len: 64,
-        sampling: SamplingDefaults { success, error: 1.0, spike: 0.1, max_override: 0.1, overrides: &[] },
+        fields: LOG_SCHEMA.fields,
+        forbidden: LOG_SCHEMA.forbidden,
+        routes: LOG_SCHEMA.routes,
+        error_tokens: LOG_SCHEMA.error_tokens,
+        components: LOG_SCHEMA.components,
+        methods: LOG_SCHEMA.methods,
+        id_max_len: LOG_SCHEMA.id_max_len,
+        sampling: SamplingDefaults {
+            success,
+            error: LOG_SCHEMA.sampling.error,
+            spike: LOG_SCHEMA.sampling.spike,
+            max_override: LOG_SCHEMA.sampling.max_override,
+            overrides: &[],
+        },
+        self_metrics: LOG_SCHEMA.self_metrics,
     }
 }
 
-static SAMPLED: LogSchema = schema(0.01);
+static SAMPLED: LogSchema = schema(LOG_SCHEMA.sampling.success);
 static ALL: LogSchema = schema(1.0);
 
 struct Discard;
@@ -178,7 +131,7 @@ fn full(schema: &'static LogSchema) -> (Router, LogPlane) {
         .metrics(LimitCounters)
         .build();
     let router = bare()
-        .layer(ChaosLayer::new(Arc::new(OpsFlags::default())))
+        .layer(ChaosLayer::new(Arc::new(Flags::defaults(&obspec_generated::FLAGS))))
         .layer(LimitLayer::<Tok>::new(limits).expect("tokens"))
         .layer(
             ObservabilityLayer::<Tok>::builder()

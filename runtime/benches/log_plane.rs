@@ -9,32 +9,20 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use obspec::log::{FieldSlot, LogPlane, LogSchema, SamplingDefaults, WriteSink, trace_coin};
+use obspec::log::{FieldSlot, LogPlane, LogSchema, WriteSink, trace_coin};
 use tracing_subscriber::layer::SubscriberExt;
 
-// The blueprint §2.1 schema the log tests use, shared rather than copied.
+// The spec's log schema (generated), the one the log tests use.
 #[path = "../tests/log_fixture.rs"]
 mod log_fixture;
-use log_fixture::{FIELDS, FORBIDDEN};
+use log_fixture::{BLUEPRINT as SPEC, KEEP_ALL};
 
-const CODE: FieldSlot = FieldSlot::new(10);
-const LATENCY: FieldSlot = FieldSlot::new(11);
-
-const fn schema(success: f64) -> LogSchema {
-    LogSchema {
-        fields: FIELDS,
-        forbidden: FORBIDDEN,
-        routes: log_fixture::ROUTES,
-        error_tokens: log_fixture::TOKENS,
-        components: &["core"],
-        methods: &["GET", "POST", "PUT", "PATCH", "DELETE"],
-        id_max_len: 64,
-        sampling: SamplingDefaults { success, error: 1.0, spike: 0.1, max_override: 0.5, overrides: &[] },
-    }
+fn code_slot() -> FieldSlot {
+    SPEC.role(obspec::log::LogRole::Status).expect("status field")
 }
-
-static SPEC: LogSchema = schema(0.01);
-static KEEP_ALL: LogSchema = schema(1.0);
+fn latency_slot() -> FieldSlot {
+    log_fixture::latency()
+}
 const TRACE_HEX_LEN: usize = 32;
 
 /// A trace-id the 1% sampler drops, so the full decision (hash included) runs.
@@ -65,8 +53,8 @@ fn benches(c: &mut Criterion) {
                     .route(black_box("/v1/rooms/:id"))
                     .method("GET")
                     .ok(true)
-                    .u64(CODE, 200)
-                    .u64(LATENCY, black_box(12))
+                    .u64(code_slot(), 200)
+                    .u64(latency_slot(), black_box(12))
                     .trace(black_box(trace))
                     .emit(),
             )
@@ -113,8 +101,8 @@ fn benches(c: &mut Criterion) {
                     .route(black_box("/v1/rooms/:id"))
                     .method("GET")
                     .ok(true)
-                    .u64(CODE, 200)
-                    .u64(LATENCY, black_box(12))
+                    .u64(code_slot(), 200)
+                    .u64(latency_slot(), black_box(12))
                     .trace(black_box(trace))
                     .emit(),
             )

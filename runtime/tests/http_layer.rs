@@ -14,31 +14,21 @@ use http::StatusCode;
 use http_common::{Recorded, Tok, body_json, get as req};
 use obspec::http::trace::{TRACEPARENT, parse_trace_id};
 use obspec::http::{ApiError, ObservabilityLayer, RequestIds, TraceContext, TraceIndex};
-use obspec::log::{LogField, LogFieldType, LogPlane, LogSchema, MemorySink, SamplingDefaults};
+use obspec::log::{LogPlane, LogSchema, MemorySink, SamplingDefaults};
+use obspec_generated::LOG_SCHEMA;
 use tower::ServiceExt;
 
+/// The spec's log schema, keeping every line.
 static SCHEMA: LogSchema = LogSchema {
-    fields: &[
-        LogField { name: "ts", ty: LogFieldType::Timestamp },
-        LogField { name: "component", ty: LogFieldType::Component },
-        LogField { name: "route", ty: LogFieldType::Route },
-        LogField { name: "method", ty: LogFieldType::Method },
-        LogField { name: "correlation_id", ty: LogFieldType::Id },
-        LogField { name: "ok", ty: LogFieldType::Bool },
-        LogField { name: "err_token", ty: LogFieldType::ErrorToken },
-        LogField { name: "code", ty: LogFieldType::HttpStatus },
-        LogField { name: "latency_ms", ty: LogFieldType::Count },
-        LogField { name: "bytes_in", ty: LogFieldType::Count },
-        LogField { name: "bytes_out", ty: LogFieldType::Count },
-        LogField { name: "trace_id", ty: LogFieldType::TraceId },
-    ],
-    forbidden: &["payload", "body"],
-    routes: &["/v1/rooms/:room_id", "/v1/rooms/:room_id/events"],
-    error_tokens: &["NOT_FOUND", "RATE_LIMIT", "BACKPRESSURE", "INTERNAL", "INVALID_INPUT"],
-    components: &["core"],
-    methods: &["GET", "POST"],
-    id_max_len: 64,
+    fields: LOG_SCHEMA.fields,
+    forbidden: LOG_SCHEMA.forbidden,
+    routes: LOG_SCHEMA.routes,
+    error_tokens: LOG_SCHEMA.error_tokens,
+    components: LOG_SCHEMA.components,
+    methods: LOG_SCHEMA.methods,
+    id_max_len: LOG_SCHEMA.id_max_len,
     sampling: SamplingDefaults { success: 1.0, error: 1.0, spike: 1.0, max_override: 1.0, overrides: &[] },
+    self_metrics: LOG_SCHEMA.self_metrics,
 };
 
 struct Setup {

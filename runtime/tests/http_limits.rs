@@ -166,14 +166,17 @@ fn missing_tokens_are_reported() {
     impl TokenInfo for Tiny {
         const FALLBACK: Self = Tiny;
         const ALL: &'static [Self] = &[Tiny];
+        fn for_role(_: obspec::http::TokenRole) -> Self {
+            Tiny
+        }
         fn as_str(self) -> &'static str {
             "INTERNAL"
         }
         fn http_status(self) -> u16 {
             500
         }
-        fn jsonrpc_code(self) -> i32 {
-            -32603
+        fn jsonrpc_code(self) -> Option<i32> {
+            None
         }
         fn retry_after_required(self) -> bool {
             false
@@ -186,5 +189,5 @@ fn missing_tokens_are_reported() {
         }
     }
     let err = LimitLayer::<Tiny>::new(Limits::builder().build()).err().map(|e| e.0);
-    assert_eq!(err, Some("RATE_LIMIT"));
+    assert_eq!(err, Some(obspec::http::TokenRole::RateLimit));
 }

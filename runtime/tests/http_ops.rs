@@ -13,13 +13,13 @@ use axum::body::Body;
 use axum::routing::get;
 use http::StatusCode;
 use http_common::{Tok, body_json, body_string, get as req};
+use obspec::flags::{FlagRole, FlagSource, Flags};
 use obspec::http::chaos::chaos_delay;
-use obspec::http::flags::{LogLevel, OpsFlagValues};
-use obspec::http::{
-    ChaosLayer, Limits, ObservabilityLayer, Ops, OpsFlagSource, OpsFlags, Rate, ReloadEvent, Stage, TraceIndex, ops,
-};
+use obspec::http::{ChaosLayer, Limits, ObservabilityLayer, Ops, Rate, ReloadEvent, TraceIndex, ops};
+use obspec_generated::{FLAGS, LOG_SCHEMA, flag_names as f};
 use serde_json::json;
 use tower::ServiceExt;
+use tracing::level_filters::LevelFilter;
 
 const TOKEN: &str = "s3cret-ops-token";
 
@@ -27,7 +27,7 @@ struct Setup {
     app: Router,
     reloads: Arc<Mutex<Vec<ReloadEvent>>>,
     ready: Arc<AtomicBool>,
-    flags: Arc<OpsFlags>,
+    flags: Arc<Flags>,
 }
 
 fn setup() -> Setup {
@@ -36,8 +36,9 @@ fn setup() -> Setup {
     let reloads = Arc::new(Mutex::new(Vec::new()));
     let r2 = Arc::clone(&reloads);
     let ready = Arc::new(AtomicBool::new(true));
-    let flags = Arc::new(OpsFlags::default());
+    let flags = Arc::new(Flags::defaults(&FLAGS));
     let ops = Ops::builder("core")
+        .schema(&LOG_SCHEMA)
         .trace_index(Arc::clone(&index))
         .limits(limits)
         .ready(Arc::clone(&ready))
@@ -146,16 +147,13 @@ async fn reload_switches_the_stage_and_is_audited() {
     let resp = s.app.clone().oneshot(with_token("POST", "/_reload?stage=next", None)).await.expect("infallible");
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert!(s.reloads.lock().expect("lock").is_empty(), "unauthenticated attempts change nothing");
-    assert_eq!(s.flags.stage(), Stage::Current);
+    assert_eq!(s.flags.stage(), Some("current"));
 
     let resp = s.app.clone().oneshot(with_token("POST", "/_reload?stage=next", Some(TOKEN))).await.expect("infallible");
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(body_json(resp).await, json!({"ok": true, "stage": "next", "previous": "current"}));
-    assert_eq!(s.flags.stage(), Stage::Next);
-    assert_eq!(
-        *s.reloads.lock().expect("lock"),
-        vec![ReloadEvent { stage: Stage::Next, previous: Stage::Current, ok: true }]
-    );
+    assert_eq!(s.flags.stage(), Some("next"));
+    assert_eq!(*s.reloads.lock().expect("lock"), vec![ReloadEvent { stage: "next", previous: "current", ok: true }]);
     let resp = s.app.clone().oneshot(with_token("POST", "/_reload?stage=blue", Some(TOKEN))).await.expect("infallible");
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let resp = s.app.clone().oneshot(with_token("GET", "/_reload?stage=next", Some(TOKEN))).await.expect("infallible");
@@ -169,15 +167,23 @@ async fn reload_rereads_flags_and_a_bad_file_changes_nothing() {
     let dir = std::env::temp_dir().join(format!("obspec-http-ops-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("flags.conf");
-    std::fs::write(&path, "spike = on\nchaos.light = on\nchaos.ratio = 2%\nlog.level = debug\n").expect("write");
-    let src = OpsFlagSource::none().with_file(&path);
-    let flags = Arc::new(OpsFlags::default());
+    std::fs::write(&path, "").expect("write");
+    let flags = Arc::new(Flags::load(&FLAGS, FlagSource::none().with_file(&path)).expect("flags"));
+    // One file holds the log plane's flags and the HTTP stack's alike.
+    let text = format!(
+        "{} = on\n{} = on\n{} = 2%\n{} = debug\n",
+        f::SAMPLING_SPIKE,
+        f::CHAOS_LIGHT,
+        f::CHAOS_RATIO,
+        f::LOG_LEVEL
+    );
+    std::fs::write(&path, text).expect("write");
     let events = Arc::new(Mutex::new(Vec::new()));
     let e2 = Arc::clone(&events);
     let app = ops::router::<Tok>(
         Ops::builder("core")
+            .schema(&LOG_SCHEMA)
             .flags(Arc::clone(&flags))
-            .flag_source(src.clone())
             .token(TOKEN)
             .on_reload(move |e| e2.lock().expect("lock").push(*e))
             .build(),
@@ -186,21 +192,24 @@ async fn reload_rereads_flags_and_a_bad_file_changes_nothing() {
     let resp = app.clone().oneshot(with_token("POST", "/_reload?stage=next", Some(TOKEN))).await.expect("infallible");
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(flags.chaos_light());
+    assert!(flags.bool_role(FlagRole::SamplingSpike));
     assert_eq!(flags.chaos_ratio_ppm(), 20_000);
-    assert_eq!(flags.log_level(), LogLevel::Debug);
+    assert_eq!(flags.log_level(), LevelFilter::DEBUG);
 
-    std::fs::write(&path, "chaos.ratio = 0.5\n").expect("write");
+    std::fs::write(&path, format!("{} = 0.5\n", f::CHAOS_RATIO)).expect("write");
     let resp =
         app.clone().oneshot(with_token("POST", "/_reload?stage=current", Some(TOKEN))).await.expect("infallible");
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(body_json(resp).await["err"], "UNAVAILABLE");
-    assert_eq!(flags.stage(), Stage::Next, "stage unchanged");
+    assert_eq!(body_json(resp).await["err"], Tok::Unavailable.as_str());
+    assert_eq!(flags.stage(), Some("next"), "stage unchanged");
     assert_eq!(flags.chaos_ratio_ppm(), 20_000);
+    let err = flags.last_error().expect("kept").to_string();
+    assert_eq!(err, format!("{}:1: flag {}: value 0.5 is outside [0, 0.05]", path.display(), f::CHAOS_RATIO));
     assert_eq!(
         *events.lock().expect("lock"),
         vec![
-            ReloadEvent { stage: Stage::Next, previous: Stage::Current, ok: true },
-            ReloadEvent { stage: Stage::Current, previous: Stage::Next, ok: false },
+            ReloadEvent { stage: "next", previous: "current", ok: true },
+            ReloadEvent { stage: "current", previous: "next", ok: false },
         ]
     );
     std::fs::remove_dir_all(&dir).ok();
@@ -211,45 +220,52 @@ fn flag_values_parse_and_validate() {
     let dir = std::env::temp_dir().join(format!("obspec-http-flags-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("flags.conf");
-    std::fs::write(
-        &path,
-        "# ops\nchaos.light = on\nchaos.delay_min_ms = 10\nchaos.delay_max_ms = 20\ndeploy.stage = next\n",
-    )
-    .expect("write");
-    let v = OpsFlagSource::none().with_env_prefix("OBSPEC_HTTP_TEST_UNSET_").with_file(&path).load().expect("flags");
-    assert_eq!(
-        v,
-        OpsFlagValues {
-            chaos_light: Some(true),
-            chaos_delay_min_ms: Some(10),
-            chaos_delay_max_ms: Some(20),
-            stage: Some(Stage::Next),
-            ..OpsFlagValues::default()
-        }
+    let text = format!(
+        "# ops\n{} = on\n{} = 10\n{} = 20\n{} = next\n",
+        f::CHAOS_LIGHT,
+        f::CHAOS_DELAY_MIN_MS,
+        f::CHAOS_DELAY_MAX_MS,
+        f::DEPLOY_STAGE
     );
-    let f = OpsFlags::from_values(&v);
-    assert_eq!((f.stage(), f.chaos_delay_ms()), (Stage::Next, (10, 20)));
-    for bad in ["chaos.ratio = 0.2", "chaos.delay_max_ms = 9000", "deploy.stage = blue", "chaos.light = maybe"] {
-        std::fs::write(&path, bad).expect("write");
-        assert!(OpsFlagSource::none().with_file(&path).load().is_err(), "{bad}");
+    std::fs::write(&path, text).expect("write");
+    let flags = Flags::load(&FLAGS, FlagSource::none().with_file(&path)).expect("flags");
+    assert!(flags.chaos_light());
+    assert_eq!((flags.stage(), flags.chaos_delay_ms()), (Some("next"), (10, 20)));
+    for bad in [
+        format!("{} = 0.2", f::CHAOS_RATIO),
+        format!("{} = 9000", f::CHAOS_DELAY_MAX_MS),
+        format!("{} = blue", f::DEPLOY_STAGE),
+        format!("{} = maybe", f::CHAOS_LIGHT),
+        "chaos.lite = on".to_owned(),
+    ] {
+        std::fs::write(&path, &bad).expect("write");
+        let err = Flags::load(&FLAGS, FlagSource::none().with_file(&path)).expect_err(&bad).to_string();
+        assert!(err.starts_with(&format!("{}:1: ", path.display())), "{err}");
     }
-    std::fs::write(&path, "chaos.delay_min_ms = 300\nchaos.delay_max_ms = 100\n").expect("write");
-    assert!(OpsFlagSource::none().with_file(&path).load().is_err());
+    std::fs::write(&path, "chaos.lite = on\n").expect("write");
+    let err = Flags::load(&FLAGS, FlagSource::none().with_file(&path)).expect_err("unknown").to_string();
+    assert!(err.ends_with(&format!("unknown flag `chaos.lite`; did you mean `{}`?", f::CHAOS_LIGHT)), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn chaos_is_off_by_default() {
-    let flags = OpsFlags::default();
+    let flags = Flags::defaults(&FLAGS);
     assert!(!flags.chaos_light());
-    assert_eq!((flags.chaos_ratio_ppm(), flags.chaos_delay_ms()), (10_000, (120, 300)));
+    let ratio = FLAGS.by_role(FlagRole::ChaosRatio).map(|d| d.kind);
+    assert!(
+        matches!(ratio, Some(obspec::flags::FlagKind::Ratio { default, .. }) if (f64::from(flags.chaos_ratio_ppm()) / 1e6 - default).abs() < 1e-9)
+    );
     assert!((0..100_000).all(|_| chaos_delay(&flags).is_none()));
 }
 
 #[test]
 fn chaos_light_delays_about_the_ratio_within_the_range() {
-    let flags = OpsFlags::default();
-    flags.set_chaos_light(true);
+    let flags = Flags::defaults(&FLAGS);
+    flags.set_role(FlagRole::ChaosLight, "on").expect("on");
+    flags.set_role(FlagRole::ChaosRatio, "0.01").expect("ratio");
+    flags.set_role(FlagRole::ChaosDelayMin, "120").expect("min");
+    flags.set_role(FlagRole::ChaosDelayMax, "300").expect("max");
     let n = 200_000;
     let delays: Vec<Duration> = (0..n).filter_map(|_| chaos_delay(&flags)).collect();
     // 1% of 200 000 = 2000 (σ ≈ 44).
@@ -260,15 +276,15 @@ fn chaos_light_delays_about_the_ratio_within_the_range() {
 
 #[tokio::test(start_paused = true)]
 async fn chaos_layer_passes_requests_through_when_off_and_delays_when_on() {
-    let flags = Arc::new(OpsFlags::default());
+    let flags = Arc::new(Flags::defaults(&FLAGS));
     let app = Router::new().route("/v1/rooms", get(|| async { "ok" })).layer(ChaosLayer::new(Arc::clone(&flags)));
     let t0 = tokio::time::Instant::now();
     for _ in 0..50 {
         assert_eq!(app.clone().oneshot(req("/v1/rooms")).await.expect("infallible").status(), StatusCode::OK);
     }
     assert_eq!(t0.elapsed(), Duration::ZERO, "no delay while chaos.light is off");
-    flags.set_chaos_light(true);
-    flags.set_chaos_ratio(0.05);
+    flags.set_role(FlagRole::ChaosLight, "on").expect("on");
+    flags.set_role(FlagRole::ChaosRatio, "0.05").expect("ratio");
     let t0 = tokio::time::Instant::now();
     for _ in 0..400 {
         assert_eq!(app.clone().oneshot(req("/v1/rooms")).await.expect("infallible").status(), StatusCode::OK);

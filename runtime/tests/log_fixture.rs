@@ -7,70 +7,60 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use obspec::log::{LogField, LogFieldType as T, LogSchema, SamplingDefaults};
+use obspec::log::{FieldSlot, LogField, LogRole, LogSchema, SamplingDefaults};
+use obspec_generated::LOG_SCHEMA;
 
-pub const FORBIDDEN: &[&str] = &[
-    "params",
-    "args",
-    "payload",
-    "plaintext",
-    "ciphertext",
-    "messages",
-    "mensagens",
-    "message",
-    "msg",
-    "prompt",
-    "content",
-    "body",
-    "text",
-    "attachment",
-    "attachments",
-];
+/// The spec's forbidden names.
+pub static FORBIDDEN: &[&str] = LOG_SCHEMA.forbidden;
+/// The spec's log fields.
+pub static FIELDS: &[LogField] = LOG_SCHEMA.fields;
+/// The spec's route templates.
+pub static ROUTES: &[&str] = LOG_SCHEMA.routes;
+/// The spec's ErrorTokens.
+pub static TOKENS: &[&str] = LOG_SCHEMA.error_tokens;
 
-pub const FIELDS: &[LogField] = &[
-    LogField { name: "ts", ty: T::Timestamp },
-    LogField { name: "component", ty: T::Component },
-    LogField { name: "tenant", ty: T::Id },
-    LogField { name: "route", ty: T::Route },
-    LogField { name: "method", ty: T::Method },
-    LogField { name: "tool", ty: T::Name },
-    LogField { name: "session_id", ty: T::Id },
-    LogField { name: "correlation_id", ty: T::Id },
-    LogField { name: "ok", ty: T::Outcome },
-    LogField { name: "err_token", ty: T::ErrorToken },
-    LogField { name: "code", ty: T::HttpStatus },
-    LogField { name: "latency_ms", ty: T::Count },
-    LogField { name: "bytes_in", ty: T::Count },
-    LogField { name: "bytes_out", ty: T::Count },
-    LogField { name: "cost_calls", ty: T::Count },
-    LogField { name: "node", ty: T::Name },
-    LogField { name: "trace_id", ty: T::TraceId },
-];
-
-pub const ROUTES: &[&str] = &["/v1/rooms/:id", "/v1/rooms", "/v1/messages/:id", "/_health"];
-pub const TOKENS: &[&str] = &["BACKPRESSURE", "RATE_LIMIT", "UNAUTHORIZED", "INTERNAL"];
-
-const fn schema(success: f64) -> LogSchema {
+/// The spec's schema with another success rate (and no spec overrides).
+const fn with_success(success: f64) -> LogSchema {
     LogSchema {
-        fields: FIELDS,
-        forbidden: FORBIDDEN,
-        routes: ROUTES,
-        error_tokens: TOKENS,
-        components: &["core", "office", "gateway", "policy-proxy"],
-        methods: &["GET", "POST", "PUT", "PATCH", "DELETE"],
-        id_max_len: 64,
-        sampling: SamplingDefaults { success, error: 1.0, spike: 0.10, max_override: 0.5, overrides: &[] },
+        fields: LOG_SCHEMA.fields,
+        forbidden: LOG_SCHEMA.forbidden,
+        routes: LOG_SCHEMA.routes,
+        error_tokens: LOG_SCHEMA.error_tokens,
+        components: LOG_SCHEMA.components,
+        methods: LOG_SCHEMA.methods,
+        id_max_len: LOG_SCHEMA.id_max_len,
+        sampling: SamplingDefaults {
+            success,
+            error: LOG_SCHEMA.sampling.error,
+            spike: LOG_SCHEMA.sampling.spike,
+            max_override: LOG_SCHEMA.sampling.max_override,
+            overrides: &[],
+        },
+        self_metrics: LOG_SCHEMA.self_metrics,
     }
 }
 
-/// The blueprint schema with the spec's 1% success rate.
-pub static BLUEPRINT: LogSchema = schema(0.01);
+/// The spec's schema (its 1% success rate), without the spec's overrides.
+pub static BLUEPRINT: LogSchema = with_success(LOG_SCHEMA.sampling.success);
 /// The same vocabulary keeping every line (for content tests).
-pub static KEEP_ALL: LogSchema = schema(1.0);
+pub static KEEP_ALL: LogSchema = with_success(1.0);
 
-pub const LATENCY: obspec::log::FieldSlot = obspec::log::FieldSlot::new(11);
-pub const TENANT: obspec::log::FieldSlot = obspec::log::FieldSlot::new(2);
-pub const TOOL: obspec::log::FieldSlot = obspec::log::FieldSlot::new(5);
+fn slot(role: LogRole) -> FieldSlot {
+    LOG_SCHEMA.role(role).expect("the spec gives the role to a field")
+}
+
+/// The latency field.
+pub fn latency() -> FieldSlot {
+    slot(LogRole::Latency)
+}
+/// The tool field.
+pub fn tool() -> FieldSlot {
+    slot(LogRole::Tool)
+}
+/// The tenant field (no role: by name).
+pub fn tenant() -> FieldSlot {
+    LOG_SCHEMA.slot("tenant").expect("tenant field")
+}
 
 /// A unique temporary directory removed on drop.
 pub struct TempDir(pub std::path::PathBuf);

@@ -27,7 +27,7 @@ fn allowed_fields_are_written_in_schema_order() {
     run(&p, || {
         tracing::info!(
             latency_ms = 12,
-            route = "/v1/rooms/:id",
+            route = "/v1/rooms/:room_id",
             method = "GET",
             ok = true,
             code = 200u16,
@@ -39,7 +39,7 @@ fn allowed_fields_are_written_in_schema_order() {
     let lines = mem.lines();
     assert_eq!(lines.len(), 1);
     let l = &lines[0];
-    let tail = r#","component":"core","tenant":"t_01H","route":"/v1/rooms/:id","method":"GET","tool":"search.v2","ok":true,"code":200,"latency_ms":12,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#;
+    let tail = r#","component":"core","tenant":"t_01H","route":"/v1/rooms/:room_id","method":"GET","tool":"search.v2","ok":true,"code":200,"latency_ms":12,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#;
     assert!(l.starts_with(r#"{"ts":""#), "{l}");
     assert!(l.ends_with(tail), "{l}");
     assert_eq!(parse(&lines)[0]["ts"].as_str().map(str::len), Some(24));
@@ -89,9 +89,12 @@ fn bad_values_are_redacted_and_unknown_forbidden_message_dropped() {
     assert_eq!(s.redacted(Reason::Unknown), 1);
     assert_eq!(s.redacted(Reason::Message), 1);
     assert_eq!(s.redacted(Reason::Reserved), 1);
-    assert_eq!(rec.get("obspec_log_redacted_total{component=core,reason=forbidden}"), 4);
-    assert_eq!(rec.get("obspec_log_redacted_total{component=core,reason=message}"), 1);
-    assert_eq!(rec.get("obspec_log_redacted_total{component=core,reason=invalid}"), 9);
+    // The spec's `log_redacted` self-metric, labelled by reason.
+    let m = &obspec_generated::SELF_METRICS.log_redacted;
+    let key = |r: Reason| format!("{}{{{}={}}}", m.name, m.labels[0], r.as_str());
+    assert_eq!(rec.get(&key(Reason::Forbidden)), 4, "{:?}", rec.keys());
+    assert_eq!(rec.get(&key(Reason::Message)), 1);
+    assert_eq!(rec.get(&key(Reason::Invalid)), 9);
 }
 
 #[test]
@@ -110,7 +113,7 @@ fn span_fields_flow_into_event_lines() {
         let inner = tracing::info_span!("db", session_id = tracing::field::Empty);
         inner.record("session_id", "s-9");
         let _g2 = inner.enter();
-        tracing::info!(route = "/v1/rooms/:id", ok = true, latency_ms = 3);
+        tracing::info!(route = "/v1/rooms/:room_id", ok = true, latency_ms = 3);
     });
     let lines = mem.lines();
     assert_eq!(lines.len(), 1);
@@ -118,7 +121,7 @@ fn span_fields_flow_into_event_lines() {
     assert_eq!(obj["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_eq!(obj["tenant"], "t1");
     assert_eq!(obj["session_id"], "s-9");
-    assert_eq!(obj["route"], "/v1/rooms/:id", "the event's own value wins over the span's");
+    assert_eq!(obj["route"], "/v1/rooms/:room_id", "the event's own value wins over the span's");
     assert!(!lines[0].contains("never"));
     assert_eq!(p.stats().redacted(Reason::Forbidden), 1);
 }

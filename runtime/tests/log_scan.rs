@@ -18,7 +18,7 @@ fn finds_planted_content_with_file_and_line() {
     let dir = TempDir::new("scan");
     let logs = dir.0.join("logs/2026/01/03");
     std::fs::create_dir_all(&logs).expect("mkdir");
-    let clean = r#"{"ts":"2026-01-03T12:34:56.789Z","component":"core","route":"/v1/rooms/:id","ok":true,"latency_ms":12,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","tenant":"[redacted]"}"#;
+    let clean = r#"{"ts":"2026-01-03T12:34:56.789Z","component":"core","route":"/v1/rooms/:room_id","ok":true,"latency_ms":12,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","tenant":"[redacted]"}"#;
     let log = [
         clean,
         r#"{"ts":"2026-01-03T12:34:57.000Z","Payload":"x"}"#,
@@ -46,7 +46,7 @@ fn finds_planted_content_with_file_and_line() {
 # HELP office_mcp_call_total Calls by tool and outcome, free text is fine here.
 # TYPE office_mcp_call_total counter
 office_mcp_call_total{tool=\"search\",ok=\"true\"} 12
-gateway_http_request_duration_seconds_bucket{route=\"/v1/rooms/:id\",le=\"+Inf\"} 3 1700000000000
+gateway_http_request_duration_seconds_bucket{route=\"/v1/rooms/:room_id\",le=\"+Inf\"} 3 1700000000000
 office_mcp_call_total{tool=\"search\",prompt=\"x\"} 1
 office_mcp_call_total{tool=\"tell me \\\"everything\\\"\"} 1
 this is not a sample
@@ -90,7 +90,9 @@ fn free_text_heuristics() {
     for bad in ["a b", "{\"a\":1}", "[1,2]", "olá", "semi;colon", "q?", &"x".repeat(129), "tab\there"] {
         assert!(s.free_text(bad).is_some(), "{bad:?}");
     }
-    for good in ["[redacted]", "/v1/rooms/:id", "2026-01-03T12:34:56.789Z", "ses_01H:x-y.z", "+Inf", "ed25519:AbC+/="] {
+    for good in
+        ["[redacted]", "/v1/rooms/:room_id", "2026-01-03T12:34:56.789Z", "ses_01H:x-y.z", "+Inf", "ed25519:AbC+/="]
+    {
         assert_eq!(s.free_text(good), None, "{good:?}");
     }
     let f = s.scan_text(Path::new("x"), "{\"a\":1}\n[1]\n", Format::Ndjson);

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use fixture::{Counting, KEEP_ALL, LATENCY, TempDir, parse};
+use fixture::{Counting, KEEP_ALL, TempDir, latency, parse};
 use obspec::log::{Emitted, FileSink, LineSink, LogPlane, UtcDay};
 
 /// A sink stuck until the gate opens, as a slow disk would be.
@@ -49,7 +49,7 @@ fn overload_drops_and_counts_without_blocking() {
     metrics::with_local_recorder(&rec, || {
         for i in 0..total {
             // Errors are always sampled, so every line reaches the queue.
-            let r = p.line().route("/v1/rooms/:id").ok(false).u64(LATENCY, i).emit();
+            let r = p.line().route("/v1/rooms/:room_id").ok(false).u64(latency(), i).emit();
             if r == Emitted::Dropped {
                 dropped += 1;
             }
@@ -61,7 +61,8 @@ fn overload_drops_and_counts_without_blocking() {
     assert!(dropped > total / 2, "dropped only {dropped}");
     assert_eq!(s.dropped, dropped);
     assert_eq!(s.queued + s.dropped, total);
-    assert_eq!(rec.get("obspec_log_dropped_total{component=office,reason=queue_full}"), dropped);
+    let m = &obspec_generated::SELF_METRICS.log_dropped;
+    assert_eq!(rec.get(&format!("{}{{{}={}}}", m.name, m.labels[0], obspec::log::QUEUE_FULL)), dropped);
 
     gate.open();
     assert!(p.flush(Duration::from_secs(10)));
@@ -91,13 +92,13 @@ fn daily_rotation_by_utc_date_of_each_line() {
         (ms(2026, 1, 4, 12, 0, 0, 0), 4),
     ] {
         NOW_MS.store(t, Ordering::Relaxed);
-        assert_eq!(p.line().route("/_health").ok(false).u64(LATENCY, lat).emit(), Emitted::Queued);
+        assert_eq!(p.line().route("/v1/rooms/:room_id/events").ok(false).u64(latency(), lat).emit(), Emitted::Queued);
     }
     assert!(p.flush(Duration::from_secs(5)));
     drop(p);
     // A restart the same day appends.
     let p = build();
-    p.line().route("/_health").ok(false).u64(LATENCY, 5).emit();
+    p.line().route("/v1/rooms/:room_id/events").ok(false).u64(latency(), 5).emit();
     p.shutdown();
 
     let read = |rel: &str| -> Vec<String> {
@@ -121,8 +122,8 @@ fn daily_rotation_by_utc_date_of_each_line() {
 #[test]
 fn stdout_mode_writes_json_lines() {
     if std::env::var("OBSPEC_LOG_STDOUT_CHILD").is_ok() {
-        let p = LogPlane::builder(&KEEP_ALL, "policy-proxy").stdout().build().expect("plane");
-        p.line().route("/v1/rooms").ok(true).u64(LATENCY, 77).emit();
+        let p = LogPlane::builder(&KEEP_ALL, "policy_proxy").stdout().build().expect("plane");
+        p.line().route("/v1/rooms").ok(true).u64(latency(), 77).emit();
         p.shutdown();
         return;
     }
@@ -137,6 +138,6 @@ fn stdout_mode_writes_json_lines() {
         .find_map(|l| l.find(r#"{"ts":"#).map(|i| l[i..].to_owned()))
         .unwrap_or_else(|| panic!("no JSON line in {stdout}"));
     let obj = &parse(&[line])[0];
-    assert_eq!(obj["component"], "policy-proxy");
+    assert_eq!(obj["component"], "policy_proxy");
     assert_eq!(obj["latency_ms"], 77);
 }

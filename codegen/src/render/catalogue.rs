@@ -163,20 +163,22 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
     }
 
     writeln!(o, "\n## ErrorTokens\n")?;
+    writeln!(o, "The runtime answers with a token by its role (`rate_limit`, `unavailable`…), never by name.\n")?;
     writeln!(
         o,
-        "| token | HTTP | JSON-RPC | retryable | `retry_after_ms` | fallback | meaning |\n|---|---|---|---|---|---|---|"
+        "| token | HTTP | JSON-RPC | retryable | `retry_after_ms` | fallback | role | meaning |\n|---|---|---|---|---|---|---|---|"
     )?;
     for t in &spec.error_tokens {
         writeln!(
             o,
-            "| `{}` | {} | {} | {} | {:?} | {} | {} |",
+            "| `{}` | {} | {} | {} | {:?} | {} | {} | {} |",
             t.token,
             t.http_status,
-            t.jsonrpc_code,
+            t.jsonrpc_code.map(|c| c.to_string()).unwrap_or_default(),
             t.retryable,
             t.retry_after,
             if t.fallback { "yes" } else { "" },
+            t.role.map(|r| format!("`{}`", r.as_str())).unwrap_or_default(),
             cell(&t.help)
         )?;
     }
@@ -184,9 +186,10 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
     let logs = &spec.logs;
     writeln!(o, "\n## Log plane\n")?;
     writeln!(o, "Closed allow-list; any other field is dropped, a forbidden one is dropped and counted.\n")?;
-    writeln!(o, "| field | type | help |\n|---|---|---|")?;
+    writeln!(o, "| field | type | role | help |\n|---|---|---|---|")?;
     for f in &logs.fields {
-        writeln!(o, "| `{}` | {:?} | {} |", f.name, f.ty, cell(&f.help))?;
+        let role = f.role.map(|r| format!("`{}`", r.as_str())).unwrap_or_default();
+        writeln!(o, "| `{}` | {:?} | {} | {} |", f.name, f.ty, role, cell(&f.help))?;
     }
     writeln!(
         o,
@@ -346,16 +349,45 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
     }
 
     writeln!(o, "## Flags\n")?;
-    writeln!(o, "| flag | env var | type | default | help |\n|---|---|---|---|---|")?;
+    writeln!(
+        o,
+        "Each flag is read from its environment variable and from the flags file (`name = value` lines; \
+         the environment wins), re-read by `/_reload` and the poller. A value outside its bounds is refused \
+         and the previous value stays in force. `rate_map` values are JSON objects.\n"
+    )?;
+    writeln!(o, "| flag | env var | type | default | bounds | role | help |\n|---|---|---|---|---|---|---|")?;
     for f in &spec.flags {
-        writeln!(o, "| `{}` | `{}` | {:?} | `{}` | {} |", f.name, flag_env(&f.name), f.ty, f.default, cell(&f.help))?;
+        let bounds = match f.ty {
+            FlagType::Enum => f.values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "),
+            FlagType::Bool => String::new(),
+            FlagType::RateMap => format!("rates in [0, {}]", names::fmt_float(f.max.unwrap_or(1.0))),
+            FlagType::Ratio => {
+                format!("[{}, {}]", names::fmt_float(f.min.unwrap_or(0.0)), names::fmt_float(f.max.unwrap_or(1.0)))
+            }
+            FlagType::Millis => format!(
+                "[{}, {}] ms",
+                names::fmt_float(f.min.unwrap_or(0.0)),
+                f.max.map_or_else(|| "∞".to_owned(), names::fmt_float)
+            ),
+        };
+        writeln!(
+            o,
+            "| `{}` | `{}` | {:?} | `{}` | {} | {} | {} |",
+            f.name,
+            flag_env(&spec.project.name, &f.name),
+            f.ty,
+            f.default,
+            bounds,
+            f.role.map(|r| format!("`{}`", r.as_str())).unwrap_or_default(),
+            cell(&f.help)
+        )?;
     }
     Ok(())
 }
 
-/// The environment variable of a flag: `OBSPEC_` + upper snake case.
-pub fn flag_env(name: &str) -> String {
-    format!("OBSPEC_{}", name.replace('.', "_").to_uppercase())
+/// The environment variable of a flag: the project's prefix + upper snake case.
+pub fn flag_env(project: &str, name: &str) -> String {
+    crate::roles::flag_env(project, name)
 }
 
 /// The series an SLO reads.

@@ -5,6 +5,7 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
+mod flags;
 mod metrics;
 mod vocab;
 
@@ -40,11 +41,13 @@ pub fn tokens(spec: &Spec) -> TokenStream {
     let metric_names = metric_name_consts(spec);
     let metrics = metrics::module(spec);
     let vocab = vocab::tokens(spec);
+    let flags = flags::tokens(spec);
     quote! {
         #error_token
         #metric_names
         #metrics
         #vocab
+        #flags
     }
 }
 
@@ -53,11 +56,21 @@ fn error_token_enum(spec: &Spec) -> TokenStream {
     let docs: Vec<String> = spec
         .error_tokens
         .iter()
-        .map(|t| format!("{} HTTP {}, JSON-RPC {}.", t.help, t.http_status, t.jsonrpc_code))
+        .map(|t| match t.jsonrpc_code {
+            Some(c) => format!("{} HTTP {}, JSON-RPC {c}.", t.help, t.http_status),
+            None => format!("{} HTTP {}.", t.help, t.http_status),
+        })
         .collect();
     let strs: Vec<&str> = spec.error_tokens.iter().map(|t| t.token.as_str()).collect();
     let statuses: Vec<u16> = spec.error_tokens.iter().map(|t| t.http_status).collect();
-    let codes: Vec<i32> = spec.error_tokens.iter().map(|t| t.jsonrpc_code).collect();
+    let codes: Vec<TokenStream> = spec
+        .error_tokens
+        .iter()
+        .map(|t| match t.jsonrpc_code {
+            Some(c) => quote!(::core::option::Option::Some(#c)),
+            None => quote!(::core::option::Option::None),
+        })
+        .collect();
     let retryable: Vec<bool> = spec.error_tokens.iter().map(|t| t.retryable).collect();
     let required: Vec<bool> = spec.error_tokens.iter().map(|t| t.retry_after == RetryAfter::Required).collect();
     let allowed: Vec<bool> = spec.error_tokens.iter().map(|t| t.retry_after != RetryAfter::None).collect();
@@ -91,8 +104,8 @@ fn error_token_enum(spec: &Spec) -> TokenStream {
                 match self { #(ErrorToken::#variants => #statuses,)* }
             }
 
-            /// JSON-RPC / MCP error code.
-            pub const fn jsonrpc_code(self) -> i32 {
+            /// JSON-RPC / MCP error code, if the spec gives one.
+            pub const fn jsonrpc_code(self) -> ::core::option::Option<i32> {
                 match self { #(ErrorToken::#variants => #codes,)* }
             }
 

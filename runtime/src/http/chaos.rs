@@ -1,6 +1,7 @@
-//! Chaos light (blueprint 09 §5.2): delays a fraction (default 1%) of requests
-//! by 120–300 ms to exercise backpressure in a sandbox. Off unless the
-//! `chaos.light` flag is on; when off it costs one atomic load.
+//! Chaos light (blueprint 09 §5.2): delays a fraction of requests (the flag
+//! with role `chaos_ratio`) by a delay between the `chaos_delay_min` and
+//! `chaos_delay_max` flags, to exercise backpressure in a sandbox. Off unless
+//! the `chaos_light` flag is on; when off it costs one atomic load.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,25 +17,25 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::http::flags::OpsFlags;
+use crate::flags::Flags;
 use crate::http::trace::random_u64;
 
-/// Delays some requests while `chaos.light` is on (see the module docs).
+/// Delays some requests while chaos light is on (see the module docs).
 /// Needs a Tokio runtime with the time driver when it delays.
 #[derive(Debug, Clone)]
 pub struct ChaosLayer {
-    flags: Arc<OpsFlags>,
+    flags: Arc<Flags>,
 }
 
 impl ChaosLayer {
-    /// Reads `chaos.*` from `flags` on every request.
-    pub fn new(flags: Arc<OpsFlags>) -> Self {
+    /// Reads the chaos flags from `flags` on every request.
+    pub fn new(flags: Arc<Flags>) -> Self {
         Self { flags }
     }
 }
 
 /// The delay for one request, if chaos picks it.
-pub fn chaos_delay(flags: &OpsFlags) -> Option<Duration> {
+pub fn chaos_delay(flags: &Flags) -> Option<Duration> {
     if !flags.chaos_light() {
         return None;
     }
@@ -43,7 +44,7 @@ pub fn chaos_delay(flags: &OpsFlags) -> Option<Duration> {
         return None;
     }
     let (lo, hi) = flags.chaos_delay_ms();
-    let ms = u64::from(lo) + (r >> 32) % (u64::from(hi - lo) + 1);
+    let ms = lo + (r >> 32) % (hi - lo + 1);
     Some(Duration::from_millis(ms))
 }
 
@@ -59,7 +60,7 @@ impl<S> Layer<S> for ChaosLayer {
 #[derive(Debug, Clone)]
 pub struct ChaosService<S> {
     inner: S,
-    flags: Arc<OpsFlags>,
+    flags: Arc<Flags>,
 }
 
 type Boxed = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;

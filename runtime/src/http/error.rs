@@ -11,19 +11,47 @@ use http::{HeaderValue, StatusCode, header};
 
 use crate::http::trace::CorrelationId;
 
+/// A situation the runtime answers with an ErrorToken. The spec gives each
+/// role to exactly one token (`role:` in `spec/errors.yaml`), so the runtime
+/// never names a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenRole {
+    /// No or bad credentials (ops token missing or wrong).
+    Unauthenticated,
+    /// Valid credentials but no permission (no ops token configured).
+    AccessDenied,
+    /// The request is malformed (bad trace id, bad stage).
+    InvalidInput,
+    /// Nothing to show (unknown trace id).
+    NotFound,
+    /// The service is draining, not ready, or the flags could not be re-read.
+    Unavailable,
+    /// A rate-limit bucket is empty.
+    RateLimit,
+    /// The concurrency limit is reached.
+    Backpressure,
+    /// The request body is over the size limit.
+    PayloadTooLarge,
+}
+
+/// JSON-RPC's own "internal error" code, sent for a token without a `jsonrpc_code`.
+pub const JSONRPC_INTERNAL_ERROR: i32 = -32603;
+
 /// The ErrorToken vocabulary as the runtime sees it; the generated
 /// `ErrorToken` enum implements it from `spec/errors.yaml`.
 pub trait TokenInfo: Copy + Send + Sync + 'static {
     /// The token unmapped failures and panics become (`fallback: true`).
     const FALLBACK: Self;
+    /// The token the spec gives `role`.
+    fn for_role(role: TokenRole) -> Self;
     /// Every token, in spec order.
     const ALL: &'static [Self];
     /// The wire form, e.g. `"BACKPRESSURE"`.
     fn as_str(self) -> &'static str;
     /// The HTTP status the token is answered with.
     fn http_status(self) -> u16;
-    /// The JSON-RPC (MCP) error code.
-    fn jsonrpc_code(self) -> i32;
+    /// The JSON-RPC (MCP) error code, if the spec gives one.
+    fn jsonrpc_code(self) -> Option<i32>;
     /// True when every answer with this token carries `retry_after_ms`.
     fn retry_after_required(self) -> bool;
     /// True when an answer with this token may carry `retry_after_ms`.
@@ -163,7 +191,7 @@ impl<T: TokenInfo> ApiError<T> {
             data.insert("correlation_id".to_owned(), c.as_str().into());
         }
         let mut error = serde_json::Map::new();
-        error.insert("code".to_owned(), self.token.jsonrpc_code().into());
+        error.insert("code".to_owned(), self.token.jsonrpc_code().unwrap_or(JSONRPC_INTERNAL_ERROR).into());
         error.insert("message".to_owned(), self.token.as_str().into());
         if !data.is_empty() {
             error.insert("data".to_owned(), data.into());
@@ -203,11 +231,6 @@ impl<T: TokenInfo> IntoResponse for ApiError<T> {
 /// with that status that needs no `retry_after_ms`, else [`TokenInfo::FALLBACK`].
 pub fn token_for_status<T: TokenInfo>(status: u16) -> T {
     T::ALL.iter().copied().find(|t| t.http_status() == status && !t.retry_after_required()).unwrap_or(T::FALLBACK)
-}
-
-/// The token named `wire`, or the fallback when the vocabulary lacks it.
-pub(crate) fn token_or_fallback<T: TokenInfo>(wire: &str) -> T {
-    T::from_wire(wire).unwrap_or(T::FALLBACK)
 }
 
 pub(crate) fn render_body(token: &str, retry_after_ms: Option<u64>, correlation_id: Option<&CorrelationId>) -> String {

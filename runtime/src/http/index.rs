@@ -5,6 +5,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use crate::log::{LogRole, LogSchema};
+
 /// Metadata of one request (the only fields `/_trace/:id` shows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TraceEntry {
@@ -29,17 +31,25 @@ pub struct TraceEntry {
 }
 
 impl TraceEntry {
-    /// The allow-listed JSON form.
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The allow-listed JSON form, keyed by the names `schema` gives the
+    /// roles route, method, status, ok, err_token, latency, bytes in and out
+    /// (a role no field holds is left out).
+    pub fn to_json(&self, schema: &LogSchema) -> serde_json::Value {
         let mut m = serde_json::Map::new();
-        m.insert("route".to_owned(), self.route.into());
-        m.insert("method".to_owned(), self.method.into());
-        m.insert("code".to_owned(), self.code.into());
-        m.insert("ok".to_owned(), self.ok.into());
-        m.insert("err_token".to_owned(), self.err_token.map_or(serde_json::Value::Null, Into::into));
-        m.insert("latency_ms".to_owned(), self.latency_ms.into());
-        m.insert("bytes_in".to_owned(), self.bytes_in.map_or(serde_json::Value::Null, Into::into));
-        m.insert("bytes_out".to_owned(), self.bytes_out.map_or(serde_json::Value::Null, Into::into));
+        let mut put = |role: LogRole, v: serde_json::Value| {
+            if let Some(k) = schema.role_name(role) {
+                m.insert(k.to_owned(), v);
+            }
+        };
+        let opt = |v: Option<u64>| v.map_or(serde_json::Value::Null, Into::into);
+        put(LogRole::Route, self.route.into());
+        put(LogRole::Method, self.method.into());
+        put(LogRole::Status, self.code.into());
+        put(LogRole::Ok, self.ok.into());
+        put(LogRole::ErrToken, self.err_token.map_or(serde_json::Value::Null, Into::into));
+        put(LogRole::Latency, self.latency_ms.into());
+        put(LogRole::BytesIn, opt(self.bytes_in));
+        put(LogRole::BytesOut, opt(self.bytes_out));
         m.into()
     }
 }

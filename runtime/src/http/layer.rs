@@ -27,10 +27,12 @@ use crate::http::index::{TraceEntry, TraceIndex};
 use crate::http::logging::{RequestLogSlots, log_request};
 use crate::http::metrics::{NoMetrics, RequestMetrics};
 use crate::http::route::{method_label, route_label};
-use crate::http::trace::{CORRELATION_ID, RequestIds, TRACEPARENT};
+use crate::http::trace::{CORRELATION_ID, CORRELATION_ID_CAPACITY, RequestIds, TRACEPARENT};
 use crate::log::LogPlane;
 
 struct Shared {
+    /// Longest correlation ID accepted: the log schema's `id_max_len`.
+    id_max_len: usize,
     metrics: Arc<dyn RequestMetrics>,
     log: Option<(LogPlane, RequestLogSlots)>,
     index: Option<Arc<TraceIndex>>,
@@ -122,12 +124,13 @@ impl<T: TokenInfo> ObservabilityBuilder<T> {
 
     /// The layer.
     pub fn build(self) -> ObservabilityLayer<T> {
+        let id_max_len = self.plane.as_ref().map_or(CORRELATION_ID_CAPACITY, |p| p.schema().id_max_len);
         let log = self.plane.map(|p| {
             let slots = RequestLogSlots::resolve(p.schema());
             (p, slots)
         });
         ObservabilityLayer {
-            shared: Arc::new(Shared { metrics: self.metrics, log, index: self.index }),
+            shared: Arc::new(Shared { id_max_len, metrics: self.metrics, log, index: self.index }),
             _token: PhantomData,
         }
     }
@@ -219,7 +222,7 @@ where
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let start = Instant::now();
-        let (ids, cid_header) = RequestIds::read(req.headers());
+        let (ids, cid_header) = RequestIds::read(req.headers(), self.shared.id_max_len);
         let route = route_label(req.extensions().get::<MatchedPath>());
         let method = req.method().clone();
         let bytes_in = content_length(req.headers()).or_else(|| req.body().size_hint().exact());

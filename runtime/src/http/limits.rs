@@ -31,7 +31,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::http::error::{ApiError, TokenInfo};
+use crate::http::error::{ApiError, TokenInfo, TokenRole};
 
 /// The `tenant` (and `session_type`) label when the request names none.
 pub const NONE: &str = "none";
@@ -502,13 +502,14 @@ impl Limits {
     }
 }
 
-/// A token the vocabulary lacks.
+/// The token of a role does not allow `retry_after_ms` (a hand-written
+/// [`TokenInfo`]; the spec compiler rejects such a spec).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingToken(pub &'static str);
+pub struct MissingToken(pub TokenRole);
 
 impl std::fmt::Display for MissingToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the ErrorToken vocabulary has no {} that allows retry_after_ms", self.0)
+        write!(f, "the ErrorToken with role {:?} does not allow retry_after_ms", self.0)
     }
 }
 
@@ -539,10 +540,10 @@ impl<T> std::fmt::Debug for LimitLayer<T> {
 }
 
 impl<T: TokenInfo> LimitLayer<T> {
-    /// Answers with the vocabulary's `RATE_LIMIT` and `BACKPRESSURE`.
+    /// Answers with the tokens of the roles `rate_limit` and `backpressure`.
     pub fn new(limits: Arc<Limits>) -> Result<Self, MissingToken> {
-        let find = |w: &'static str| T::from_wire(w).filter(|t| t.retry_after_allowed()).ok_or(MissingToken(w));
-        Ok(Self::with_tokens(limits, find("RATE_LIMIT")?, find("BACKPRESSURE")?))
+        let find = |r: TokenRole| Some(T::for_role(r)).filter(|t| t.retry_after_allowed()).ok_or(MissingToken(r));
+        Ok(Self::with_tokens(limits, find(TokenRole::RateLimit)?, find(TokenRole::Backpressure)?))
     }
 
     /// Answers with these tokens.

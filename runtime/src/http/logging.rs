@@ -1,13 +1,14 @@
-//! One log line per request through the server-blind log plane: route
-//! template, method, ok, err_token, code, latency_ms, bytes_in, bytes_out,
-//! trace_id and correlation_id. The plane decides sampling (errors always
-//! kept, successes at the configured rate, consistently per trace-id) before
-//! anything is formatted. Fields the schema does not declare are skipped.
+//! One log line per request through the server-blind log plane: the fields
+//! holding the roles route, method, ok, err_token, status, latency, bytes in
+//! and out, trace id and correlation (the spec names them). The plane decides
+//! sampling (errors always kept, successes at the configured rate,
+//! consistently per trace-id) before anything is formatted. A role no field
+//! holds is skipped.
 
 use crate::http::index::TraceEntry;
 use crate::http::route::{OVERFLOW, UNMATCHED};
 use crate::http::trace::RequestIds;
-use crate::log::{Emitted, FieldSlot, LogFieldType, LogPlane, LogSchema};
+use crate::log::{Emitted, FieldSlot, LogFieldType, LogPlane, LogRole, LogSchema};
 
 /// The schema slots of the request fields, resolved once per plane.
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,21 +26,21 @@ pub struct RequestLogSlots {
 }
 
 impl RequestLogSlots {
-    /// Finds the fields in `schema`: roles by type (route, method, outcome,
-    /// error token, trace-id) or by their usual names, the rest by name.
+    /// Finds the fields holding each role in `schema` (the route, method,
+    /// outcome, error token and trace-id also by their type).
     pub fn resolve(schema: &LogSchema) -> Self {
-        let by = |ty: LogFieldType, name: &str| schema.role_slot(ty).or_else(|| schema.slot(name));
+        let by = |role: LogRole, ty: LogFieldType| schema.role(role).or_else(|| schema.role_slot(ty));
         Self {
-            route: by(LogFieldType::Route, "route"),
-            method: by(LogFieldType::Method, "method"),
-            ok: by(LogFieldType::Outcome, "ok"),
-            err_token: by(LogFieldType::ErrorToken, "err_token"),
-            code: schema.slot("code"),
-            latency_ms: schema.slot("latency_ms"),
-            bytes_in: schema.slot("bytes_in"),
-            bytes_out: schema.slot("bytes_out"),
-            trace_id: by(LogFieldType::TraceId, "trace_id"),
-            correlation_id: schema.slot("correlation_id"),
+            route: by(LogRole::Route, LogFieldType::Route),
+            method: by(LogRole::Method, LogFieldType::Method),
+            ok: by(LogRole::Ok, LogFieldType::Outcome),
+            err_token: by(LogRole::ErrToken, LogFieldType::ErrorToken),
+            code: schema.role(LogRole::Status),
+            latency_ms: schema.role(LogRole::Latency),
+            bytes_in: schema.role(LogRole::BytesIn),
+            bytes_out: schema.role(LogRole::BytesOut),
+            trace_id: by(LogRole::TraceId, LogFieldType::TraceId),
+            correlation_id: schema.role(LogRole::Correlation),
         }
     }
 }

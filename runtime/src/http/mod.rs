@@ -7,13 +7,15 @@
 //!   fail (panics included), per-route metrics, one log line per request and
 //!   the recent-request index;
 //! - [`limits`]: token buckets per tenant and session type and a concurrency
-//!   limit, answering `RATE_LIMIT` / `BACKPRESSURE` with `retry_after_ms`;
-//! - [`chaos`]: chaos light, off unless its flag is on;
+//!   limit, answering the `rate_limit` / `backpressure` role tokens with
+//!   `retry_after_ms`;
+//! - [`chaos`]: chaos light, off unless its flag is on ([`crate::flags`]);
 //! - [`ops`]: `/_health`, `/metrics`, `/_metrics`, `/_trace/{id}`, `/_reload`.
 //!
 //! ```ignore
 //! let index = Arc::new(TraceIndex::default());
-//! let flags = Arc::new(OpsFlags::from_values(&OpsFlagSource::env().load()?));
+//! let flags = Arc::new(Flags::load(&obspec_generated::FLAGS, FlagSource::env().with_file("flags.conf"))?);
+//! let plane = LogPlane::builder(&obspec_generated::LOG_SCHEMA, "core").flags(flags.clone()).build()?;
 //! let limits = Limits::builder().tenant_rate(Rate::per_second(50, 100)).max_concurrency(256)
 //!     .metrics(CoreLimitMetrics).build();
 //! let app = Router::new()
@@ -21,14 +23,13 @@
 //!     .layer(ChaosLayer::new(flags.clone()))
 //!     .layer(LimitLayer::<ErrorToken>::new(limits.clone())?)
 //!     .layer(ObservabilityLayer::<ErrorToken>::builder().metrics(CoreMetrics).trace_index(index.clone()).build())
-//!     .merge(ops::router::<ErrorToken>(Ops::builder("core").trace_index(index).limits(limits).flags(flags)
-//!         .token(ops_token).on_reload(|e| trail.write_reload(e)).build()));
+//!     .merge(ops::router::<ErrorToken>(Ops::builder("core").trace_index(index).limits(limits).log_plane(plane)
+//!         .flags(flags).token(ops_token).on_reload(|e| trail.write_reload(e)).build()));
 //! ```
 
 pub mod chaos;
 pub mod error;
 pub mod error_token;
-pub mod flags;
 pub mod index;
 pub mod layer;
 pub mod limits;
@@ -39,8 +40,7 @@ pub mod route;
 pub mod trace;
 
 pub use chaos::ChaosLayer;
-pub use error::{ApiError, ErrorInfo, TokenInfo};
-pub use flags::{OpsFlagSource, OpsFlags, Stage};
+pub use error::{ApiError, ErrorInfo, TokenInfo, TokenRole};
 pub use index::{TraceEntry, TraceIndex};
 pub use layer::ObservabilityLayer;
 pub use limits::{LimitLayer, LimitMetrics, Limits, Rate, Rejection};

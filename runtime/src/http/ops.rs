@@ -9,7 +9,10 @@
 //!
 //! The ops token is sent in `x-ops-token` (configurable) and compared in
 //! constant time. Without a configured token the protected endpoints answer
-//! `ACCESS_DENIED`. Merge this router *outside* the observability layer
+//! the token of role `access_denied`; every other error is also a role's
+//! token (`unauthenticated`, `invalid_input`, `not_found`, `unavailable`).
+//! JSON keys that name log fields (`/_trace` entries, the component) are the
+//! log schema's names for the roles. Merge this router *outside* the observability layer
 //! (`app.layer(obs).merge(ops::router(ops))`) so scrapes and probes are not
 //! logged as traffic.
 
@@ -24,21 +27,21 @@ use axum::routing::{get, post};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use subtle::ConstantTimeEq;
 
-use crate::http::error::{ApiError, ErrorInfo, TokenInfo, token_or_fallback};
-use crate::http::flags::{OpsFlagSource, OpsFlags, Stage};
+use crate::flags::Flags;
+use crate::http::error::{ApiError, ErrorInfo, TokenInfo, TokenRole};
 use crate::http::index::TraceIndex;
 use crate::http::limits::Limits;
 use crate::http::trace::parse_trace_id;
-use crate::log::LogPlane;
+use crate::log::{LogPlane, LogRole, LogSchema};
 
 /// What `/_reload` did, for the audit trail (kind `ops.reload`, data `stage`
 /// and `ok`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReloadEvent {
-    /// The stage requested.
-    pub stage: Stage,
+    /// The stage requested (one of the stage flag's values).
+    pub stage: &'static str,
     /// The stage served before.
-    pub previous: Stage,
+    pub previous: &'static str,
     /// Whether the switch happened (false: the flags could not be re-read,
     /// and nothing changed).
     pub ok: bool,
@@ -54,9 +57,8 @@ pub struct Ops {
     index: Option<Arc<TraceIndex>>,
     limits: Option<Arc<Limits>>,
     ready: Arc<AtomicBool>,
-    flags: Arc<OpsFlags>,
-    flag_source: Option<OpsFlagSource>,
-    plane: Option<LogPlane>,
+    flags: Option<Arc<Flags>>,
+    schema: Option<&'static LogSchema>,
     token: Option<Arc<[u8]>>,
     token_header: HeaderName,
     render: Render,
@@ -65,10 +67,7 @@ pub struct Ops {
 
 impl std::fmt::Debug for Ops {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ops")
-            .field("component", &self.component)
-            .field("token", &self.token.as_ref().map(|_| "[set]"))
-            .finish_non_exhaustive()
+        f.debug_tuple("Ops").field(&self.component).field(&self.token.as_ref().map(|_| "[token set]")).finish()
     }
 }
 
@@ -95,21 +94,27 @@ impl OpsBuilder {
         self
     }
 
-    /// The flags in force (shared with the chaos layer).
-    pub fn flags(mut self, flags: Arc<OpsFlags>) -> Self {
-        self.0.flags = flags;
+    /// The flags in force (shared with the log plane and the chaos layer);
+    /// `/_reload` re-reads their sources and switches their stage.
+    pub fn flags(mut self, flags: Arc<Flags>) -> Self {
+        self.0.flags = Some(flags);
         self
     }
 
-    /// Where `/_reload` re-reads the ops flags from.
-    pub fn flag_source(mut self, src: OpsFlagSource) -> Self {
-        self.0.flag_source = Some(src);
+    /// The log schema whose field names key `/_trace` entries (default: the
+    /// log plane's, or the global plane's).
+    pub fn schema(mut self, schema: &'static LogSchema) -> Self {
+        self.0.schema = Some(schema);
         self
     }
 
-    /// The log plane whose sampling flags `/_reload` re-reads.
+    /// The log plane: its schema keys `/_trace` entries, and its flags are
+    /// the ones `/_reload` re-reads unless [`OpsBuilder::flags`] is given.
     pub fn log_plane(mut self, plane: LogPlane) -> Self {
-        self.0.plane = Some(plane);
+        self.0.schema = self.0.schema.or(Some(plane.schema()));
+        if self.0.flags.is_none() {
+            self.0.flags = plane.flags().cloned();
+        }
         self
     }
 
@@ -139,7 +144,10 @@ impl OpsBuilder {
     }
 
     /// The state.
-    pub fn build(self) -> Ops {
+    pub fn build(mut self) -> Ops {
+        if self.0.schema.is_none() {
+            self.0.schema = crate::log::global().map(LogPlane::schema);
+        }
         self.0
     }
 }
@@ -152,9 +160,8 @@ impl Ops {
             index: None,
             limits: None,
             ready: Arc::new(AtomicBool::new(true)),
-            flags: Arc::new(OpsFlags::default()),
-            flag_source: None,
-            plane: None,
+            flags: None,
+            schema: None,
             token: None,
             token_header: HeaderName::from_static("x-ops-token"),
             render: Arc::new(crate::metrics::render),
@@ -167,38 +174,45 @@ impl Ops {
         &self.ready
     }
 
-    /// The flags in force.
-    pub fn flags(&self) -> &Arc<OpsFlags> {
-        &self.flags
+    /// The flags in force, if given.
+    pub fn flags(&self) -> Option<&Arc<Flags>> {
+        self.flags.as_ref()
     }
 
+    // The error is answered at once; boxing it would cost every success path.
+    #[allow(clippy::result_large_err)]
     fn check_token<T: TokenInfo>(&self, headers: &HeaderMap) -> Result<(), ApiError<T>> {
         let Some(expected) = &self.token else {
-            return Err(ApiError::new(token_or_fallback::<T>("ACCESS_DENIED")));
+            return Err(ApiError::new(T::for_role(TokenRole::AccessDenied)));
         };
         let given = headers.get(&self.token_header).map_or(&[][..], HeaderValue::as_bytes);
         if bool::from(given.ct_eq(expected)) {
             Ok(())
         } else {
-            Err(ApiError::new(token_or_fallback::<T>("UNAUTHENTICATED")))
+            Err(ApiError::new(T::for_role(TokenRole::Unauthenticated)))
         }
     }
 
-    fn health(&self) -> Response {
+    fn health<T: TokenInfo>(&self) -> Response {
         let ready = self.ready.load(Ordering::Acquire);
         let mut m = serde_json::Map::new();
-        m.insert("component".to_owned(), self.component.into());
+        if let Some(k) = self.schema.and_then(|s| s.role_name(LogRole::Component)) {
+            m.insert(k.to_owned(), self.component.into());
+        }
         m.insert("live".to_owned(), true.into());
         m.insert("ready".to_owned(), ready.into());
-        m.insert("stage".to_owned(), self.flags.stage().as_str().into());
-        m.insert("chaos_light".to_owned(), self.flags.chaos_light().into());
+        if let Some(f) = &self.flags {
+            m.insert("stage".to_owned(), f.stage().map_or(serde_json::Value::Null, Into::into));
+            m.insert("chaos_light".to_owned(), f.chaos_light().into());
+        }
         m.insert("limits".to_owned(), self.limits.as_ref().map_or(serde_json::Value::Null, |l| l.snapshot()));
         let mut resp = json(if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, &m.into());
         if !ready {
             // A readiness probe's answer, kept as is by the error-token layer.
+            let t = T::for_role(TokenRole::Unavailable);
             resp.extensions_mut().insert(ErrorInfo {
-                token: "UNAVAILABLE",
-                status: 503,
+                token: t.as_str(),
+                status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
                 retry_after_ms: None,
                 complete: true,
             });
@@ -212,56 +226,51 @@ impl Ops {
         resp
     }
 
+    // The error is answered at once; boxing it would cost every success path.
+    #[allow(clippy::result_large_err)]
     fn trace<T: TokenInfo>(&self, headers: &HeaderMap, id: &str) -> Result<Response, ApiError<T>> {
         self.check_token::<T>(headers)?;
-        let trace_id = parse_trace_id(id).ok_or_else(|| ApiError::new(token_or_fallback::<T>("INVALID_INPUT")))?;
+        let trace_id = parse_trace_id(id).ok_or_else(|| ApiError::new(T::for_role(TokenRole::InvalidInput)))?;
+        let schema = self.schema.ok_or_else(|| ApiError::new(T::for_role(TokenRole::Unavailable)))?;
         let found = self.index.as_ref().map(|i| i.lookup(trace_id)).unwrap_or_default();
         if found.is_empty() {
-            return Err(ApiError::new(token_or_fallback::<T>("NOT_FOUND")));
+            return Err(ApiError::new(T::for_role(TokenRole::NotFound)));
         }
         let mut m = serde_json::Map::new();
-        m.insert("trace_id".to_owned(), id.into());
-        m.insert("requests".to_owned(), found.iter().map(|e| e.to_json()).collect::<Vec<_>>().into());
+        if let Some(k) = schema.role_name(LogRole::TraceId) {
+            m.insert(k.to_owned(), id.into());
+        }
+        m.insert("requests".to_owned(), found.iter().map(|e| e.to_json(schema)).collect::<Vec<_>>().into());
         Ok(json(StatusCode::OK, &m.into()))
     }
 
+    // The error is answered at once; boxing it would cost every success path.
+    #[allow(clippy::result_large_err)]
     fn reload<T: TokenInfo>(&self, headers: &HeaderMap, uri: &Uri) -> Result<Response, ApiError<T>> {
         self.check_token::<T>(headers)?;
-        let stage = uri
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("stage="))
-            .and_then(Stage::parse)
-            .ok_or_else(|| ApiError::new(token_or_fallback::<T>("INVALID_INPUT")))?;
-        let previous = self.flags.stage();
-        let reread = self.reread_flags();
-        let ok = reread.is_ok();
+        let invalid = || ApiError::new(T::for_role(TokenRole::InvalidInput));
+        let flags = self.flags.as_ref().ok_or_else(|| ApiError::new(T::for_role(TokenRole::Unavailable)))?;
+        let asked =
+            uri.query().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix("stage=")).ok_or_else(invalid)?;
+        let stage = flags.stages().iter().copied().find(|s| *s == asked).ok_or_else(invalid)?;
+        let previous = flags.stage().ok_or_else(invalid)?;
+        let ok = flags.reload().is_ok();
         if ok {
-            self.flags.set_stage(stage);
+            flags.set_stage(stage);
         }
         if let Some(hook) = &self.on_reload {
             hook(&ReloadEvent { stage, previous, ok });
         }
         if !ok {
-            return Err(ApiError::new(token_or_fallback::<T>("UNAVAILABLE")));
+            return Err(ApiError::new(T::for_role(TokenRole::Unavailable)));
         }
         let mut m = serde_json::Map::new();
-        m.insert("ok".to_owned(), true.into());
-        m.insert("stage".to_owned(), stage.as_str().into());
-        m.insert("previous".to_owned(), previous.as_str().into());
+        if let Some(k) = self.schema.and_then(|s| s.role_name(LogRole::Ok)) {
+            m.insert(k.to_owned(), true.into());
+        }
+        m.insert("stage".to_owned(), stage.into());
+        m.insert("previous".to_owned(), previous.into());
         Ok(json(StatusCode::OK, &m.into()))
-    }
-
-    fn reread_flags(&self) -> Result<(), ()> {
-        if let Some(src) = &self.flag_source {
-            let v = src.load().map_err(drop)?;
-            self.flags.apply(&v, false);
-        }
-        if let Some(p) = &self.plane {
-            p.reload_flags().map_err(drop)?;
-        }
-        Ok(())
     }
 }
 
@@ -277,7 +286,7 @@ pub fn router<T: TokenInfo>(ops: Ops) -> Router {
     let ops = Arc::new(ops);
     let (h, m1, m2, t, r) = (Arc::clone(&ops), Arc::clone(&ops), Arc::clone(&ops), Arc::clone(&ops), ops);
     Router::new()
-        .route("/_health", get(move || async move { h.health() }))
+        .route("/_health", get(move || async move { h.health::<T>() }))
         .route("/metrics", get(move || async move { m1.metrics() }))
         .route("/_metrics", get(move || async move { m2.metrics() }))
         .route(

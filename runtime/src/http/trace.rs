@@ -12,8 +12,9 @@ pub static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// The `x-correlation-id` header.
 pub static CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
 
-/// Longest correlation ID kept (the log plane's `id_max_len` default).
-pub const CORRELATION_ID_MAX_LEN: usize = 64;
+/// Room for a correlation ID (inline, no allocation). The longest accepted is
+/// the log schema's `id_max_len` (from the spec), at most this.
+pub const CORRELATION_ID_CAPACITY: usize = 128;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -194,31 +195,36 @@ impl std::fmt::Debug for TraceIdHex {
     }
 }
 
-/// A correlation ID: 1..=64 characters of `[A-Za-z0-9._:-]` (the log plane's
-/// ID shape), stored inline.
+/// A correlation ID: 1..=`id_max_len` characters of `[A-Za-z0-9._:-]` (the
+/// log plane's ID shape), stored inline.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CorrelationId {
     len: u8,
-    buf: [u8; CORRELATION_ID_MAX_LEN],
+    buf: [u8; CORRELATION_ID_CAPACITY],
 }
 
 impl CorrelationId {
-    /// Accepts an ID of the right shape.
+    /// Accepts an ID of the right shape, up to [`CORRELATION_ID_CAPACITY`] long.
     pub fn parse(s: &[u8]) -> Option<Self> {
+        Self::parse_max(s, CORRELATION_ID_CAPACITY)
+    }
+
+    /// Accepts an ID of the right shape, up to `max_len` long (the schema's `id_max_len`).
+    pub fn parse_max(s: &[u8], max_len: usize) -> Option<Self> {
         if s.is_empty()
-            || s.len() > CORRELATION_ID_MAX_LEN
+            || s.len() > max_len.min(CORRELATION_ID_CAPACITY)
             || !s.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
         {
             return None;
         }
-        let mut buf = [0u8; CORRELATION_ID_MAX_LEN];
+        let mut buf = [0u8; CORRELATION_ID_CAPACITY];
         buf[..s.len()].copy_from_slice(s);
         Some(Self { len: s.len() as u8, buf })
     }
 
     /// The ID a request without one gets: its trace-id in hex.
     pub fn from_trace(trace: &TraceContext) -> Self {
-        let mut buf = [0u8; CORRELATION_ID_MAX_LEN];
+        let mut buf = [0u8; CORRELATION_ID_CAPACITY];
         put_hex(&mut buf[..32], trace.trace_id, 32);
         Self { len: 32, buf }
     }
@@ -259,14 +265,15 @@ pub struct RequestIds {
 impl RequestIds {
     /// Reads (or makes up) both from the request headers.
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        Self::read(headers).0
+        Self::read(headers, CORRELATION_ID_CAPACITY).0
     }
 
-    /// The IDs and, when the caller sent a valid correlation ID, its header
-    /// value (echoed on the response without a copy).
-    pub(crate) fn read(headers: &HeaderMap) -> (Self, Option<HeaderValue>) {
+    /// The IDs and, when the caller sent a valid correlation ID (at most
+    /// `max_len` long), its header value (echoed on the response without a copy).
+    pub(crate) fn read(headers: &HeaderMap, max_len: usize) -> (Self, Option<HeaderValue>) {
         let trace = TraceContext::from_headers(headers);
-        let given = headers.get(&CORRELATION_ID).and_then(|v| CorrelationId::parse(v.as_bytes()).map(|c| (c, v)));
+        let given =
+            headers.get(&CORRELATION_ID).and_then(|v| CorrelationId::parse_max(v.as_bytes(), max_len).map(|c| (c, v)));
         match given {
             Some((correlation_id, v)) => (Self { trace, correlation_id }, Some(v.clone())),
             None => (Self { trace, correlation_id: CorrelationId::from_trace(&trace) }, None),

@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn ordinary_names_are_not_forbidden() {
-        for v in ["route", "latency_ms", "payload_bytes", "args_min", "textual", "ok"] {
+        for v in ["path", "elapsed_ms", "payload_bytes", "args_min", "textual", "okay"] {
             assert!(!is_forbidden_name(v, F), "{v:?} should not be forbidden");
         }
     }

@@ -226,6 +226,10 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let inner = &self.plane.inner;
+        // `log_level`: an event above the flag's level is not even visited.
+        if !inner.level_enabled(event.metadata().level()) {
+            return;
+        }
         let mut rec = Record::new(SCRATCH.with(Cell::take));
         event.record(&mut Visitor { c: &inner.c, rec: &mut rec });
         if rec.any {
@@ -236,7 +240,7 @@ where
                     }
                 }
             }
-            inner.emit(&rec);
+            inner.emit(&rec, Some(event.metadata().level()));
         } else {
             // An event with no schema field says nothing a server-blind log may keep.
             inner.record_span(&mut rec);

@@ -5,14 +5,18 @@
 //!
 //! ```
 //! # use obspec::log::*;
+//! # use obspec::metrics::{SelfMetric, SelfMetrics};
+//! # static M: SelfMetric = SelfMetric { name: "demo_self_total", labels: &["reason"] };
+//! # static SELF: SelfMetrics = SelfMetrics { log_dropped: M, log_redacted: M, label_overflow: M };
 //! # static S: LogSchema = LogSchema { fields: &[
-//! #   LogField { name: "ts", ty: LogFieldType::Timestamp },
-//! #   LogField { name: "route", ty: LogFieldType::Route },
-//! #   LogField { name: "ok", ty: LogFieldType::Outcome },
-//! #   LogField { name: "latency_ms", ty: LogFieldType::Count }],
+//! #   LogField { name: "ts", ty: LogFieldType::Timestamp, role: Some(LogRole::Ts) },
+//! #   LogField { name: "route", ty: LogFieldType::Route, role: Some(LogRole::Route) },
+//! #   LogField { name: "ok", ty: LogFieldType::Outcome, role: Some(LogRole::Ok) },
+//! #   LogField { name: "latency_ms", ty: LogFieldType::Count, role: Some(LogRole::Latency) }],
 //! #   forbidden: &[], routes: &["/v1/rooms/:id"], error_tokens: &[], components: &[],
 //! #   methods: &[], id_max_len: 64,
-//! #   sampling: SamplingDefaults { success: 1.0, error: 1.0, spike: 1.0, max_override: 1.0, overrides: &[] } };
+//! #   sampling: SamplingDefaults { success: 1.0, error: 1.0, spike: 1.0, max_override: 1.0, overrides: &[] },
+//! #   self_metrics: &SELF };
 //! let mem = MemorySink::new();
 //! let plane = LogPlane::builder(&S, "core").memory(&mem).build()?;
 //! const LATENCY: FieldSlot = FieldSlot::new(3);
@@ -199,7 +203,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn emit(&mut self) -> Emitted {
         let Some(inner) = self.inner else { return Emitted::SampledOut };
-        let r = inner.emit(&self.rec);
+        let r = inner.emit(&self.rec, None);
         self.rec.vals = [Val::Absent; crate::log::MAX_FIELDS];
         self.rec.drops = [0; 5];
         self.rec.scratch.clear();

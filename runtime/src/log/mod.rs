@@ -4,7 +4,6 @@
 //! a non-blocking writer with daily rotation, and a scanner for forbidden
 //! content.
 
-pub mod flags;
 pub mod fold;
 mod layer;
 mod line;
@@ -17,15 +16,14 @@ mod time;
 pub mod validate;
 mod writer;
 
-pub use flags::{FlagError, FlagOverride, FlagSource, SamplingFlags};
 pub use layer::ServerBlindLayer;
 pub use line::{LogLine, line};
-pub use plane::{BuildError, Emitted, FlagPoller, LogPlane, LogPlaneBuilder, LogStats, global, install};
+pub use plane::{BuildError, Emitted, LogPlane, LogPlaneBuilder, LogStats, global, install};
 pub use record::{REDACTED, Reason};
 pub use sampler::{EffectiveRates, trace_coin};
 pub use schema::{
-    FieldSlot, LogField, LogFieldType, LogSchema, MAX_FIELDS, NAME_MAX_LEN, SamplingDefaults, SamplingOverride,
-    SchemaError,
+    FieldSlot, LogField, LogFieldType, LogRole, LogSchema, MAX_FIELDS, NAME_MAX_LEN, SamplingDefaults,
+    SamplingOverride, SchemaError,
 };
 pub use time::UtcDay;
-pub use writer::{FileSink, LineSink, MemorySink, StdoutSink, WriteSink};
+pub use writer::{FileSink, LineSink, MemorySink, QUEUE_FULL, StdoutSink, WriteSink};

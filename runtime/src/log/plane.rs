@@ -1,12 +1,20 @@
 //! [`LogPlane`]: one component's log plane — compiled schema, sampler, flags and
 //! writer — shared by the tracing layer and typed lines.
+//!
+//! The plane reads the shared [`Flags`] handle: the sampling flags (rebuilt
+//! when the handle's generation moves) and `log_level`, which filters every
+//! event. A tracing event is kept when its level is within the flag's; a
+//! typed line, which has no level, counts as an error when it is one and as
+//! info otherwise (resolution R30).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-use crate::log::flags::{FlagError, FlagSource, SamplingFlags};
+use tracing::Level;
+
+use crate::flags::Flags;
 use crate::log::record::{Compiled, Reason, Record};
 use crate::log::sampler::{EffectiveRates, Rates, Sampler};
 use crate::log::schema::LogSchema;
@@ -34,12 +42,12 @@ pub struct LogStats {
     pub queued: u64,
     /// Lines handed to the sink.
     pub written: u64,
-    /// Lines dropped because the queue was full (`obspec_log_dropped_total`).
+    /// Lines dropped because the queue was full (the `log_dropped` self-metric).
     pub dropped: u64,
     /// Sink write or flush errors.
     pub write_errors: u64,
     /// Keys or values dropped/redacted, by [`Reason`] discriminant
-    /// (`obspec_log_redacted_total`).
+    /// (the `log_redacted` self-metric).
     pub redacted: [u64; 5],
 }
 
@@ -57,16 +65,13 @@ pub struct LogPlaneBuilder {
     sink: Option<Box<dyn LineSink>>,
     queue_bytes: usize,
     flush_interval: Duration,
-    flags: FlagSource,
+    flags: Option<Arc<Flags>>,
     clock: fn() -> SystemTime,
 }
 
 impl std::fmt::Debug for LogPlaneBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogPlaneBuilder")
-            .field("component", &self.component)
-            .field("queue_bytes", &self.queue_bytes)
-            .finish_non_exhaustive()
+        f.debug_tuple("LogPlaneBuilder").field(&self.component).field(&self.queue_bytes).finish()
     }
 }
 
@@ -105,9 +110,11 @@ impl LogPlaneBuilder {
         self
     }
 
-    /// Where run-time sampling flags come from (default: none).
-    pub fn flags(mut self, src: FlagSource) -> Self {
-        self.flags = src;
+    /// The flags handle the plane reads (sampling, `log_level`); share it
+    /// with the layers and the ops endpoints. Without one, the spec's
+    /// sampling defaults apply and nothing is filtered by level.
+    pub fn flags(mut self, flags: Arc<Flags>) -> Self {
+        self.flags = Some(flags);
         self
     }
 
@@ -132,9 +139,10 @@ impl LogPlaneBuilder {
         if !known {
             return Err(BuildError(format!("component {:?} is not in the schema", self.component)));
         }
+        crate::metrics::set_self_metrics(self.schema.self_metrics);
         let c = Compiled::new(self.schema, self.component);
-        let flags = self.flags.load().map_err(|e| BuildError(e.to_string()))?;
-        let (rates, _warnings) = Rates::compile(&c, &flags);
+        let seen = self.flags.as_ref().map_or(0, |f| f.generation());
+        let (rates, warnings) = Rates::compile(&c, self.flags.as_deref());
         let sink = self.sink.unwrap_or_else(|| Box::new(StdoutSink::default()));
         let (queue, handle) = writer::spawn(sink, self.queue_bytes, self.flush_interval)
             .map_err(|e| BuildError(format!("writer thread: {e}")))?;
@@ -144,7 +152,9 @@ impl LogPlaneBuilder {
                 sampler: Sampler::new(rates),
                 queue,
                 writer: Mutex::new(Some(handle)),
-                flags: Mutex::new((self.flags, flags)),
+                flags: self.flags,
+                seen: AtomicU64::new(seen),
+                warnings: Mutex::new(warnings),
                 clock: self.clock,
                 redacted: Default::default(),
             }),
@@ -165,7 +175,11 @@ pub(crate) struct Inner {
     sampler: Sampler,
     queue: Arc<Queue>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    flags: Mutex<(FlagSource, SamplingFlags)>,
+    flags: Option<Arc<Flags>>,
+    /// The flags generation the sampler was built from.
+    seen: AtomicU64,
+    /// Warnings of the last sampler build (overrides matching nothing).
+    warnings: Mutex<Vec<String>>,
     clock: fn() -> SystemTime,
     redacted: [AtomicU64; 5],
 }
@@ -183,30 +197,63 @@ pub enum Emitted {
     SampledOut,
     /// Dropped because the queue was full (counted).
     Dropped,
+    /// Below the `log_level` flag (nothing was formatted).
+    Filtered,
 }
 
 impl Inner {
     pub(crate) fn count_drops(&self, drops: &[u32; 5]) {
+        let m = &self.c.schema.self_metrics.log_redacted;
         for r in Reason::ALL {
             let n = u64::from(drops[r as usize]);
             if n > 0 {
                 self.redacted[r as usize].fetch_add(n, Ordering::Relaxed);
-                metrics::counter!(
-                    "obspec_log_redacted_total",
-                    "component" => self.c.component,
-                    "reason" => r.as_str()
-                )
-                .increment(n);
+                m.counter(&[r.as_str()]).increment(n);
             }
         }
     }
 
-    /// Counts redactions, samples, formats and queues one line.
+    /// Whether an event of `level` passes the `log_level` flag.
     #[inline]
-    pub fn emit(&self, rec: &Record) -> Emitted {
+    pub(crate) fn level_enabled(&self, level: &Level) -> bool {
+        self.flags.as_ref().is_none_or(|f| *level <= f.log_level())
+    }
+
+    /// Rebuilds the sampler when the flags changed since it was built.
+    #[inline]
+    fn refresh(&self) {
+        if let Some(f) = &self.flags {
+            let g = f.generation();
+            if g != self.seen.load(Ordering::Acquire) {
+                self.rebuild(f, g);
+            }
+        }
+    }
+
+    #[cold]
+    fn rebuild(&self, f: &Flags, g: u64) {
+        let mut w = self.warnings.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.seen.load(Ordering::Acquire) == g {
+            return;
+        }
+        let (rates, warnings) = Rates::compile(&self.c, Some(f));
+        self.sampler.set(rates);
+        *w = warnings;
+        self.seen.store(g, Ordering::Release);
+    }
+
+    /// Counts redactions, filters by level (`level`: the tracing event's;
+    /// `None` for a typed line), samples, formats and queues one line.
+    #[inline]
+    pub fn emit(&self, rec: &Record, level: Option<&Level>) -> Emitted {
         if rec.drops != [0; 5] {
             self.count_drops(&rec.drops);
         }
+        let level = level.unwrap_or(if rec.is_error(&self.c) { &Level::ERROR } else { &Level::INFO });
+        if !self.level_enabled(level) {
+            return Emitted::Filtered;
+        }
+        self.refresh();
         if !self.sampler.keep(&self.c, rec) {
             return Emitted::SampledOut;
         }
@@ -219,12 +266,8 @@ impl Inner {
         match pushed {
             Push::Queued => Emitted::Queued,
             Push::Dropped => {
-                metrics::counter!(
-                    "obspec_log_dropped_total",
-                    "component" => self.c.component,
-                    "reason" => "queue_full"
-                )
-                .increment(1);
+                let m = &self.c.schema.self_metrics.log_dropped;
+                m.counter(&[writer::QUEUE_FULL]).increment(1);
                 Emitted::Dropped
             }
         }
@@ -254,7 +297,7 @@ impl LogPlane {
             sink: None,
             queue_bytes: 4 << 20,
             flush_interval: Duration::from_millis(50),
-            flags: FlagSource::none(),
+            flags: None,
             clock: SystemTime::now,
         }
     }
@@ -292,71 +335,22 @@ impl LogPlane {
         }
     }
 
-    /// Re-reads the flag source and applies it. On error the previous flags
-    /// stay in force. Returns warnings about overrides that match nothing.
-    pub fn reload_flags(&self) -> Result<Vec<String>, FlagError> {
-        let mut g = self.inner.flags.lock().unwrap_or_else(PoisonError::into_inner);
-        let flags = g.0.load()?;
-        let (rates, warnings) = Rates::compile(&self.inner.c, &flags);
-        if flags != g.1 {
-            self.inner.sampler.set(rates);
-            g.1 = flags;
-        }
-        Ok(warnings)
+    /// The flags handle the plane reads, if any.
+    pub fn flags(&self) -> Option<&Arc<Flags>> {
+        self.inner.flags.as_ref()
     }
 
-    /// Applies `flags` directly (replacing what the source said until the next
-    /// reload). Returns warnings about overrides that match nothing.
-    pub fn set_flags(&self, flags: SamplingFlags) -> Vec<String> {
-        let mut g = self.inner.flags.lock().unwrap_or_else(PoisonError::into_inner);
-        let (rates, warnings) = Rates::compile(&self.inner.c, &flags);
-        self.inner.sampler.set(rates);
-        g.1 = flags;
-        warnings
+    /// Sampling overrides in the flags that match no route or tool (as of
+    /// the last sampler build).
+    pub fn flag_warnings(&self) -> Vec<String> {
+        self.inner.refresh();
+        self.inner.warnings.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// The rates in force.
     pub fn rates(&self) -> EffectiveRates {
+        self.inner.refresh();
         self.inner.sampler.effective(&self.inner.c)
-    }
-
-    /// Re-reads the flag source every `interval` on a background thread until
-    /// the returned handle is dropped (or the plane is).
-    pub fn spawn_flag_poller(&self, interval: Duration) -> std::io::Result<FlagPoller> {
-        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = Arc::clone(&stop);
-        let handle = std::thread::Builder::new().name("obspec-log-flags".to_owned()).spawn(move || {
-            while !stop2.load(Ordering::Acquire) {
-                std::thread::park_timeout(interval);
-                if stop2.load(Ordering::Acquire) {
-                    break;
-                }
-                match weak.upgrade() {
-                    // A malformed file keeps the previous flags in force.
-                    Some(inner) => drop(LogPlane { inner }.reload_flags()),
-                    None => break,
-                }
-            }
-        })?;
-        Ok(FlagPoller { stop, handle: Some(handle) })
-    }
-}
-
-/// Stops the flag poller thread when dropped.
-#[derive(Debug)]
-pub struct FlagPoller {
-    stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl Drop for FlagPoller {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(h) = self.handle.take() {
-            h.thread().unpark();
-            let _ = h.join();
-        }
     }
 }
 

@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 
-use crate::log::flags::SamplingFlags;
+use crate::flags::{FlagRole, Flags};
 use crate::log::record::{Compiled, Record, Val};
-use crate::log::schema::LogFieldType;
+use crate::log::schema::{LogFieldType, LogRole};
 use crate::log::validate;
 
 /// `rate` maps to a threshold on the top 53 bits of the coin; `ONE` keeps all.
@@ -63,17 +63,25 @@ pub struct EffectiveRates {
 }
 
 impl Rates {
-    /// Builds rates from the spec defaults and `flags`; flag rates are capped at
-    /// `max_override`. Overrides naming an unknown field or value are reported.
-    pub fn compile(c: &Compiled, flags: &SamplingFlags) -> (Self, Vec<String>) {
+    /// Builds rates from the spec defaults and the flags in force (the flags
+    /// playing `sampling_success`, `sampling_spike` and `sampling_overrides`);
+    /// flag rates are capped at `max_override`. A rate-map key is a route
+    /// template of the schema, else a tool name (the field with role `tool`);
+    /// keys that match neither are reported.
+    pub fn compile(c: &Compiled, flags: Option<&Flags>) -> (Self, Vec<String>) {
         let d = &c.schema.sampling;
         let cap = |r: f64| r.min(d.max_override);
         let mut warnings = Vec::new();
         let mut overrides = Vec::new();
-        let flag_ovs = flags.overrides.iter().map(|o| (o.field.as_str(), o.value.as_str(), cap(o.rate)));
-        let spec_ovs = d.overrides.iter().map(|o| (o.field, o.value, cap(o.rate)));
-        for (field, value, rate) in flag_ovs.chain(spec_ovs) {
-            let slot = c.schema.slot(field).map(|s| s.0);
+        let route_slot = c.schema.role(LogRole::Route).or_else(|| c.schema.role_slot(LogFieldType::Route)).map(|s| s.0);
+        let tool_slot = c.schema.role(LogRole::Tool).map(|s| s.0);
+        let map = flags.and_then(|f| f.rate_map_role(FlagRole::SamplingOverrides));
+        let flag_ovs = map.iter().flat_map(|m| m.iter()).map(|(k, r)| {
+            let slot = if validate::index_of(c.schema.routes, k).is_some() { route_slot } else { tool_slot };
+            (slot, &**k, cap(*r))
+        });
+        let spec_ovs = d.overrides.iter().map(|o| (c.schema.slot(o.field).map(|s| s.0), o.value, cap(o.rate)));
+        for (slot, value, rate) in flag_ovs.chain(spec_ovs) {
             let key = match slot.map(|s| c.types[s as usize]) {
                 Some(LogFieldType::Route) => validate::index_of(c.schema.routes, value).map(Key::Index),
                 Some(LogFieldType::Name) if validate::is_name(value) => Some(Key::Bytes(value.as_bytes().into())),
@@ -81,14 +89,15 @@ impl Rates {
             };
             match (slot, key) {
                 (Some(slot), Some(key)) => overrides.push(Override { slot, key, t: threshold(rate) }),
-                _ => warnings.push(format!("override {field} {value}: no such route/name field value")),
+                _ => warnings.push(format!("sampling override {value}: no such route or tool")),
             }
         }
+        let success = flags.and_then(|f| f.ratio_role(FlagRole::SamplingSuccess)).map_or(d.success, cap);
         let rates = Self {
-            success: threshold(flags.success.map_or(d.success, cap)),
+            success: threshold(success),
             error: threshold(d.error),
-            spike_on: flags.spike,
-            spike: threshold(flags.spike_rate.map_or(d.spike, cap)),
+            spike_on: flags.is_some_and(|f| f.bool_role(FlagRole::SamplingSpike)),
+            spike: threshold(d.spike),
             overrides,
         };
         (rates, warnings)

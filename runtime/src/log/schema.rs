@@ -4,13 +4,19 @@
 //! type here holds only `&'static` slices, `&'static str`, numbers and enums:
 //!
 //! ```
-//! use obspec::log::{LogField, LogFieldType, LogSchema, SamplingDefaults};
+//! use obspec::log::{LogField, LogFieldType, LogRole, LogSchema, SamplingDefaults};
+//! use obspec::metrics::{SelfMetric, SelfMetrics};
+//! static SELF: SelfMetrics = SelfMetrics {
+//!     log_dropped: SelfMetric { name: "demo_log_dropped_total", labels: &["reason"] },
+//!     log_redacted: SelfMetric { name: "demo_log_redacted_total", labels: &["reason"] },
+//!     label_overflow: SelfMetric { name: "demo_label_overflow_total", labels: &["metric", "label"] },
+//! };
 //! pub static LOG_SCHEMA: LogSchema = LogSchema {
 //!     fields: &[
-//!         LogField { name: "ts", ty: LogFieldType::Timestamp },
-//!         LogField { name: "component", ty: LogFieldType::Component },
-//!         LogField { name: "route", ty: LogFieldType::Route },
-//!         LogField { name: "ok", ty: LogFieldType::Outcome },
+//!         LogField { name: "at", ty: LogFieldType::Timestamp, role: Some(LogRole::Ts) },
+//!         LogField { name: "svc", ty: LogFieldType::Component, role: Some(LogRole::Component) },
+//!         LogField { name: "path", ty: LogFieldType::Route, role: Some(LogRole::Route) },
+//!         LogField { name: "success", ty: LogFieldType::Outcome, role: Some(LogRole::Ok) },
 //!     ],
 //!     forbidden: &["payload", "prompt"],
 //!     routes: &["/v1/rooms/:id"],
@@ -21,12 +27,13 @@
 //!     sampling: SamplingDefaults {
 //!         success: 0.01, error: 1.0, spike: 0.10, max_override: 0.5, overrides: &[],
 //!     },
+//!     self_metrics: &SELF,
 //! };
 //! assert!(LOG_SCHEMA.validate().is_ok());
 //! ```
 //!
-//! The runtime never hard-codes field names: roles such as "the route" or "the
-//! outcome" come from a field's [`LogFieldType`].
+//! The runtime never hard-codes field names: it asks for a [`LogRole`] ("the
+//! latency", "the correlation ID"), which the spec gives to at most one field.
 
 use crate::log::fold;
 
@@ -56,6 +63,8 @@ pub struct LogSchema {
     pub id_max_len: usize,
     /// Sampling rates from the spec; flags may change them at run time.
     pub sampling: SamplingDefaults,
+    /// The names of the plane's self-metrics (dropped lines, redactions).
+    pub self_metrics: &'static crate::metrics::SelfMetrics,
 }
 
 /// One allowed field.
@@ -65,6 +74,39 @@ pub struct LogField {
     pub name: &'static str,
     /// The shape every value must have.
     pub ty: LogFieldType,
+    /// What the runtime writes into it, if anything.
+    pub role: Option<LogRole>,
+}
+
+/// A value the runtime writes into a line; the spec says which field holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogRole {
+    /// The event time.
+    Ts,
+    /// The emitting component.
+    Component,
+    /// The matched route template.
+    Route,
+    /// The HTTP method.
+    Method,
+    /// The MCP tool name (per-tool sampling overrides).
+    Tool,
+    /// The request's success flag.
+    Ok,
+    /// The ErrorToken of a failure.
+    ErrToken,
+    /// The HTTP status returned.
+    Status,
+    /// Handling time in milliseconds.
+    Latency,
+    /// Request body size.
+    BytesIn,
+    /// Response body size.
+    BytesOut,
+    /// The W3C trace id.
+    TraceId,
+    /// The correlation ID.
+    Correlation,
 }
 
 /// The shape of a field's value; no type admits free text.
@@ -177,6 +219,17 @@ impl LogSchema {
         self.fields.iter().position(|f| f.name == name).and_then(|i| u8::try_from(i).ok()).map(FieldSlot)
     }
 
+    /// The slot of the field holding `role`.
+    pub fn role(&self, role: LogRole) -> Option<FieldSlot> {
+        self.fields.iter().position(|f| f.role == Some(role)).and_then(|i| u8::try_from(i).ok()).map(FieldSlot)
+    }
+
+    /// The name of the field holding `role`.
+    pub fn role_name(&self, role: LogRole) -> Option<&'static str> {
+        let fields: &'static [LogField] = self.fields;
+        fields.iter().find(|f| f.role == Some(role)).map(|f| f.name)
+    }
+
     /// The slot of the (single) field of role type `ty`.
     pub fn role_slot(&self, ty: LogFieldType) -> Option<FieldSlot> {
         self.fields.iter().position(|f| f.ty == ty).and_then(|i| u8::try_from(i).ok()).map(FieldSlot)
@@ -201,6 +254,9 @@ impl LogSchema {
             }
             if f.ty.is_role() && self.fields[..i].iter().any(|g| g.ty == f.ty) {
                 err(format!("field {:?}: at most one field of type {:?}", f.name, f.ty));
+            }
+            if f.role.is_some() && self.fields[..i].iter().any(|g| g.role == f.role) {
+                err(format!("field {:?}: another field holds role {:?}", f.name, f.role));
             }
             if fold::is_forbidden_name(f.name, self.forbidden) {
                 err(format!("allowed field {:?} folds to a forbidden name", f.name));

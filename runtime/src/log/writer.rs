@@ -160,6 +160,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Counters of the queue.
+/// The `reason` of a line dropped because the queue was full.
+pub const QUEUE_FULL: &str = "queue_full";
+
 #[derive(Debug, Default)]
 pub(crate) struct QueueStats {
     pub dropped: AtomicU64,

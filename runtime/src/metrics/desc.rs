@@ -39,18 +39,58 @@ pub struct MetricDesc {
     pub buckets: &'static [f64],
 }
 
-/// The value open labels fold into past their bound.
-pub const OVERFLOW_METRIC: &str = "obspec_label_overflow_total";
+/// One of the runtime's own metrics: its name and label names, from the spec
+/// (the metric with the matching `role:`), so the runtime never names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelfMetric {
+    /// Metric name.
+    pub name: &'static str,
+    /// Label names, in the order the runtime gives values (see [`SelfMetrics`]).
+    pub labels: &'static [&'static str],
+}
 
-/// The self-metric counting values folded into `other`; the recorder always declares it.
-pub const OVERFLOW: MetricDesc = MetricDesc {
-    name: OVERFLOW_METRIC,
-    kind: MetricKind::Counter,
-    help: "Label values folded into \"other\" because an open label reached its max_values bound.",
-    unit: "count",
-    labels: &["metric", "label"],
-    buckets: &[],
-};
+/// The runtime's self-metrics, generated as `obspec_generated::SELF_METRICS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelfMetrics {
+    /// Log lines dropped because the writer's queue was full; label: the reason.
+    pub log_dropped: SelfMetric,
+    /// Log keys or values dropped or redacted; label: the reason.
+    pub log_redacted: SelfMetric,
+    /// Open-label values folded into `other`; labels: the metric, the label.
+    pub label_overflow: SelfMetric,
+}
+
+static SELF_METRICS: std::sync::OnceLock<&'static SelfMetrics> = std::sync::OnceLock::new();
+
+/// Declares the self-metric names for the process (the first call wins; a
+/// log plane declares its schema's when built). Until then, label overflows
+/// fold into `other` without being counted.
+pub fn set_self_metrics(m: &'static SelfMetrics) {
+    let _ = SELF_METRICS.set(m);
+}
+
+/// The self-metric names declared for the process, if any.
+pub fn self_metrics() -> Option<&'static SelfMetrics> {
+    SELF_METRICS.get().copied()
+}
+
+static METADATA: ::metrics::Metadata<'static> =
+    ::metrics::Metadata::new("obspec", ::metrics::Level::INFO, Some(module_path!()));
+
+impl SelfMetric {
+    /// The `metrics` key of this metric with `values` for its labels, in order.
+    pub fn key(&self, values: &[&'static str]) -> ::metrics::Key {
+        let labels: Vec<::metrics::Label> =
+            self.labels.iter().zip(values).map(|(k, v)| ::metrics::Label::from_static_parts(k, v)).collect();
+        ::metrics::Key::from_parts(self.name, labels)
+    }
+
+    /// This counter with `values` for its labels, from the installed recorder.
+    pub fn counter(&self, values: &[&'static str]) -> ::metrics::Counter {
+        let key = self.key(values);
+        ::metrics::with_recorder(|r| r.register_counter(&key, &METADATA))
+    }
+}
 
 /// Buckets of a histogram the spec does not declare (the Prometheus client defaults).
 pub const DEFAULT_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];

@@ -18,8 +18,6 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use ::metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata};
 
-use crate::metrics::desc::OVERFLOW_METRIC;
-
 /// The value an open label takes past its `max_values` bound.
 pub const OTHER: &str = "other";
 
@@ -215,13 +213,8 @@ impl<H: Handle> OpenFamily<H> {
 
     fn count_overflow(&self, inner: &Inner<H>, label: usize) {
         let (Some(cell), Some(l)) = (inner.overflow.get(label), self.open.get(label)) else { return };
-        cell.get_or_init(|| {
-            Counter::register(&Key::from_parts(
-                OVERFLOW_METRIC,
-                vec![Label::from_static_parts("metric", self.name), Label::from_static_parts("label", l.name)],
-            ))
-        })
-        .increment(1);
+        let Some(m) = crate::metrics::self_metrics() else { return };
+        cell.get_or_init(|| Counter::register(&m.label_overflow.key(&[self.name, l.name]))).increment(1);
     }
 
     #[cold]

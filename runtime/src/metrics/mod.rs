@@ -8,8 +8,8 @@
 //!   the spec, histograms as `_bucket`/`_sum`/`_count`).
 //! - [`ClosedFamily`] and [`OpenFamily`] cache handles per label combination,
 //!   so a typed emitter is an index and an atomic add; open labels are bounded
-//!   and values past the bound fold into [`OTHER`], counted by
-//!   `obspec_label_overflow_total{metric,label}`.
+//!   and values past the bound fold into [`OTHER`], counted by the spec's
+//!   `label_overflow` self-metric ([`SelfMetrics`]).
 //!
 //! The runtime takes the spec as data ([`MetricDesc`] tables the generated
 //! crate defines) and never hard-codes a metric.
@@ -20,7 +20,7 @@ mod family;
 mod histogram;
 mod recorder;
 
-pub use desc::{DEFAULT_BUCKETS, MetricDesc, MetricKind, OVERFLOW, OVERFLOW_METRIC};
+pub use desc::{DEFAULT_BUCKETS, MetricDesc, MetricKind, SelfMetric, SelfMetrics, self_metrics, set_self_metrics};
 pub use exposition::CONTENT_TYPE;
 pub use family::{ClosedFamily, Handle, OTHER, OpenFamily, OpenLabel, Row, open_label};
 pub use histogram::{BucketHistogram, HistogramSnapshot};

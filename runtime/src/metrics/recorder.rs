@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use ::metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 
-use crate::metrics::desc::{DEFAULT_BUCKETS, MetricDesc, MetricKind, OVERFLOW};
+use crate::metrics::desc::{DEFAULT_BUCKETS, MetricDesc, MetricKind};
 use crate::metrics::histogram::BucketHistogram;
 
 /// What the recorder holds; shared between the installed recorder and [`Exporter`]s.
@@ -31,8 +31,7 @@ fn get_or_insert<V>(map: &RwLock<HashMap<Key, Arc<V>>>, key: &Key, make: impl Fn
 
 impl Registry {
     fn new(descs: &'static [MetricDesc]) -> Self {
-        let mut map: HashMap<&'static str, &'static MetricDesc> = descs.iter().map(|d| (d.name, d)).collect();
-        map.entry(OVERFLOW.name).or_insert(&OVERFLOW);
+        let map: HashMap<&'static str, &'static MetricDesc> = descs.iter().map(|d| (d.name, d)).collect();
         Self { descs: map, ..Self::default() }
     }
 
@@ -65,8 +64,8 @@ pub struct ObspecRecorder {
 }
 
 impl ObspecRecorder {
-    /// A recorder that knows the spec's metrics (help, type, buckets). The
-    /// label-overflow self-metric is always declared.
+    /// A recorder that knows the spec's metrics (help, type, buckets), the
+    /// runtime's self-metrics included (they are in the spec).
     pub fn new(descs: &'static [MetricDesc]) -> Self {
         Self { registry: Arc::new(Registry::new(descs)) }
     }

@@ -1,5 +1,5 @@
-//! Shared by the `http_*` tests: a token enum mirroring `spec/errors.yaml`,
-//! recording metric hooks and body helpers.
+//! Shared by the `http_*` tests: the generated token enum, recording metric
+//! hooks and body helpers.
 #![allow(dead_code, missing_docs)]
 
 use std::sync::{Arc, Mutex};
@@ -8,81 +8,20 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::response::Response;
 use http::Method;
-use obspec::http::{LimitMetrics, RequestMetrics, TokenInfo};
+use obspec::http::{LimitMetrics, RequestMetrics};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tok {
-    InvalidInput,
-    Unauthenticated,
-    AccessDenied,
-    NotFound,
-    Unsupported,
-    Conflict,
-    PayloadTooLarge,
-    RateLimit,
-    Backpressure,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-    Unavailable,
-    Internal,
-}
+/// The spec's ErrorToken vocabulary (generated), under the tests' short name.
+pub use obspec_generated::ErrorToken as Tok;
 
-/// (token, wire, http, jsonrpc, retry_after: 0 none, 1 optional, 2 required) — spec/errors.yaml.
-pub const TABLE: [(Tok, &str, u16, i32, u8); 13] = [
-    (Tok::InvalidInput, "INVALID_INPUT", 400, -32602, 0),
-    (Tok::Unauthenticated, "UNAUTHENTICATED", 401, -32001, 0),
-    (Tok::AccessDenied, "ACCESS_DENIED", 403, -32003, 0),
-    (Tok::NotFound, "NOT_FOUND", 404, -32004, 0),
-    (Tok::Unsupported, "UNSUPPORTED", 405, -32601, 0),
-    (Tok::Conflict, "CONFLICT", 409, -32009, 0),
-    (Tok::PayloadTooLarge, "PAYLOAD_TOO_LARGE", 413, -32013, 0),
-    (Tok::RateLimit, "RATE_LIMIT", 429, -32029, 2),
-    (Tok::Backpressure, "BACKPRESSURE", 503, -32030, 2),
-    (Tok::UpstreamTimeout, "UPSTREAM_TIMEOUT", 504, -32040, 1),
-    (Tok::UpstreamUnavailable, "UPSTREAM_UNAVAILABLE", 502, -32041, 1),
-    (Tok::Unavailable, "UNAVAILABLE", 503, -32042, 1),
-    (Tok::Internal, "INTERNAL", 500, -32603, 0),
-];
-
-fn row(t: Tok) -> (Tok, &'static str, u16, i32, u8) {
-    TABLE[TABLE.iter().position(|r| r.0 == t).expect("every token is in TABLE")]
-}
-
-impl TokenInfo for Tok {
-    const FALLBACK: Self = Tok::Internal;
-    const ALL: &'static [Self] = &[
-        Tok::InvalidInput,
-        Tok::Unauthenticated,
-        Tok::AccessDenied,
-        Tok::NotFound,
-        Tok::Unsupported,
-        Tok::Conflict,
-        Tok::PayloadTooLarge,
-        Tok::RateLimit,
-        Tok::Backpressure,
-        Tok::UpstreamTimeout,
-        Tok::UpstreamUnavailable,
-        Tok::Unavailable,
-        Tok::Internal,
-    ];
-    fn as_str(self) -> &'static str {
-        row(self).1
-    }
-    fn http_status(self) -> u16 {
-        row(self).2
-    }
-    fn jsonrpc_code(self) -> i32 {
-        row(self).3
-    }
-    fn retry_after_required(self) -> bool {
-        row(self).4 == 2
-    }
-    fn retry_after_allowed(self) -> bool {
-        row(self).4 >= 1
-    }
-    fn from_wire(s: &str) -> Option<Self> {
-        TABLE.iter().find(|r| r.1 == s).map(|r| r.0)
-    }
+/// (token, wire, http, jsonrpc, retry_after: 0 none, 1 optional, 2 required), from the generated table.
+pub fn table() -> Vec<(Tok, &'static str, u16, Option<i32>, u8)> {
+    Tok::ALL
+        .iter()
+        .map(|t| {
+            let retry = if t.retry_after_required() { 2 } else { u8::from(t.retry_after_allowed()) };
+            (*t, t.as_str(), t.http_status(), t.jsonrpc_code(), retry)
+        })
+        .collect()
 }
 
 /// Every `record` call: (route, method, status).

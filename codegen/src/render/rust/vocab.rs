@@ -1,13 +1,15 @@
 //! The vocabulary tables the runtime takes as data: the server-blind log
-//! schema (`obspec::log::LogSchema`) and the `TokenInfo` impl that lets
-//! `obspec::http` answer with the spec's ErrorTokens.
+//! schema (`obspec::log::LogSchema`, each field with its role), the runtime's
+//! self-metric names (`SELF_METRICS`) and the `TokenInfo` impl that lets
+//! `obspec::http` answer with the spec's ErrorTokens, looked up by role.
 
 use std::collections::BTreeSet;
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
-use crate::model::{LabelKind, LogFieldType, Spec};
+use crate::model::{LabelKind, LogFieldType, LogRole, MetricRole, Spec, TokenRole};
+use crate::roles;
 
 fn field_type(ty: LogFieldType) -> Ident {
     let name = match ty {
@@ -30,14 +32,81 @@ fn field_type(ty: LogFieldType) -> Ident {
     Ident::new(name, Span::call_site())
 }
 
-/// `pub static LOG_SCHEMA` and `impl TokenInfo for ErrorToken`.
+fn log_role(r: LogRole) -> Ident {
+    let name = match r {
+        LogRole::Ts => "Ts",
+        LogRole::Component => "Component",
+        LogRole::Route => "Route",
+        LogRole::Method => "Method",
+        LogRole::Tool => "Tool",
+        LogRole::Ok => "Ok",
+        LogRole::ErrToken => "ErrToken",
+        LogRole::Status => "Status",
+        LogRole::Latency => "Latency",
+        LogRole::BytesIn => "BytesIn",
+        LogRole::BytesOut => "BytesOut",
+        LogRole::TraceId => "TraceId",
+        LogRole::Correlation => "Correlation",
+    };
+    Ident::new(name, Span::call_site())
+}
+
+fn token_role(r: TokenRole) -> Ident {
+    let name = match r {
+        TokenRole::Unauthenticated => "Unauthenticated",
+        TokenRole::AccessDenied => "AccessDenied",
+        TokenRole::InvalidInput => "InvalidInput",
+        TokenRole::NotFound => "NotFound",
+        TokenRole::Unavailable => "Unavailable",
+        TokenRole::RateLimit => "RateLimit",
+        TokenRole::Backpressure => "Backpressure",
+        TokenRole::PayloadTooLarge => "PayloadTooLarge",
+    };
+    Ident::new(name, Span::call_site())
+}
+
+fn self_metric(spec: &Spec, role: MetricRole) -> TokenStream {
+    let (name, labels): (&str, Vec<&str>) = match roles::metric_for(spec, role) {
+        Some(m) => (m.name.as_str(), m.labels.iter().map(String::as_str).collect()),
+        // Validation requires every role; keep the tokens well-formed regardless.
+        None => ("", Vec::new()),
+    };
+    quote! { ::obspec::metrics::SelfMetric { name: #name, labels: &[#(#labels),*] } }
+}
+
+/// `pub static LOG_SCHEMA`, `pub static SELF_METRICS` and `impl TokenInfo for ErrorToken`.
 pub fn tokens(spec: &Spec) -> TokenStream {
     let logs = &spec.logs;
     let fields = logs.fields.iter().map(|f| {
         let name = &f.name;
         let ty = field_type(f.ty);
-        quote! { ::obspec::log::LogField { name: #name, ty: ::obspec::log::LogFieldType::#ty } }
+        let role = match f.role {
+            Some(r) => {
+                let r = log_role(r);
+                quote!(::core::option::Option::Some(::obspec::log::LogRole::#r))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        quote! { ::obspec::log::LogField { name: #name, ty: ::obspec::log::LogFieldType::#ty, role: #role } }
     });
+    let tool_field = roles::log_field_for(spec, LogRole::Tool).map_or("", |f| f.name.as_str());
+    let route_field = roles::log_field_for(spec, LogRole::Route)
+        .or_else(|| logs.fields.iter().find(|f| f.ty == LogFieldType::Route))
+        .map_or("", |f| f.name.as_str());
+    let role_arms = TokenRole::ALL.iter().map(|r| {
+        let role = token_role(*r);
+        let value = match roles::token_for(spec, *r) {
+            Some(t) => {
+                let v = Ident::new(&super::camel(&t.token), Span::call_site());
+                quote!(ErrorToken::#v)
+            }
+            None => quote!(ErrorToken::FALLBACK),
+        };
+        quote! { ::obspec::http::TokenRole::#role => #value }
+    });
+    let dropped = self_metric(spec, MetricRole::LogDropped);
+    let redacted = self_metric(spec, MetricRole::LogRedacted);
+    let overflow = self_metric(spec, MetricRole::LabelOverflow);
     let forbidden = &logs.forbidden;
     let routes: BTreeSet<&str> = spec.components.iter().flat_map(|c| c.routes.iter().map(String::as_str)).collect();
     let routes = routes.into_iter();
@@ -54,8 +123,8 @@ pub fn tokens(spec: &Spec) -> TokenStream {
     let (success, error, spike, max_override) = (s.success, s.error, s.spike, s.max_override);
     let overrides = s.overrides.iter().map(|o| {
         let (field, value) = match (&o.route, &o.tool) {
-            (Some(r), _) => ("route", r.as_str()),
-            (_, Some(t)) => ("tool", t.as_str()),
+            (Some(r), _) => (route_field, r.as_str()),
+            (_, Some(t)) => (tool_field, t.as_str()),
             _ => ("", ""),
         };
         let rate = o.success;
@@ -79,18 +148,29 @@ pub fn tokens(spec: &Spec) -> TokenStream {
                 max_override: #max_override,
                 overrides: &[#(#overrides),*],
             },
+            self_metrics: &SELF_METRICS,
+        };
+
+        /// The names of the runtime's own metrics (the spec's metrics with a `role`).
+        pub static SELF_METRICS: ::obspec::metrics::SelfMetrics = ::obspec::metrics::SelfMetrics {
+            log_dropped: #dropped,
+            log_redacted: #redacted,
+            label_overflow: #overflow,
         };
 
         impl ::obspec::http::TokenInfo for ErrorToken {
             const FALLBACK: Self = ErrorToken::FALLBACK;
             const ALL: &'static [Self] = &ErrorToken::ALL;
+            fn for_role(role: ::obspec::http::TokenRole) -> Self {
+                match role { #(#role_arms,)* }
+            }
             fn as_str(self) -> &'static str {
                 ErrorToken::as_str(self)
             }
             fn http_status(self) -> u16 {
                 ErrorToken::http_status(self)
             }
-            fn jsonrpc_code(self) -> i32 {
+            fn jsonrpc_code(self) -> ::core::option::Option<i32> {
                 ErrorToken::jsonrpc_code(self)
             }
             fn retry_after_required(self) -> bool {
