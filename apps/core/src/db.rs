@@ -170,7 +170,8 @@ mod tests {
                 own("r2", 1, "room_created", None),
             ]
         );
-        let tenant: String = c.query_row("SELECT tenant FROM webhook_deliveries", [], |r| r.get(0)).expect("tenant");
+        let tenant: String =
+            c.query_row("SELECT tenant FROM webhook_deliveries", [], |r| r.get(0)).expect("tenant column");
         assert_eq!(tenant, "t1", "open deliveries get their link's tenant");
     }
 }

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod mcp;
 pub mod obs;
+pub mod reconnect;
 pub mod rooms;
 pub mod ws;
 
@@ -47,8 +48,8 @@ pub struct App {
     pub shutdown: Shutdown,
     /// WebSocket sessions running.
     pub tasks: Tasks,
-    /// Sessions dropped and not yet resumed.
-    pub drops: Arc<ws::Drops>,
+    /// Sessions dropped and not yet resumed (also across a restart).
+    pub drops: Arc<reconnect::Drops>,
     /// Tool durations, for `retry_after_ms`.
     pub durations: Arc<mcp::Durations>,
 }
@@ -99,6 +100,12 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
     let _ = obspec::log::install(plane.clone());
     let trails = TrailSink::open(&cfg.trail_dir)?;
     let rooms = rooms::Rooms::open(&cfg.db, cfg.history)?;
+    // This is "the server's start" reconnects after a crash are timed from.
+    let drops = Arc::new(
+        reconnect::Drops::load(&rooms)
+            .await
+            .map_err(|e| format!("cannot load the dropped sessions: {}", e.error_token().as_str()))?,
+    );
     let shutdown = Shutdown::new();
     let tasks = Tasks::new();
 
@@ -125,7 +132,7 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
         trails,
         shutdown: shutdown.clone(),
         tasks: tasks.clone(),
-        drops: Arc::default(),
+        drops,
         durations: Arc::default(),
     };
     // Office declares no per-request metric: the layer logs and indexes only.

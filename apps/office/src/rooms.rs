@@ -118,7 +118,8 @@ impl Rooms {
         Ok(Self { db: Arc::new(StdMutex::new(conn)), rooms: Arc::default(), history: history.max(1) })
     }
 
-    async fn db<T: Send + 'static>(
+    /// Runs `f` on the store's connection, on the blocking pool.
+    pub(crate) async fn db<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, OfficeError> {

@@ -8,16 +8,13 @@
 //! the room's next event (broadcast to every socket of the room, the sender
 //! included); a malformed one gets `{"type":"error","err":"INVALID_INPUT"}`.
 //!
-//! **Reconnect time** (`office_ws_reconnect_duration_seconds`): from the
-//! moment the server sees a session's socket end (close frame, error or
-//! EOF) to the moment a new socket of the same `session_id` in the same room,
-//! carrying `last_seq`, is upgraded and its replay starts. Sessions the
-//! server itself closed (shutdown, lag) and sessions across a restart are not
-//! counted.
-
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+//! **Reconnect time** (`office_ws_reconnect_duration_seconds`, observed in
+//! `session` below): from the moment the server sees a session's socket end
+//! (close frame, error, EOF, or the server's own close on lag or shutdown) to
+//! the moment a new socket of the same `session_id` in the same room,
+//! carrying `last_seq`, is upgraded and its replay starts, also across a
+//! restart: see [`crate::reconnect`] for how a drop outlives the process and
+//! what is measured after a crash (from the new server's start).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -33,30 +30,6 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::obs::{EventMin, EventType, OfficeError, SessionEnded};
 use crate::{App, is_id, tenant};
-
-/// Most sessions remembered as dropped (the oldest are forgotten first).
-pub const MAX_DROPPED: usize = 10_000;
-
-/// Dropped sessions awaiting their reconnect: (room, session) → when the drop was seen.
-#[derive(Debug, Default)]
-pub struct Drops(Mutex<HashMap<(String, String), Instant>>);
-
-impl Drops {
-    fn seen(&self, room: &str, session: &str) {
-        let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if m.len() >= MAX_DROPPED
-            && let Some(oldest) = m.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone())
-        {
-            m.remove(&oldest);
-        }
-        m.insert((room.to_owned(), session.to_owned()), Instant::now());
-    }
-
-    fn resumed(&self, room: &str, session: &str) -> Option<Duration> {
-        let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        m.remove(&(room.to_owned(), session.to_owned())).map(|t| t.elapsed())
-    }
-}
 
 /// Query of the WebSocket route.
 #[derive(Debug, Deserialize)]
@@ -101,6 +74,17 @@ struct ClientEvent {
     data: Value,
 }
 
+/// A sequenced event as clients receive it.
+#[derive(Debug, serde::Serialize)]
+struct RoomEvent<'a> {
+    seq: u64,
+    #[serde(rename = "type")]
+    ty: EventType,
+    /// The session that sent it.
+    session_id: &'a str,
+    data: Value,
+}
+
 enum End {
     /// The client went away (close frame, error, EOF): counts as a drop.
     Client,
@@ -122,9 +106,11 @@ async fn session(
     mut socket: WebSocket,
 ) {
     let _counted = app.tasks.enter();
-    if last_seq.is_some()
-        && let Some(d) = app.drops.resumed(&room_id, &session_id)
-    {
+    // Reconnect time: from the drop the server saw (in this process, or in the
+    // one before a restart; after a crash, from this server's start) to this
+    // resume. The session is recorded open first, so a crash from here on
+    // still leaves a trace of it (crate::reconnect).
+    if let Some(d) = app.drops.opened(&room_id, &session_id, last_seq.is_some()).await {
         metrics::office_ws_reconnect_duration_seconds().record(d.as_secs_f64());
     }
     let (mut bytes_in, mut bytes_out) = (0u64, 0u64);
@@ -137,6 +123,7 @@ async fn session(
                 &mut bytes_out,
             )
             .await;
+            app.drops.dropped(&room_id, &session_id).await;
             return;
         }
     };
@@ -202,9 +189,9 @@ async fn session(
         }
     };
     let clean = matches!(end, End::Server);
-    if let End::Client = end {
-        app.drops.seen(&room_id, &session_id);
-    }
+    // Every end is a drop the session may resume from (a SIGTERM's close
+    // included: the drop is durable before the process exits).
+    app.drops.dropped(&room_id, &session_id).await;
     let room_seq = match app.rooms.room(&room_id).await {
         Ok(r) => r.stats().await.0,
         Err(_) => last_sent,
@@ -232,7 +219,7 @@ async fn client_event(
     };
     let (ty, sid) = (ev.ty, session_id.to_owned());
     let appended =
-        app.rooms.append(room_id, move |seq| json!({"seq": seq, "type": ty, "session_id": sid, "data": ev.data})).await;
+        app.rooms.append(room_id, move |seq| json!(RoomEvent { seq, ty, session_id: &sid, data: ev.data })).await;
     match appended {
         Ok(e) => {
             app.trails.submit(tenant, &EventMin { event_type: ty, delta_count: ev.delta_count, brief_version: e.seq });

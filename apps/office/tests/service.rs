@@ -91,6 +91,29 @@ fn assert_rpc_err(v: &Value, token: T) {
     assert_eq!(v["error"]["message"], token.as_str(), "{v}");
 }
 
+fn reconnect_count() -> String {
+    format!("{}_count", metric_names::OFFICE_WS_RECONNECT_DURATION_SECONDS)
+}
+
+fn reconnect_sum() -> String {
+    format!("{}_sum", metric_names::OFFICE_WS_RECONNECT_DURATION_SECONDS)
+}
+
+async fn scrape(s: &Service) -> String {
+    client().get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("body")
+}
+
+/// Reads until the server's close frame; returns its code.
+async fn until_close(ws: &mut Ws) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), ws.next()).await.expect("close in time") {
+            Some(Ok(Message::Close(f))) => return f.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn help_lists_every_flag_with_its_environment_variable() {
     let out = std::process::Command::new(BIN).arg("--help").output().expect("office --help");
@@ -131,11 +154,7 @@ async fn a_dropped_session_gets_exactly_the_missed_events_then_live_ones() {
     assert_eq!(read_until(&mut b, 6).await, [6]);
 
     let m = client().get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("body");
-    assert_eq!(
-        sample(&m, "office_ws_reconnect_duration_seconds_count", &[]),
-        1.0,
-        "one resume of a dropped session: {m}"
-    );
+    assert_eq!(sample(&m, &reconnect_count(), &[]), 1.0, "one resume of a dropped session: {m}");
     let events = trails_of(&s.data.join("trails"), "office.event");
     let updates: Vec<u64> = events
         .iter()
@@ -174,6 +193,66 @@ async fn the_last_100_events_survive_kill_9_and_replay_in_order() {
     assert_eq!(read_until(&mut b, 120).await, [116, 117, 118, 119, 120]);
     send_event(&mut b, 121).await;
     assert_eq!(read_until(&mut a, 121).await, [121], "the sequence continues after the restart");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_across_a_graceful_restart_is_timed_from_the_shutdown_close() {
+    use std::time::Instant;
+    let mut s = start("reconnect-sigterm", &[]);
+    let mut a = connect(&s, "rg", "sess_g", None).await;
+    next_json(&mut a).await;
+    send_event(&mut a, 1).await;
+    assert_eq!(read_until(&mut a, 1).await, [1]);
+    let before_term = Instant::now();
+    let stop = tokio::task::spawn_blocking(move || {
+        let st = s.sigterm(Duration::from_secs(20));
+        (st, s)
+    });
+    let code = until_close(&mut a).await;
+    assert_eq!(code, Some(1012), "service restart");
+    let (st, mut s) = stop.await.expect("join");
+    assert_eq!(st.code(), Some(0), "{st:?}");
+    let down = Duration::from_millis(600);
+    tokio::time::sleep(down).await;
+    tokio::task::block_in_place(|| s.restart(&[]));
+    // A session the server never saw drop is no resume, even with last_seq.
+    let mut fresh = connect(&s, "rg", "sess_new", Some(1)).await;
+    next_json(&mut fresh).await;
+    let mut a = connect(&s, "rg", "sess_g", Some(1)).await;
+    assert_eq!(next_json(&mut a).await, json!({"type": "hello", "room_seq": 1, "replayed": 0, "truncated": false}));
+    // The hello follows the observation.
+    let resumed_at = Instant::now();
+    let m = scrape(&s).await;
+    assert_eq!(sample(&m, &reconnect_count(), &[]), 1.0, "one resume, timed across the restart: {m}");
+    let took = sample(&m, &reconnect_sum(), &[]);
+    assert!(took >= down.as_secs_f64(), "the downtime after the shutdown's close is in it: {took}");
+    assert!(took <= (resumed_at - before_term).as_secs_f64(), "not before the SIGTERM: {took}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_a_reconnect_is_timed_from_the_new_servers_start() {
+    use std::time::Instant;
+    let mut s = start("reconnect-kill9", &[]);
+    let mut a = connect(&s, "rc", "sess_c", None).await;
+    next_json(&mut a).await;
+    send_event(&mut a, 1).await;
+    assert_eq!(read_until(&mut a, 1).await, [1]);
+    s.kill9();
+    drop(a);
+    // The crash is recorded nowhere: this downtime cannot be in the metric.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let restarting = Instant::now();
+    tokio::task::block_in_place(|| s.restart(&[]));
+    let up = Duration::from_millis(300);
+    tokio::time::sleep(up).await;
+    let mut a = connect(&s, "rc", "sess_c", Some(1)).await;
+    assert_eq!(next_json(&mut a).await["room_seq"], 1);
+    let resumed_at = Instant::now();
+    let m = scrape(&s).await;
+    assert_eq!(sample(&m, &reconnect_count(), &[]), 1.0, "the session open at the crash resumed: {m}");
+    let took = sample(&m, &reconnect_sum(), &[]);
+    assert!(took >= up.as_secs_f64(), "from the server's start, which was before the pause: {took}");
+    assert!(took <= (resumed_at - restarting).as_secs_f64(), "not from the crash: {took}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,7 +374,8 @@ async fn a_burst_over_the_room_cap_gets_backpressure_with_a_correct_retry_after(
     let m = client().get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("body");
     let bp = sample(&m, metric_names::OFFICE_MCP_CALL_TOTAL, &["tool=\"wait\"", "err=\"BACKPRESSURE\""]);
     assert_eq!(bp, 4.0, "{m}");
-    assert_eq!(sample(&m, "office_mcp_call_duration_seconds_count", &["tool=\"wait\""]), 7.0, "{m}");
+    let durations = format!("{}_count", metric_names::OFFICE_MCP_CALL_DURATION_SECONDS);
+    assert_eq!(sample(&m, &durations, &["tool=\"wait\""]), 7.0, "{m}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
