@@ -5,16 +5,13 @@
 //! cannot disagree. See `ARCHITECTURE.md` for the data flow.
 
 pub mod diag;
-pub mod environments;
 pub mod load;
 pub mod model;
 pub mod names;
 pub mod output;
 pub mod promql;
 pub mod render;
-pub mod roles;
 pub mod rules;
-pub mod slo_checks;
 pub mod source;
 pub mod validate;
 
@@ -23,6 +20,8 @@ use std::path::Path;
 pub use diag::Diagnostic;
 pub use load::{Input, Loaded};
 pub use output::GeneratedFile;
+/// The role and environment lookups predate `validate/`; kept at their old paths.
+pub use validate::{environments, roles};
 
 /// Loads and validates a spec. Returns the spec, or every problem found.
 pub fn check(inputs: &[Input]) -> Result<Loaded, Vec<Diagnostic>> {
@@ -54,9 +53,9 @@ pub fn compile_dir(dir: &Path, display_prefix: &str) -> Result<Vec<GeneratedFile
     Ok(render::all(&loaded))
 }
 
-/// Problems of a valid spec that do not stop generation (see [`slo_checks::warnings`]).
+/// Problems of a valid spec that do not stop generation (see [`validate::warnings`]).
 pub fn warnings(loaded: &Loaded) -> Vec<Diagnostic> {
-    slo_checks::warnings(loaded)
+    validate::warnings(loaded)
 }
 
 /// Why a spec directory did not compile.

@@ -11,8 +11,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::diag::Diagnostic;
-use crate::load::{Loc, SourceMap};
+use super::Cx;
+use crate::load::Loc;
 use crate::model::*;
 
 /// The environment-variable prefix of a project's flags: `OBSPEC_` for `obspec`.
@@ -51,52 +51,30 @@ pub fn metric_for(spec: &Spec, role: MetricRole) -> Option<&Metric> {
 /// Levels the runtime's `log_level` flag accepts (tracing's level names).
 pub const LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
 
-struct Cx<'a> {
-    spec: &'a Spec,
-    sm: &'a SourceMap,
-    out: Vec<Diagnostic>,
-}
-
-impl Cx<'_> {
-    fn err(&mut self, loc: &Loc, message: impl Into<String>, help: impl Into<String>) {
-        self.out.push(self.sm.diag(loc, message, help));
-    }
-
-    fn err_key(&mut self, loc: &Loc, message: impl Into<String>, help: impl Into<String>) {
-        self.out.push(self.sm.diag_key(loc, message, help));
-    }
-
-    fn at(&self, loc: &Loc) -> String {
-        self.sm.diag(loc, "", "").location()
-    }
-
-    /// Reports a role held twice, at the second holder, naming the first.
-    fn unique_roles<R: Ord + Copy>(&mut self, what: &str, items: Vec<(R, &str, Loc)>) -> BTreeMap<R, Loc> {
-        let mut seen: BTreeMap<R, Loc> = BTreeMap::new();
-        for (role, name, loc) in items {
-            if let Some(first) = seen.get(&role) {
-                let first_at = self.at(first);
-                self.err(
-                    &loc,
-                    format!("{what} `{name}` takes a role another {what} holds"),
-                    format!("the role is already held at {first_at}; each role goes to one {what}"),
-                );
-            } else {
-                seen.insert(role, loc);
-            }
+/// Reports a role held twice, at the second holder, naming the first.
+fn unique_roles<R: Ord + Copy>(cx: &mut Cx<'_>, what: &str, items: Vec<(R, &str, Loc)>) -> BTreeMap<R, Loc> {
+    let mut seen: BTreeMap<R, Loc> = BTreeMap::new();
+    for (role, name, loc) in items {
+        if let Some(first) = seen.get(&role) {
+            let first_at = cx.at(first);
+            cx.err(
+                &loc,
+                format!("{what} `{name}` takes a role another {what} holds"),
+                format!("the role is already held at {first_at}; each role goes to one {what}"),
+            );
+        } else {
+            seen.insert(role, loc);
         }
-        seen
     }
+    seen
 }
 
-/// Checks every role rule; called once from [`crate::validate::validate`].
-pub fn check(spec: &Spec, sm: &SourceMap) -> Vec<Diagnostic> {
-    let mut cx = Cx { spec, sm, out: Vec::new() };
-    tokens(&mut cx);
-    log_fields(&mut cx);
-    flags(&mut cx);
-    metrics(&mut cx);
-    cx.out
+/// Checks every role rule; one of [`super::CHECKS`].
+pub(super) fn check(cx: &mut Cx<'_>) {
+    tokens(cx);
+    log_fields(cx);
+    flags(cx);
+    metrics(cx);
 }
 
 fn tokens(cx: &mut Cx<'_>) {
@@ -111,7 +89,7 @@ fn tokens(cx: &mut Cx<'_>) {
         .zip(&sm.error_tokens)
         .filter_map(|(t, l)| t.role.map(|r| (r, t.token.as_str(), l.key("role"))))
         .collect();
-    let seen = cx.unique_roles("ErrorToken", held);
+    let seen = unique_roles(cx, "ErrorToken", held);
     let first = sm.error_tokens.first().cloned().unwrap_or_default();
     for role in TokenRole::ALL {
         if !seen.contains_key(&role) {
@@ -161,7 +139,7 @@ fn log_fields(cx: &mut Cx<'_>) {
         .enumerate()
         .filter_map(|(i, f)| f.role.map(|r| (r, f.name.as_str(), loc.key("fields").index(i).key("role"))))
         .collect();
-    cx.unique_roles("log field", held);
+    unique_roles(cx, "log field", held);
     for (i, f) in fields.iter().enumerate() {
         if let Some(r) = f.role
             && r.field_type() != f.ty
@@ -193,7 +171,7 @@ fn flags(cx: &mut Cx<'_>) {
         .zip(&sm.flags)
         .filter_map(|(f, l)| f.role.map(|r| (r, f.name.as_str(), l.key("role"))))
         .collect();
-    cx.unique_roles("flag", held);
+    unique_roles(cx, "flag", held);
     let s = &spec.logs.sampling;
     // Without a log plane (or with one that did not load) the sampling checks
     // would only echo that problem.
@@ -308,7 +286,7 @@ fn metrics(cx: &mut Cx<'_>) {
         .zip(&sm.metrics)
         .filter_map(|(m, l)| m.role.map(|r| (r, m.name.as_str(), l.key("role"))))
         .collect();
-    let seen = cx.unique_roles("metric", held);
+    let seen = unique_roles(cx, "metric", held);
     let first = sm.metrics.first().cloned().unwrap_or_default();
     for role in MetricRole::ALL {
         if !seen.contains_key(&role) {

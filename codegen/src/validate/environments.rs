@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use super::Cx;
 use crate::diag::Diagnostic;
 use crate::load::{Loc, SourceMap};
 use crate::model::{Environment, Spec};
@@ -25,9 +26,9 @@ pub fn split_addr(addr: &str) -> Option<(&str, u16)> {
     host_ok.then_some((host, port))
 }
 
-/// Every problem of the `environments` section.
-pub fn check(spec: &Spec, sm: &SourceMap) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
+/// Every problem of the `environments` section; one of [`super::CHECKS`].
+pub(super) fn check(cx: &mut Cx<'_>) {
+    let (spec, sm, out) = (cx.spec, cx.sm, &mut cx.out);
     let mut names_seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, env) in spec.environments.iter().enumerate() {
         let Some(loc) = sm.environments.get(i) else { continue };
@@ -45,9 +46,8 @@ pub fn check(spec: &Spec, sm: &SourceMap) -> Vec<Diagnostic> {
                 "give each environment a unique name",
             ));
         }
-        check_env(spec, sm, env, loc, &mut out);
+        check_env(spec, sm, env, loc, out);
     }
-    out
 }
 
 fn check_env(spec: &Spec, sm: &SourceMap, env: &Environment, loc: &Loc, out: &mut Vec<Diagnostic>) {
