@@ -106,7 +106,7 @@ struct LimitCounters;
 
 impl LimitMetrics for LimitCounters {
     fn rate_limited(&self, _: &str, _: &str, _: &str) {}
-    fn backpressure(&self, _: &str) {}
+    fn backpressure(&self, _: &str, _: &str) {}
 }
 
 fn bare() -> Router {

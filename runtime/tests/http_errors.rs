@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::StatusCode;
 use http_common::{Tok, body_json, body_string, get as req, table};
-use obspec::http::error::{RetryAfterError, retry_after_secs, token_for_status};
-use obspec::http::{ApiError, CorrelationId, ObservabilityLayer};
+use obspec::http::error::{RetryAfterError, pass_through, recognise_body, retry_after_secs, token_for_status};
+use obspec::http::{ApiError, CorrelationId, ObservabilityLayer, RouteExt};
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -86,8 +86,129 @@ fn untokened_statuses_map_to_a_token_or_the_fallback() {
     assert_eq!(token_for_status::<Tok>(405), Tok::Unsupported);
     // 503 without a retry_after_ms is UNAVAILABLE, never BACKPRESSURE.
     assert_eq!(token_for_status::<Tok>(503), Tok::Unavailable);
-    assert_eq!(token_for_status::<Tok>(422), Tok::Internal);
-    assert_eq!(token_for_status::<Tok>(418), Tok::Internal);
+    // A client error without its own token is the invalid-input role's.
+    assert_eq!(token_for_status::<Tok>(422), Tok::InvalidInput);
+    assert_eq!(token_for_status::<Tok>(415), Tok::InvalidInput);
+    assert_eq!(token_for_status::<Tok>(418), Tok::InvalidInput);
+    assert_eq!(token_for_status::<Tok>(501), Tok::Internal);
+}
+
+#[test]
+fn api_error_is_small() {
+    // The correlation ID is boxed: `Result<_, ApiError>` stays register-sized.
+    assert!(std::mem::size_of::<ApiError<Tok>>() <= 32, "{}", std::mem::size_of::<ApiError<Tok>>());
+}
+
+#[test]
+fn only_well_formed_token_bodies_are_recognised() {
+    let info = recognise_body::<Tok>(503, br#"{"err":"BACKPRESSURE","retry_after_ms":900,"correlation_id":"c"}"#)
+        .expect("a token body");
+    assert_eq!((info.token, info.status, info.retry_after_ms, info.complete), ("BACKPRESSURE", 503, Some(900), true));
+    assert!(recognise_body::<Tok>(503, br#"{"err":"BACKPRESSURE"}"#).is_none(), "retry_after_ms required");
+    assert!(recognise_body::<Tok>(409, br#"{"err":"CONFLICT","retry_after_ms":1}"#).is_none(), "not allowed");
+    assert!(recognise_body::<Tok>(400, br#"{"err":"NO_SUCH_TOKEN"}"#).is_none());
+    assert!(recognise_body::<Tok>(400, b"Failed to parse the request body").is_none());
+    assert!(recognise_body::<Tok>(200, br#"{"err":"CONFLICT"}"#).is_none(), "a success is no error body");
+}
+
+/// An upstream answer (a body the service did not make) read back through `pass_through`.
+fn upstream(status: StatusCode, body: &'static str) -> http::Response<axum::body::Body> {
+    let mut r = http::Response::new(axum::body::Body::from(body));
+    *r.status_mut() = status;
+    r
+}
+
+fn proxy_app() -> Router {
+    Router::new()
+        .route(
+            "/v1/token",
+            get(|| async {
+                let up = upstream(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    r#"{"err":"RATE_LIMIT","retry_after_ms":250,"correlation_id":"up-1"}"#,
+                );
+                pass_through::<Tok, _>(up, 4096).await
+            }),
+        )
+        .route(
+            "/v1/raw",
+            get(|| async {
+                pass_through::<Tok, _>(upstream(StatusCode::BAD_GATEWAY, "upstream said: private"), 4096).await
+            }),
+        )
+        .route(
+            "/v1/json",
+            axum::routing::post(|axum::Json(v): axum::Json<serde_json::Value>| async move { v.to_string() }),
+        )
+        .route(
+            "/v1/query",
+            get(|axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, u32>>| async move {
+                q.len().to_string()
+            }),
+        )
+        .not_found_fallback::<Tok>()
+        .layer(ObservabilityLayer::<Tok>::builder().no_log().build())
+}
+
+#[tokio::test]
+async fn upstream_token_answers_pass_through_the_layer() {
+    let resp = proxy_app().oneshot(req("/v1/token")).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        body_json(resp).await,
+        json!({"err": "RATE_LIMIT", "retry_after_ms": 250, "correlation_id": "up-1"}),
+        "the upstream's token body is kept as is"
+    );
+    let resp = proxy_app().oneshot(req("/v1/raw")).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::BAD_GATEWAY);
+    let body = body_json(resp).await;
+    assert_eq!(body["err"], "UPSTREAM_UNAVAILABLE", "an untokened upstream error is replaced: {body}");
+}
+
+#[tokio::test]
+async fn axum_rejections_answer_invalid_input() {
+    let post = |ct: Option<&str>, body: &'static str| {
+        let mut b = http::Request::builder().method("POST").uri("/v1/json");
+        if let Some(ct) = ct {
+            b = b.header("content-type", ct);
+        }
+        b.body(axum::body::Body::from(body)).expect("request")
+    };
+    // axum answers 415 (no JSON content type) and 400 (syntax); both leave
+    // as the invalid-input token with its spec status.
+    for req in [post(None, "{}"), post(Some("application/json"), "{not json"), post(Some("text/plain"), "{}")] {
+        let resp = proxy_app().oneshot(req).await.expect("infallible");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(body_json(resp).await["err"], "INVALID_INPUT");
+    }
+    let resp = proxy_app().oneshot(req("/v1/query?n=notanumber")).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(resp).await["err"], "INVALID_INPUT");
+}
+
+#[tokio::test]
+async fn json_data_errors_are_invalid_input_not_internal() {
+    let app = Router::new()
+        .route("/v1/typed", axum::routing::post(|axum::Json(n): axum::Json<u32>| async move { n.to_string() }))
+        .layer(ObservabilityLayer::<Tok>::builder().no_log().build());
+    let req = http::Request::builder()
+        .method("POST")
+        .uri("/v1/typed")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(r#""a string""#))
+        .expect("request");
+    // axum's 422 (JsonDataError) was INTERNAL before: now the invalid-input token.
+    let resp = app.oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(resp).await["err"], "INVALID_INPUT");
+}
+
+#[tokio::test]
+async fn the_runtime_fallback_answers_not_found() {
+    let resp = proxy_app().oneshot(req("/nowhere")).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let cid = resp.headers()["x-correlation-id"].to_str().expect("ascii").to_owned();
+    assert_eq!(body_json(resp).await, json!({"err": "NOT_FOUND", "correlation_id": cid}));
 }
 
 async fn boom() -> &'static str {
@@ -132,8 +253,9 @@ async fn untokened_errors_are_rewritten_without_their_body() {
     assert_eq!(body, json!({"err": "INVALID_INPUT", "correlation_id": cid}));
 
     let resp = app().oneshot(req("/v1/teapot")).await.expect("infallible");
-    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR, "unmapped status becomes the fallback");
-    assert!(!body_string(resp).await.contains("leaky"));
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "an unmapped client error is invalid input");
+    let body = body_string(resp).await;
+    assert!(body.contains("INVALID_INPUT") && !body.contains("leaky"), "{body}");
 
     // No route: axum's 404, answered as NOT_FOUND.
     let resp = app().oneshot(req("/nowhere")).await.expect("infallible");

@@ -110,8 +110,8 @@ async fn backpressure_when_concurrency_is_full() {
     assert_eq!(limits.in_flight(), 0, "the permit is released when the response is ready");
     assert_eq!(
         events.take(),
-        vec!["admitted none other", "backpressure other", "admitted t1 other"],
-        "session types not configured are labelled other"
+        vec!["admitted none other", "backpressure t1 other", "admitted t1 other"],
+        "session types not configured are labelled other; backpressure names the tenant"
     );
 }
 

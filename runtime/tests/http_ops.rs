@@ -142,6 +142,23 @@ async fn no_configured_token_denies_everyone() {
 }
 
 #[tokio::test]
+async fn ops_errors_carry_the_correlation_id() {
+    let s = setup();
+    let mut req = with_token("GET", "/_trace/0af7651916cd43dd8448eb211c80319c", Some("wrong"));
+    req.headers_mut().insert("x-correlation-id", http::HeaderValue::from_static("ops-cid.7"));
+    let resp = s.app.clone().oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.headers()["x-correlation-id"], "ops-cid.7");
+    assert_eq!(body_json(resp).await, json!({"err": "UNAUTHENTICATED", "correlation_id": "ops-cid.7"}));
+    // Without one, the answer names the ID it sends in the header.
+    let resp = s.app.oneshot(with_token("POST", "/_reload?stage=nowhere", Some(TOKEN))).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let cid = resp.headers()["x-correlation-id"].to_str().expect("ascii").to_owned();
+    assert!(resp.headers().contains_key("traceparent"));
+    assert_eq!(body_json(resp).await, json!({"err": "INVALID_INPUT", "correlation_id": cid}));
+}
+
+#[tokio::test]
 async fn reload_switches_the_stage_and_is_audited() {
     let s = setup();
     let resp = s.app.clone().oneshot(with_token("POST", "/_reload?stage=next", None)).await.expect("infallible");

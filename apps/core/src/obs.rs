@@ -44,7 +44,7 @@ impl LimitMetrics for CoreLimitMetrics {
         }
     }
 
-    fn backpressure(&self, session_type: &str) {
+    fn backpressure(&self, _tenant: &str, session_type: &str) {
         if let Some(s) = SessionType::from_value(session_type) {
             metrics::core_quota_exceeded_total(s, Quota::Backpressure).increment(1);
         }

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, Request, Uri, header};
-use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use obspec::event::LogEvent;
@@ -104,22 +103,11 @@ pub async fn forward(
         line(code, None).emit();
         return Response::from_parts(parts, Body::new(body));
     }
-    // An error: keep the upstream's ErrorToken answer (the layer would
-    // otherwise replace a body it did not make).
-    let bytes = match http_body_util::Limited::new(body, ERROR_BODY_MAX).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(_) => {
-            line(code, Some(ErrorToken::UpstreamUnavailable)).emit();
-            return ApiError::<ErrorToken>::new(ErrorToken::UpstreamUnavailable).into_response();
-        }
-    };
-    let parsed: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
-    let token = parsed.as_ref().and_then(|v| v.get("err")?.as_str()).and_then(ErrorToken::from_wire);
+    // An error: a well-formed ErrorToken body of the upstream is passed on
+    // as is (the runtime marks it for the layer); any other is replaced.
+    let out =
+        obspec::http::error::pass_through::<ErrorToken, _>(Response::from_parts(parts, body), ERROR_BODY_MAX).await;
+    let token = out.extensions().get::<ErrorInfo>().and_then(|i| ErrorToken::from_wire(i.token));
     line(code, token).emit();
-    let mut out = Response::from_parts(parts, Body::from(bytes));
-    if let Some(t) = token {
-        let retry_after_ms = parsed.as_ref().and_then(|v| v.get("retry_after_ms")?.as_u64());
-        out.extensions_mut().insert(ErrorInfo { token: t.as_str(), status: code, retry_after_ms, complete: true });
-    }
     out
 }

@@ -111,11 +111,14 @@ impl std::error::Error for RetryAfterError {}
 /// a `Retry-After` header (seconds, rounded up) accompanies `retry_after_ms`.
 /// The observability layer fills in the request's correlation ID when the
 /// handler did not set one.
+///
+/// The correlation ID (the cold, large part) is boxed, so `Result<_, ApiError<T>>`
+/// stays small (clippy's `result_large_err`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError<T: TokenInfo> {
     token: T,
     retry_after_ms: Option<u64>,
-    correlation_id: Option<CorrelationId>,
+    correlation_id: Option<Box<CorrelationId>>,
 }
 
 impl<T: TokenInfo> ApiError<T> {
@@ -150,7 +153,7 @@ impl<T: TokenInfo> ApiError<T> {
 
     /// Sets the correlation ID written in the body.
     pub fn correlation_id(mut self, id: CorrelationId) -> Self {
-        self.correlation_id = Some(id);
+        self.correlation_id = Some(Box::new(id));
         self
     }
 
@@ -166,7 +169,7 @@ impl<T: TokenInfo> ApiError<T> {
 
     /// The correlation ID, if set.
     pub fn correlation(&self) -> Option<&CorrelationId> {
-        self.correlation_id.as_ref()
+        self.correlation_id.as_deref()
     }
 
     /// The HTTP status (the fallback's if the spec's is not a valid status).
@@ -176,7 +179,7 @@ impl<T: TokenInfo> ApiError<T> {
 
     /// The JSON body.
     pub fn body(&self) -> String {
-        render_body(self.token.as_str(), self.retry_after_ms, self.correlation_id.as_ref())
+        render_body(self.token.as_str(), self.retry_after_ms, self.correlation_id.as_deref())
     }
 
     /// The JSON-RPC 2.0 (MCP) error object:
@@ -223,14 +226,71 @@ impl<T: TokenInfo + std::fmt::Debug> std::error::Error for ApiError<T> {}
 
 impl<T: TokenInfo> IntoResponse for ApiError<T> {
     fn into_response(self) -> Response {
-        render_response(self.info(), self.correlation_id.as_ref())
+        render_response(self.info(), self.correlation_id.as_deref())
     }
 }
 
 /// The token `status` maps to when a response has no token: the first token
-/// with that status that needs no `retry_after_ms`, else [`TokenInfo::FALLBACK`].
+/// with that status that needs no `retry_after_ms`; else, for a client error
+/// (4xx: axum's JSON, query and path rejections answer 400, 415 or 422), the
+/// `invalid_input` role's token; else [`TokenInfo::FALLBACK`].
 pub fn token_for_status<T: TokenInfo>(status: u16) -> T {
-    T::ALL.iter().copied().find(|t| t.http_status() == status && !t.retry_after_required()).unwrap_or(T::FALLBACK)
+    match T::ALL.iter().copied().find(|t| t.http_status() == status && !t.retry_after_required()) {
+        Some(t) => t,
+        None if (400..500).contains(&status) => T::for_role(TokenRole::InvalidInput),
+        None => T::FALLBACK,
+    }
+}
+
+/// The [`ErrorInfo`] of an ErrorToken body made elsewhere (an upstream's
+/// answer a proxy passes on): `{"err":TOKEN,…}` whose token is one of `T`,
+/// answered with `status` (an error status), and whose `retry_after_ms`, if
+/// any, the token allows (and present when it requires one). `None` for any
+/// other body. The returned info is `complete`: the layer keeps the body.
+pub fn recognise_body<T: TokenInfo>(status: u16, body: &[u8]) -> Option<ErrorInfo> {
+    if status < 400 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let token = T::from_wire(v.get("err")?.as_str()?)?;
+    let retry_after_ms = match v.get("retry_after_ms") {
+        None => None,
+        Some(ms) => Some(ms.as_u64()?),
+    };
+    match retry_after_ms {
+        None if token.retry_after_required() => return None,
+        Some(_) if !token.retry_after_allowed() => return None,
+        _ => {}
+    }
+    Some(ErrorInfo { token: token.as_str(), status, retry_after_ms, complete: true })
+}
+
+/// Reads an error response made elsewhere (an upstream's) up to `max_bytes`
+/// and, when its body is a well-formed ErrorToken body of `T`
+/// ([`recognise_body`]), marks it so the observability layer passes it on
+/// unchanged; any other error body is left unmarked (the layer replaces it).
+/// A success, or a body over `max_bytes` or failing to read, is answered by
+/// usual rules: a success is returned as is (its body streamed), an
+/// unreadable error body becomes the token for its status.
+pub async fn pass_through<T, B>(resp: http::Response<B>, max_bytes: usize) -> Response
+where
+    T: TokenInfo,
+    B: http_body::Body<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let status = resp.status().as_u16();
+    let (mut parts, body) = resp.into_parts();
+    if status < 400 {
+        return Response::from_parts(parts, Body::new(body));
+    }
+    let Ok(bytes) = axum::body::to_bytes(Body::new(body), max_bytes).await else {
+        let t: T = token_for_status(status);
+        return ApiError::new(t).into_response();
+    };
+    if let Some(info) = recognise_body::<T>(status, &bytes) {
+        parts.extensions.insert(info);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 pub(crate) fn render_body(token: &str, retry_after_ms: Option<u64>, correlation_id: Option<&CorrelationId>) -> String {

@@ -163,8 +163,9 @@ impl Keyed {
 pub trait LimitMetrics: Send + Sync + 'static {
     /// A bucket (`"tenant"` or `"session_type"`) was empty.
     fn rate_limited(&self, bucket: &str, tenant: &str, session_type: &str);
-    /// The concurrency limit was full.
-    fn backpressure(&self, session_type: &str);
+    /// The concurrency limit was full for a request of `tenant` (the
+    /// `tenant` key: an ID, or [`NONE`] / [`INVALID`]).
+    fn backpressure(&self, tenant: &str, session_type: &str);
     /// A request was admitted (default: nothing).
     fn admitted(&self, _tenant: &str, _session_type: &str) {}
 }
@@ -175,7 +176,7 @@ pub struct NoLimitMetrics;
 
 impl LimitMetrics for NoLimitMetrics {
     fn rate_limited(&self, _: &str, _: &str, _: &str) {}
-    fn backpressure(&self, _: &str) {}
+    fn backpressure(&self, _: &str, _: &str) {}
 }
 
 /// Takes the tenant or session type from a request.
@@ -438,7 +439,7 @@ impl Limits {
         let permit = Permit { limits: Arc::clone(self) };
         if prev >= self.max_concurrency {
             drop(permit);
-            self.metrics.backpressure(session_label);
+            self.metrics.backpressure(tenant, session_label);
             return Err(Rejection::Backpressure { retry_after_ms: self.backpressure_retry_ms });
         }
         let now = (self.clock)();

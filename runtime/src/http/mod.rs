@@ -10,7 +10,9 @@
 //!   limit, answering the `rate_limit` / `backpressure` role tokens with
 //!   `retry_after_ms`;
 //! - [`chaos`]: chaos light, off unless its flag is on ([`crate::flags`]);
-//! - [`ops`]: `/_health`, `/metrics`, `/_metrics`, `/_trace/{id}`, `/_reload`.
+//! - [`ops`]: `/_health`, `/metrics`, `/_metrics`, `/_trace/{id}`, `/_reload`;
+//! - [`routes`]: [`RouteExt`] mounts a router from a generated route enum,
+//!   [`not_found`] is the `not_found` fallback.
 //!
 //! ```ignore
 //! let index = Arc::new(TraceIndex::default());
@@ -37,6 +39,7 @@ pub mod logging;
 pub mod metrics;
 pub mod ops;
 pub mod route;
+pub mod routes;
 pub mod trace;
 
 pub use chaos::ChaosLayer;
@@ -46,4 +49,5 @@ pub use layer::ObservabilityLayer;
 pub use limits::{LimitLayer, LimitMetrics, Limits, Rate, Rejection};
 pub use metrics::RequestMetrics;
 pub use ops::{Ops, ReloadEvent};
+pub use routes::{RouteExt, SpecRoute, not_found};
 pub use trace::{CorrelationId, RequestIds, TraceContext};

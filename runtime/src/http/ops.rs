@@ -19,11 +19,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use subtle::ConstantTimeEq;
 
@@ -31,7 +31,7 @@ use crate::flags::Flags;
 use crate::http::error::{ApiError, ErrorInfo, TokenInfo, TokenRole};
 use crate::http::index::TraceIndex;
 use crate::http::limits::Limits;
-use crate::http::trace::parse_trace_id;
+use crate::http::trace::{RequestIds, parse_trace_id};
 use crate::log::{LogPlane, LogRole, LogSchema};
 
 /// What `/_reload` did, for the audit trail (kind `ops.reload`, data `stage`
@@ -179,8 +179,6 @@ impl Ops {
         self.flags.as_ref()
     }
 
-    // The error is answered at once; boxing it would cost every success path.
-    #[allow(clippy::result_large_err)]
     fn check_token<T: TokenInfo>(&self, headers: &HeaderMap) -> Result<(), ApiError<T>> {
         let Some(expected) = &self.token else {
             return Err(ApiError::new(T::for_role(TokenRole::AccessDenied)));
@@ -226,8 +224,6 @@ impl Ops {
         resp
     }
 
-    // The error is answered at once; boxing it would cost every success path.
-    #[allow(clippy::result_large_err)]
     fn trace<T: TokenInfo>(&self, headers: &HeaderMap, id: &str) -> Result<Response, ApiError<T>> {
         self.check_token::<T>(headers)?;
         let trace_id = parse_trace_id(id).ok_or_else(|| ApiError::new(T::for_role(TokenRole::InvalidInput)))?;
@@ -244,8 +240,6 @@ impl Ops {
         Ok(json(StatusCode::OK, &m.into()))
     }
 
-    // The error is answered at once; boxing it would cost every success path.
-    #[allow(clippy::result_large_err)]
     fn reload<T: TokenInfo>(&self, headers: &HeaderMap, uri: &Uri) -> Result<Response, ApiError<T>> {
         self.check_token::<T>(headers)?;
         let invalid = || ApiError::new(T::for_role(TokenRole::InvalidInput));
@@ -274,6 +268,20 @@ impl Ops {
     }
 }
 
+/// The answer of a protected endpoint: an error gets the request's
+/// correlation ID in its body, and both carry `traceparent` and
+/// `x-correlation-id` (the ops router sits outside the observability layer;
+/// inside it, the layer's IDs are used).
+fn answer<T: TokenInfo>(ids: Option<RequestIds>, headers: &HeaderMap, r: Result<Response, ApiError<T>>) -> Response {
+    let ids = ids.unwrap_or_else(|| RequestIds::from_headers(headers));
+    let mut resp = match r {
+        Ok(resp) => resp,
+        Err(e) => e.correlation_id(ids.correlation_id).into_response(),
+    };
+    ids.write_headers(resp.headers_mut());
+    resp
+}
+
 fn json(status: StatusCode, v: &serde_json::Value) -> Response {
     let mut resp = Response::new(Body::from(v.to_string()));
     *resp.status_mut() = status;
@@ -291,14 +299,14 @@ pub fn router<T: TokenInfo>(ops: Ops) -> Router {
         .route("/_metrics", get(move || async move { m2.metrics() }))
         .route(
             "/_trace/{id}",
-            get(move |headers: HeaderMap, Path(id): Path<String>| async move {
-                t.trace::<T>(&headers, &id).unwrap_or_else(IntoResponse::into_response)
+            get(move |ids: Option<Extension<RequestIds>>, headers: HeaderMap, Path(id): Path<String>| async move {
+                answer(ids.map(|e| e.0), &headers, t.trace::<T>(&headers, &id))
             }),
         )
         .route(
             "/_reload",
-            post(move |headers: HeaderMap, uri: Uri| async move {
-                r.reload::<T>(&headers, &uri).unwrap_or_else(IntoResponse::into_response)
+            post(move |ids: Option<Extension<RequestIds>>, headers: HeaderMap, uri: Uri| async move {
+                answer(ids.map(|e| e.0), &headers, r.reload::<T>(&headers, &uri))
             }),
         )
 }

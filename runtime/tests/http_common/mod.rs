@@ -48,8 +48,8 @@ impl LimitMetrics for LimitEvents {
     fn rate_limited(&self, bucket: &str, tenant: &str, session_type: &str) {
         self.0.lock().expect("lock").push(format!("rate_limited {bucket} {tenant} {session_type}"));
     }
-    fn backpressure(&self, session_type: &str) {
-        self.0.lock().expect("lock").push(format!("backpressure {session_type}"));
+    fn backpressure(&self, tenant: &str, session_type: &str) {
+        self.0.lock().expect("lock").push(format!("backpressure {tenant} {session_type}"));
     }
     fn admitted(&self, tenant: &str, session_type: &str) {
         self.0.lock().expect("lock").push(format!("admitted {tenant} {session_type}"));
