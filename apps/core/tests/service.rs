@@ -126,7 +126,7 @@ async fn rooms_and_links_answer_json_or_error_tokens() {
     assert_token(st, &b, T::AccessDenied);
     let denied = trails_of(&s.data.join("trails"), "access.denied_min");
     assert_eq!(denied.len(), 1);
-    assert_eq!(denied[0]["data"], json!({"err_token": "ACCESS_DENIED", "reason": "scope"}));
+    assert_eq!(denied[0]["data"], json!({"err_token": T::AccessDenied.as_str(), "reason": "scope"}));
     assert_eq!(denied[0]["scope"]["tenant"], "t2");
 }
 

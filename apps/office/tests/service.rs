@@ -333,9 +333,9 @@ async fn mcp_lists_and_calls_tools_and_answers_error_tokens() {
         )
     };
     assert_eq!(n("sum", "true", "NONE"), 1.0, "{m}");
-    assert_eq!(n("sum", "false", "INVALID_INPUT"), 2.0, "{m}");
-    assert_eq!(n("sum", "false", "UNAUTHENTICATED"), 1.0, "{m}");
-    assert_eq!(n("other", "false", "UNSUPPORTED"), 1.0, "an unknown tool name never becomes a label: {m}");
+    assert_eq!(n("sum", "false", T::InvalidInput.as_str()), 2.0, "{m}");
+    assert_eq!(n("sum", "false", T::Unauthenticated.as_str()), 1.0, "{m}");
+    assert_eq!(n("other", "false", T::Unsupported.as_str()), 1.0, "an unknown tool name never becomes a label: {m}");
     assert!(!m.contains("rm_rf"));
 }
 

@@ -45,7 +45,8 @@ async fn upstream(name: &'static str) -> (String, Arc<AtomicUsize>) {
         .route(
             "/v1/links",
             get(|| async {
-                let body = json!({"err": "RATE_LIMIT", "retry_after_ms": 700, "correlation_id": "upstream-cid"});
+                let body =
+                    json!({"err": T::RateLimit.as_str(), "retry_after_ms": 700, "correlation_id": "upstream-cid"});
                 (http::StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], axum::Json(body)).into_response()
             }),
         )
@@ -147,8 +148,8 @@ async fn allowed_requests_are_forwarded_with_the_trace_and_denied_ones_audited()
     reasons.sort();
     assert_eq!(
         reasons,
-        [("no_session", "UNAUTHENTICATED"), ("policy", "ACCESS_DENIED"), ("scope", "ACCESS_DENIED")]
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        [("no_session", T::Unauthenticated), ("policy", T::AccessDenied), ("scope", T::AccessDenied)]
+            .map(|(a, b)| (a.to_owned(), b.as_str().to_owned()))
     );
     let no_tenant = denied.iter().find(|r| r["data"]["reason"] == "no_session").expect("no_session");
     assert_eq!(no_tenant["scope"]["tenant"], "ops", "requests without a tenant go to the ops stream");
@@ -206,7 +207,11 @@ async fn upstream_errors_pass_through_and_a_dead_upstream_is_upstream_unavailabl
     let (blue, _) = upstream("blue").await;
     let s = start("upstream", &blue, "http://127.0.0.1:9", &[]);
     let (st, b, h) = req(&s, http::Method::GET, "/v1/links", &READER).await;
-    assert_eq!((st, b["err"].as_str(), b["retry_after_ms"].as_u64()), (429, Some("RATE_LIMIT"), Some(700)), "{b}");
+    assert_eq!(
+        (st, b["err"].as_str(), b["retry_after_ms"].as_u64()),
+        (429, Some(T::RateLimit.as_str()), Some(700)),
+        "{b}"
+    );
     assert_eq!(b["correlation_id"], "upstream-cid", "the upstream's answer is kept");
     assert!(h.contains_key("retry-after"));
     let ok = client()
