@@ -2,8 +2,8 @@
 //!
 //! Each file is parsed with positions ([`crate::source`]), deserialised into a
 //! [`SpecFile`] (collecting every unknown key rather than stopping at the
-//! first), and merged. The [`SourceMap`] remembers which file and YAML path
-//! every merged item came from, so validation can report positions.
+//! first), and merged. Every merged item records in its `loc` which file and
+//! YAML path it came from, so validation can report positions.
 
 use std::path::{Path, PathBuf};
 
@@ -32,38 +32,13 @@ impl Loc {
     }
 }
 
-/// Source positions of every item of a merged [`Spec`], section by section,
-/// in the same order as the spec's vectors.
+/// The files a spec was read from. Every item of the merged [`Spec`] carries
+/// its own [`Loc`] (an index into [`SourceMap::files`] and a YAML path), set
+/// by the loader, so nothing keeps a vector parallel to the spec's.
 #[derive(Debug, Clone, Default)]
 pub struct SourceMap {
     /// The files read, in order.
     pub files: Vec<SourceFile>,
-    /// `project`.
-    pub project: Loc,
-    /// `resolutions[i]`.
-    pub resolutions: Vec<Loc>,
-    /// `components[i]`.
-    pub components: Vec<Loc>,
-    /// `labels[i]`.
-    pub labels: Vec<Loc>,
-    /// `metrics[i]`.
-    pub metrics: Vec<Loc>,
-    /// `error_tokens[i]`.
-    pub error_tokens: Vec<Loc>,
-    /// `logs`.
-    pub logs: Loc,
-    /// `trails`.
-    pub trails: Loc,
-    /// `slos[i]`.
-    pub slos: Vec<Loc>,
-    /// `alerts[i]`.
-    pub alerts: Vec<Loc>,
-    /// `dashboards[i]`.
-    pub dashboards: Vec<Loc>,
-    /// `flags[i]`.
-    pub flags: Vec<Loc>,
-    /// `environments[i]`.
-    pub environments: Vec<Loc>,
 }
 
 impl SourceMap {
@@ -214,7 +189,7 @@ pub fn load(inputs: &[Input]) -> (Loaded, Vec<Diagnostic>) {
             } else {
                 have_project = true;
                 spec.project = project;
-                sm.project = root.key("project");
+                spec.project.loc = root.key("project");
             }
         }
         if let Some(logs) = part.logs {
@@ -227,7 +202,7 @@ pub fn load(inputs: &[Input]) -> (Loaded, Vec<Diagnostic>) {
             } else {
                 have_logs = true;
                 spec.logs = logs;
-                sm.logs = root.key("logs");
+                spec.logs.loc = root.key("logs");
             }
         }
         if let Some(trails) = part.trails {
@@ -240,19 +215,19 @@ pub fn load(inputs: &[Input]) -> (Loaded, Vec<Diagnostic>) {
             } else {
                 have_trails = true;
                 spec.trails = trails;
-                sm.trails = root.key("trails");
+                spec.trails.loc = root.key("trails");
             }
         }
-        merge(&mut spec.resolutions, &mut sm.resolutions, part.resolutions, &root, "resolutions");
-        merge(&mut spec.components, &mut sm.components, part.components, &root, "components");
-        merge(&mut spec.labels, &mut sm.labels, part.labels, &root, "labels");
-        merge(&mut spec.metrics, &mut sm.metrics, part.metrics, &root, "metrics");
-        merge(&mut spec.error_tokens, &mut sm.error_tokens, part.error_tokens, &root, "error_tokens");
-        merge(&mut spec.slos, &mut sm.slos, part.slos, &root, "slos");
-        merge(&mut spec.alerts, &mut sm.alerts, part.alerts, &root, "alerts");
-        merge(&mut spec.dashboards, &mut sm.dashboards, part.dashboards, &root, "dashboards");
-        merge(&mut spec.flags, &mut sm.flags, part.flags, &root, "flags");
-        merge(&mut spec.environments, &mut sm.environments, part.environments, &root, "environments");
+        merge(&mut spec.resolutions, part.resolutions, &root, "resolutions");
+        merge(&mut spec.components, part.components, &root, "components");
+        merge(&mut spec.labels, part.labels, &root, "labels");
+        merge(&mut spec.metrics, part.metrics, &root, "metrics");
+        merge(&mut spec.error_tokens, part.error_tokens, &root, "error_tokens");
+        merge(&mut spec.slos, part.slos, &root, "slos");
+        merge(&mut spec.alerts, part.alerts, &root, "alerts");
+        merge(&mut spec.dashboards, part.dashboards, &root, "dashboards");
+        merge(&mut spec.flags, part.flags, &root, "flags");
+        merge(&mut spec.environments, part.environments, &root, "environments");
     }
 
     if inputs.is_empty() {
@@ -279,12 +254,42 @@ pub fn load(inputs: &[Input]) -> (Loaded, Vec<Diagnostic>) {
     (Loaded { spec, sources: sm }, diags)
 }
 
-fn merge<T>(into: &mut Vec<T>, locs: &mut Vec<Loc>, items: Vec<T>, root: &Loc, key: &str) {
-    for (i, item) in items.into_iter().enumerate() {
+fn merge<T: Located>(into: &mut Vec<T>, items: Vec<T>, root: &Loc, key: &str) {
+    for (i, mut item) in items.into_iter().enumerate() {
+        *item.loc_mut() = root.key(key).index(i);
         into.push(item);
-        locs.push(root.key(key).index(i));
     }
 }
+
+/// An item of a spec section that records where it was written.
+pub trait Located {
+    /// Where the item was written.
+    fn loc(&self) -> &Loc;
+    /// Sets where the item was written (the loader's job).
+    fn loc_mut(&mut self) -> &mut Loc;
+}
+
+macro_rules! located {
+    ($($t:ty),* $(,)?) => {$(
+        impl Located for $t {
+            fn loc(&self) -> &Loc { &self.loc }
+            fn loc_mut(&mut self) -> &mut Loc { &mut self.loc }
+        }
+    )*};
+}
+
+located!(
+    crate::model::Resolution,
+    crate::model::Component,
+    crate::model::LabelDef,
+    crate::model::Metric,
+    crate::model::ErrorTokenDef,
+    crate::model::Slo,
+    crate::model::Alert,
+    crate::model::Dashboard,
+    crate::model::Flag,
+    crate::model::Environment,
+);
 
 fn ignored_path(p: &serde_ignored::Path<'_>) -> YamlPath {
     fn walk(p: &serde_ignored::Path<'_>, out: &mut Vec<Seg>) {

@@ -9,6 +9,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::load::Loc;
+
 /// One YAML file of the spec. Every section is optional so the spec can be
 /// split across files; the loader merges them into a [`Spec`].
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -87,6 +89,9 @@ pub struct Spec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Project {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// Short name, used in generated identifiers.
     pub name: String,
     /// The document this spec encodes.
@@ -112,6 +117,9 @@ pub type Duration = String;
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Resolution {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// Stable identifier (`R01`…), referenced from `note:` fields.
     pub id: String,
     /// Blueprint sections involved (`§1.2 vs §1.4`).
@@ -136,6 +144,9 @@ pub enum Exposition {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Component {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// Identifier, also the `component` log field value and scrape job name.
     pub name: String,
     /// Human title.
@@ -203,6 +214,9 @@ pub enum LabelKind {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct LabelDef {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// Prometheus label name.
     pub name: String,
     /// What the label means.
@@ -299,6 +313,9 @@ pub struct NamingException {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Metric {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// Metric family name.
     pub name: String,
     /// Component that emits it.
@@ -379,6 +396,9 @@ pub enum RetryAfter {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ErrorTokenDef {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// The token, `SCREAMING_SNAKE_CASE`.
     pub token: String,
     /// HTTP status code of the response.
@@ -641,6 +661,9 @@ pub struct LogDestination {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct LogPlane {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// The closed allow-list of fields.
     pub fields: Vec<LogField>,
     /// Names that must never appear as a field or key, in any case or spelling.
@@ -740,6 +763,9 @@ pub struct TrailRetention {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TrailPlane {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// Canonical order of a record's top-level keys.
     pub key_order: Vec<String>,
     /// Object layout of the day files.
@@ -778,6 +804,9 @@ pub struct LatencySli {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Slo {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// Identifier (`gateway-latency`).
     pub name: String,
     /// Component it belongs to.
@@ -957,6 +986,9 @@ pub enum AlertRule {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Alert {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// Alert name, `UpperCamelCase`.
     pub name: String,
     /// Component it belongs to.
@@ -1054,6 +1086,9 @@ pub struct DashboardRow {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Dashboard {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// File stem under `grafana/dashboards/` (`00-executive`).
     pub file: String,
     /// Title.
@@ -1160,6 +1195,9 @@ impl FlagRole {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Flag {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// Dotted name (`sampling.spike`); the env var is the project's prefix
     /// (`OBSPEC_` for project `obspec`) + the name in upper snake case.
     pub name: String,
@@ -1193,6 +1231,9 @@ pub struct Flag {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Environment {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
     /// Identifier (`local`), also the directory of its rendered files.
     pub name: String,
     /// What the profile is for.

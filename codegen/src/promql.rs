@@ -355,6 +355,7 @@ mod tests {
             none: None,
             max_values: None,
             note: None,
+            loc: Loc::default(),
         });
         s.labels.push(LabelDef {
             name: "tool".into(),
@@ -364,6 +365,7 @@ mod tests {
             none: None,
             max_values: Some(10),
             note: None,
+            loc: Loc::default(),
         });
         s.metrics.push(Metric {
             name: "calls_total".into(),
@@ -377,6 +379,7 @@ mod tests {
             exceptions: vec![],
             role: None,
             note: None,
+            loc: Loc::default(),
         });
         s.metrics.push(Metric {
             name: "call_duration_seconds".into(),
@@ -390,6 +393,7 @@ mod tests {
             exceptions: vec![],
             role: None,
             note: None,
+            loc: Loc::default(),
         });
         s
     }

@@ -6,8 +6,8 @@ use crate::names;
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    cx.unique("alert", spec.alerts.iter().zip(&cx.sm.alerts).map(|(a, l)| (a.name.as_str(), l.key("name"))));
-    for (a, loc) in spec.alerts.iter().zip(&cx.sm.alerts) {
+    cx.unique("alert", spec.alerts.iter().map(|a| (a.name.as_str(), a.loc.key("name"))));
+    for (a, loc) in spec.alerts.iter().map(|x| (x, &x.loc)) {
         if !names::is_upper_camel(&a.name) {
             cx.err(
                 &loc.key("name"),

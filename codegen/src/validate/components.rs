@@ -7,12 +7,9 @@ use crate::names;
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    cx.unique(
-        "component",
-        spec.components.iter().zip(&cx.sm.components).map(|(c, l)| (c.name.as_str(), l.key("name"))),
-    );
+    cx.unique("component", spec.components.iter().map(|c| (c.name.as_str(), c.loc.key("name"))));
     let kinds: BTreeSet<&str> = spec.trails.kinds.iter().map(|k| k.kind.as_str()).collect();
-    for (c, loc) in spec.components.iter().zip(&cx.sm.components) {
+    for (c, loc) in spec.components.iter().map(|x| (x, &x.loc)) {
         if !names::is_snake(&c.name) {
             cx.err(
                 &loc.key("name"),

@@ -7,12 +7,9 @@ use crate::model::*;
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    cx.unique(
-        "dashboard file",
-        spec.dashboards.iter().zip(&cx.sm.dashboards).map(|(d, l)| (d.file.as_str(), l.key("file"))),
-    );
+    cx.unique("dashboard file", spec.dashboards.iter().map(|d| (d.file.as_str(), d.loc.key("file"))));
     let slos: BTreeSet<&str> = spec.slos.iter().map(|s| s.name.as_str()).collect();
-    for (d, loc) in spec.dashboards.iter().zip(&cx.sm.dashboards) {
+    for (d, loc) in spec.dashboards.iter().map(|x| (x, &x.loc)) {
         for (i, var) in d.variables.iter().enumerate() {
             match spec.labels.iter().find(|l| &l.name == var) {
                 Some(l) if l.kind == LabelKind::Open => {}

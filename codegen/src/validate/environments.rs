@@ -31,7 +31,7 @@ pub(super) fn check(cx: &mut Cx<'_>) {
     let (spec, sm, out) = (cx.spec, cx.sm, &mut cx.out);
     let mut names_seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, env) in spec.environments.iter().enumerate() {
-        let Some(loc) = sm.environments.get(i) else { continue };
+        let loc = &env.loc;
         if !names::is_snake(&env.name) && !names::is_kebab(&env.name) {
             out.push(sm.diag(
                 &loc.key("name"),

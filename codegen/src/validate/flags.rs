@@ -6,8 +6,8 @@ use crate::names;
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    cx.unique("flag", spec.flags.iter().zip(&cx.sm.flags).map(|(f, l)| (f.name.as_str(), l.key("name"))));
-    for (f, loc) in spec.flags.iter().zip(&cx.sm.flags) {
+    cx.unique("flag", spec.flags.iter().map(|f| (f.name.as_str(), f.loc.key("name"))));
+    for (f, loc) in spec.flags.iter().map(|x| (x, &x.loc)) {
         if !names::is_flag_name(&f.name) {
             cx.err(
                 &loc.key("name"),

@@ -6,7 +6,7 @@ use crate::promql;
 pub(super) fn check(cx: &mut Cx<'_>) {
     for (what, expr) in crate::render::prometheus::all_exprs(cx.spec) {
         for p in promql::check(&expr, &cx.cat) {
-            let loc = cx.sm.project.clone();
+            let loc = cx.spec.project.loc.clone();
             cx.err(
                 &loc,
                 format!("the generated {what} does not check: {}", p.message),

@@ -7,8 +7,8 @@ use crate::names;
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    cx.unique("label", spec.labels.iter().zip(&cx.sm.labels).map(|(l, loc)| (l.name.as_str(), loc.key("name"))));
-    for (l, loc) in spec.labels.iter().zip(&cx.sm.labels) {
+    cx.unique("label", spec.labels.iter().map(|l| (l.name.as_str(), l.loc.key("name"))));
+    for (l, loc) in spec.labels.iter().map(|x| (x, &x.loc)) {
         if !names::is_label_name(&l.name) {
             cx.err(
                 &loc.key("name"),

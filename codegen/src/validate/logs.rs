@@ -8,7 +8,7 @@ use crate::names;
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let logs = &cx.spec.logs;
-    let loc = cx.sm.logs.clone();
+    let loc = cx.spec.logs.loc.clone();
     cx.unique(
         "log field",
         logs.fields.iter().enumerate().map(|(i, f)| (f.name.as_str(), loc.key("fields").index(i).key("name"))),

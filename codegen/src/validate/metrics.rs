@@ -8,8 +8,8 @@ use crate::names;
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    cx.unique("metric", spec.metrics.iter().zip(&cx.sm.metrics).map(|(m, l)| (m.name.as_str(), l.key("name"))));
-    for (m, loc) in spec.metrics.iter().zip(&cx.sm.metrics) {
+    cx.unique("metric", spec.metrics.iter().map(|m| (m.name.as_str(), m.loc.key("name"))));
+    for (m, loc) in spec.metrics.iter().map(|x| (x, &x.loc)) {
         let name_loc = loc.key("name");
         if !names::is_metric_name(&m.name) {
             cx.err(

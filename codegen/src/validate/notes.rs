@@ -8,7 +8,7 @@ use crate::names;
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    cx.unique("resolution", spec.resolutions.iter().zip(&cx.sm.resolutions).map(|(r, l)| (r.id.as_str(), l.key("id"))));
+    cx.unique("resolution", spec.resolutions.iter().map(|r| (r.id.as_str(), r.loc.key("id"))));
     let ids: BTreeSet<&str> = spec.resolutions.iter().map(|r| r.id.as_str()).collect();
     let mut notes: Vec<(&str, Loc)> = Vec::new();
     fn push<'s>(notes: &mut Vec<(&'s str, Loc)>, items: impl Iterator<Item = (&'s Option<String>, Loc)>) {
@@ -18,17 +18,16 @@ pub(super) fn check(cx: &mut Cx<'_>) {
             }
         }
     }
-    let sm = cx.sm;
-    push(&mut notes, spec.components.iter().map(|c| &c.note).zip(sm.components.iter().cloned()));
-    push(&mut notes, spec.labels.iter().map(|c| &c.note).zip(sm.labels.iter().cloned()));
-    push(&mut notes, spec.metrics.iter().map(|c| &c.note).zip(sm.metrics.iter().cloned()));
-    push(&mut notes, spec.error_tokens.iter().map(|c| &c.note).zip(sm.error_tokens.iter().cloned()));
-    push(&mut notes, spec.slos.iter().map(|c| &c.note).zip(sm.slos.iter().cloned()));
-    push(&mut notes, spec.alerts.iter().map(|c| &c.note).zip(sm.alerts.iter().cloned()));
-    push(&mut notes, spec.flags.iter().map(|c| &c.note).zip(sm.flags.iter().cloned()));
+    push(&mut notes, spec.components.iter().map(|c| (&c.note, c.loc.clone())));
+    push(&mut notes, spec.labels.iter().map(|c| (&c.note, c.loc.clone())));
+    push(&mut notes, spec.metrics.iter().map(|c| (&c.note, c.loc.clone())));
+    push(&mut notes, spec.error_tokens.iter().map(|c| (&c.note, c.loc.clone())));
+    push(&mut notes, spec.slos.iter().map(|c| (&c.note, c.loc.clone())));
+    push(&mut notes, spec.alerts.iter().map(|c| (&c.note, c.loc.clone())));
+    push(&mut notes, spec.flags.iter().map(|c| (&c.note, c.loc.clone())));
     for (i, k) in spec.trails.kinds.iter().enumerate() {
         if let Some(n) = &k.note {
-            notes.push((n.as_str(), cx.sm.trails.key("kinds").index(i).key("note")));
+            notes.push((n.as_str(), cx.spec.trails.loc.key("kinds").index(i).key("note")));
         }
     }
     for (note, loc) in notes {

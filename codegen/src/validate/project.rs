@@ -4,7 +4,7 @@ use super::Cx;
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let p = &cx.spec.project;
-    let loc = cx.sm.project.clone();
+    let loc = cx.spec.project.loc.clone();
     if p.cardinality_budget == 0 {
         cx.err(
             &loc.key("cardinality_budget"),

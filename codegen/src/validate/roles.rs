@@ -79,18 +79,17 @@ pub(super) fn check(cx: &mut Cx<'_>) {
 
 fn tokens(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    let sm = cx.sm;
     if spec.error_tokens.is_empty() {
         return;
     }
     let held: Vec<(TokenRole, &str, Loc)> = spec
         .error_tokens
         .iter()
-        .zip(&sm.error_tokens)
+        .map(|x| (x, &x.loc))
         .filter_map(|(t, l)| t.role.map(|r| (r, t.token.as_str(), l.key("role"))))
         .collect();
     let seen = unique_roles(cx, "ErrorToken", held);
-    let first = sm.error_tokens.first().cloned().unwrap_or_default();
+    let first = spec.error_tokens.first().map(|x| x.loc.clone()).unwrap_or_default();
     for role in TokenRole::ALL {
         if !seen.contains_key(&role) {
             cx.err(
@@ -100,7 +99,7 @@ fn tokens(cx: &mut Cx<'_>) {
             );
         }
     }
-    for (t, loc) in spec.error_tokens.iter().zip(&sm.error_tokens) {
+    for (t, loc) in spec.error_tokens.iter().map(|x| (x, &x.loc)) {
         if matches!(t.role, Some(TokenRole::RateLimit | TokenRole::Backpressure))
             && t.retry_after != RetryAfter::Required
         {
@@ -118,7 +117,7 @@ fn tokens(cx: &mut Cx<'_>) {
     // `jsonrpc_code` is optional, but all or none: a mix is a forgotten code.
     let with = spec.error_tokens.iter().filter(|t| t.jsonrpc_code.is_some()).count();
     if with > 0 && with < spec.error_tokens.len() {
-        for (t, loc) in spec.error_tokens.iter().zip(&sm.error_tokens) {
+        for (t, loc) in spec.error_tokens.iter().map(|x| (x, &x.loc)) {
             if t.jsonrpc_code.is_none() {
                 cx.err_key(
                     &loc.key("token"),
@@ -132,7 +131,7 @@ fn tokens(cx: &mut Cx<'_>) {
 
 fn log_fields(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    let loc = cx.sm.logs.clone();
+    let loc = cx.spec.logs.loc.clone();
     let fields = &spec.logs.fields;
     let held: Vec<(LogRole, &str, Loc)> = fields
         .iter()
@@ -164,11 +163,10 @@ fn log_fields(cx: &mut Cx<'_>) {
 
 fn flags(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    let sm = cx.sm;
     let held: Vec<(FlagRole, &str, Loc)> = spec
         .flags
         .iter()
-        .zip(&sm.flags)
+        .map(|x| (x, &x.loc))
         .filter_map(|(f, l)| f.role.map(|r| (r, f.name.as_str(), l.key("role"))))
         .collect();
     unique_roles(cx, "flag", held);
@@ -177,7 +175,7 @@ fn flags(cx: &mut Cx<'_>) {
     // would only echo that problem.
     let have_logs = !spec.logs.fields.is_empty();
     let spike_flag_known = spec.flags.iter().any(|f| f.name == s.spike_flag);
-    for (f, loc) in spec.flags.iter().zip(&sm.flags) {
+    for (f, loc) in spec.flags.iter().map(|x| (x, &x.loc)) {
         let Some(r) = f.role else {
             if f.name == s.spike_flag {
                 cx.err_key(
@@ -257,7 +255,7 @@ fn flags(cx: &mut Cx<'_>) {
         && let Some(i) = spec.flags.iter().position(|f| f.name == lo.name)
     {
         cx.err(
-            &sm.flags[i].key("default"),
+            &spec.flags[i].loc.key("default"),
             format!("the default of `{}` is above the default of `{}`", lo.name, hi.name),
             "the shortest delay cannot exceed the longest",
         );
@@ -266,9 +264,8 @@ fn flags(cx: &mut Cx<'_>) {
 
 fn metrics(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    let sm = cx.sm;
     let project = spec.project.name.as_str();
-    for (c, loc) in spec.components.iter().zip(&sm.components) {
+    for (c, loc) in spec.components.iter().map(|x| (x, &x.loc)) {
         if !project.is_empty() && c.name == project {
             cx.err(
                 &loc.key("name"),
@@ -283,11 +280,11 @@ fn metrics(cx: &mut Cx<'_>) {
     let held: Vec<(MetricRole, &str, Loc)> = spec
         .metrics
         .iter()
-        .zip(&sm.metrics)
+        .map(|x| (x, &x.loc))
         .filter_map(|(m, l)| m.role.map(|r| (r, m.name.as_str(), l.key("role"))))
         .collect();
     let seen = unique_roles(cx, "metric", held);
-    let first = sm.metrics.first().cloned().unwrap_or_default();
+    let first = spec.metrics.first().map(|x| x.loc.clone()).unwrap_or_default();
     for role in MetricRole::ALL {
         if !seen.contains_key(&role) {
             cx.err(
@@ -301,7 +298,7 @@ fn metrics(cx: &mut Cx<'_>) {
             );
         }
     }
-    for (m, loc) in spec.metrics.iter().zip(&sm.metrics) {
+    for (m, loc) in spec.metrics.iter().map(|x| (x, &x.loc)) {
         let Some(r) = m.role else {
             if m.component == project {
                 cx.err_key(

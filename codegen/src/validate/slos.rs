@@ -11,8 +11,8 @@ use crate::render::prometheus::{burn_factor, enabled_windows, round};
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    cx.unique("SLO", spec.slos.iter().zip(&cx.sm.slos).map(|(s, l)| (s.name.as_str(), l.key("name"))));
-    for (s, loc) in spec.slos.iter().zip(&cx.sm.slos) {
+    cx.unique("SLO", spec.slos.iter().map(|s| (s.name.as_str(), s.loc.key("name"))));
+    for (s, loc) in spec.slos.iter().map(|x| (x, &x.loc)) {
         if !names::is_kebab(&s.name) {
             cx.err(
                 &loc.key("name"),
@@ -92,7 +92,7 @@ const DAY: u64 = 86_400;
 fn budget(cx: &mut Cx<'_>) {
     let (spec, sm, out) = (cx.spec, cx.sm, &mut cx.out);
     let retention_days = u64::from(spec.project.metrics_retention_days);
-    for (s, loc) in spec.slos.iter().zip(&sm.slos) {
+    for (s, loc) in spec.slos.iter().map(|x| (x, &x.loc)) {
         let Some(period) = names::duration_seconds(&s.period) else { continue };
         if retention_days > 0 && period > retention_days * DAY {
             out.push(sm.diag(
@@ -140,7 +140,7 @@ fn budget(cx: &mut Cx<'_>) {
 pub fn warnings(loaded: &Loaded) -> Vec<Diagnostic> {
     let (spec, sm) = (&loaded.spec, &loaded.sources);
     let mut out = Vec::new();
-    for (s, loc) in spec.slos.iter().zip(&sm.slos) {
+    for (s, loc) in spec.slos.iter().map(|x| (x, &x.loc)) {
         let Some(period) = names::duration_seconds(&s.period) else { continue };
         for w in enabled_windows(s) {
             if names::duration_seconds(w.long).is_some_and(|long| long > period) {

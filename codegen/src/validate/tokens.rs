@@ -7,19 +7,15 @@ use crate::names;
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let spec = cx.spec;
-    let sm = cx.sm;
-    cx.unique(
-        "ErrorToken",
-        spec.error_tokens.iter().zip(&sm.error_tokens).map(|(t, l)| (t.token.as_str(), l.key("token"))),
-    );
+    cx.unique("ErrorToken", spec.error_tokens.iter().map(|t| (t.token.as_str(), t.loc.key("token"))));
     let codes: Vec<(String, Loc)> = spec
         .error_tokens
         .iter()
-        .zip(&sm.error_tokens)
+        .map(|x| (x, &x.loc))
         .filter_map(|(t, l)| t.jsonrpc_code.map(|c| (c.to_string(), l.key("jsonrpc_code"))))
         .collect();
     cx.unique("JSON-RPC error code", codes.iter().map(|(c, l)| (c.as_str(), l.clone())));
-    for (t, loc) in spec.error_tokens.iter().zip(&sm.error_tokens) {
+    for (t, loc) in spec.error_tokens.iter().map(|x| (x, &x.loc)) {
         if !names::is_screaming_snake(&t.token) {
             cx.err(
                 &loc.key("token"),
@@ -44,7 +40,7 @@ pub(super) fn check(cx: &mut Cx<'_>) {
     }
     let fallbacks = spec.error_tokens.iter().filter(|t| t.fallback).count();
     if fallbacks != 1 && !spec.error_tokens.is_empty() {
-        let loc = sm.error_tokens.first().cloned().unwrap_or_default();
+        let loc = spec.error_tokens.first().map(|x| x.loc.clone()).unwrap_or_default();
         cx.err(
             &loc,
             format!("{fallbacks} ErrorTokens are marked `fallback: true`"),

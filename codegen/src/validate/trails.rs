@@ -7,7 +7,7 @@ use crate::names;
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let t = &cx.spec.trails;
-    let loc = cx.sm.trails.clone();
+    let loc = cx.spec.trails.loc.clone();
     let order: Vec<(&str, Loc)> =
         t.key_order.iter().enumerate().map(|(i, k)| (k.as_str(), loc.key("key_order").index(i))).collect();
     cx.unique("key", order);
