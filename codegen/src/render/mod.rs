@@ -12,6 +12,7 @@ pub mod prometheus;
 pub mod promtool_tests;
 pub mod rust;
 pub mod schema;
+pub mod typescript;
 pub mod yaml;
 
 use crate::load::Loaded;
@@ -29,6 +30,7 @@ pub fn all(loaded: &Loaded) -> Vec<GeneratedFile> {
     files.extend(promtool_tests::render(&loaded.spec, &sources));
     files.extend(grafana::render(&loaded.spec, &sources));
     files.extend(local::render(&loaded.spec, &sources));
+    files.extend(typescript::render(&loaded.spec, &sources));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }
