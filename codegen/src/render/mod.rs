@@ -4,6 +4,7 @@
 //! renderer reads the clock or the environment.
 
 pub mod catalogue;
+pub mod collector;
 pub mod grafana;
 pub mod header;
 pub mod local;
@@ -31,6 +32,7 @@ pub fn all(loaded: &Loaded) -> Vec<GeneratedFile> {
     files.extend(grafana::render(&loaded.spec, &sources));
     files.extend(local::render(&loaded.spec, &sources));
     files.extend(typescript::render(&loaded.spec, &sources));
+    files.extend(collector::render(&loaded.spec, &sources));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }
