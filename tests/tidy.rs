@@ -68,8 +68,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ("trail/src/bin/obspec-trail.rs", "ts", "trail record key (trails.key_order)"),
     ("trail/src/bin/obspec-trail.rs", "tenant", "trail record scope key (the trail stream)"),
     ("apps/office/src/mcp.rs", "method", "JSON-RPC 2.0's own `method` member"),
-    ("apps/office/src/ws.rs", "session_id", "the WebSocket API's key (apps owner: confirm or take it from the spec)"),
-    ("apps/core/src/api.rs", "tenant", "the HTTP API's key (apps owner: confirm or take it from the spec)"),
 ];
 
 /// The string literals of a Rust source with their line numbers; comments

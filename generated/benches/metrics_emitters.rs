@@ -20,11 +20,14 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use metrics_exporter_prometheus::PrometheusBuilder;
 use obspec_generated::metrics::{self as m, Code, Method, Quota, SessionType};
+use obspec_generated::routes::GatewayRoute;
 use prometheus_client::metrics::counter::Counter as PcCounter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram as PcHistogram;
 
-const ROUTE: &str = "/v1/rooms/:id";
+const ROUTE: &str = "/v1/rooms/:room_id";
+/// The same route as the gateway's route enum (the emitters index by it).
+const TYPED_ROUTE: Option<GatewayRoute> = Some(GatewayRoute::RoomsRoomId);
 const BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// Runs `op` `iters` times on each of 2 threads started together; the time is
@@ -63,17 +66,18 @@ fn setup() -> metrics_exporter_prometheus::PrometheusRecorder {
 fn counters(c: &mut Criterion) {
     let prom = setup();
     let raw = Arc::new(AtomicU64::new(0));
-    let row = m::gateway_http_requests_total_row(ROUTE);
+    let row = m::gateway_http_requests_total(TYPED_ROUTE, Method::Get, Code::S200);
     let family: Family<PcLabels, PcCounter> = Family::default();
     let labels: PcLabels = (ROUTE.to_owned(), "GET", "200");
     let route = black_box(ROUTE);
+    let typed = black_box(TYPED_ROUTE);
 
     let mut g = c.benchmark_group("counter_3_labels");
     g.bench_function("raw_atomic_fetch_add", |b| b.iter(|| raw.fetch_add(1, Ordering::Relaxed)));
     g.bench_function("obspec_typed", |b| {
-        b.iter(|| m::gateway_http_requests_total(route, Method::Get, Code::S200).increment(1))
+        b.iter(|| m::gateway_http_requests_total(typed, Method::Get, Code::S200).increment(1))
     });
-    g.bench_function("obspec_typed_row_resolved", |b| b.iter(|| row.get(Method::Get, Code::S200).increment(1)));
+    g.bench_function("obspec_typed_row_resolved", |b| b.iter(|| row.increment(1)));
     g.bench_function("obspec_typed_closed_only_2_labels", |b| {
         b.iter(|| m::core_quota_exceeded_total(SessionType::User, Quota::Backpressure).increment(1))
     });
@@ -103,10 +107,10 @@ fn counters(c: &mut Criterion) {
         })
     });
     g.bench_function("obspec_typed", |b| {
-        b.iter_custom(|n| contended(n, || m::gateway_http_requests_total(route, Method::Get, Code::S200).increment(1)))
+        b.iter_custom(|n| contended(n, || m::gateway_http_requests_total(typed, Method::Get, Code::S200).increment(1)))
     });
     g.bench_function("obspec_typed_row_resolved", |b| {
-        b.iter_custom(|n| contended(n, || row.get(Method::Get, Code::S200).increment(1)))
+        b.iter_custom(|n| contended(n, || row.increment(1)))
     });
     g.bench_function("metrics_counter_macro_obspec_recorder", |b| {
         b.iter_custom(|n| {
@@ -139,14 +143,15 @@ fn counters(c: &mut Criterion) {
 fn histograms(c: &mut Criterion) {
     let prom = setup();
     let raw = Arc::new(AtomicU64::new(0));
-    let cached = m::gateway_http_request_duration_seconds(ROUTE);
+    let cached = m::gateway_http_request_duration_seconds(TYPED_ROUTE);
     let pc = PcHistogram::new(BUCKETS);
     let route = black_box(ROUTE);
+    let typed = black_box(TYPED_ROUTE);
     let v = black_box(0.042);
 
     let mut g = c.benchmark_group("histogram_observe");
     g.bench_function("raw_atomic_fetch_add", |b| b.iter(|| raw.fetch_add(1, Ordering::Relaxed)));
-    g.bench_function("obspec_typed", |b| b.iter(|| m::gateway_http_request_duration_seconds(route).record(v)));
+    g.bench_function("obspec_typed", |b| b.iter(|| m::gateway_http_request_duration_seconds(typed).record(v)));
     g.bench_function("obspec_typed_cached_handle", |b| b.iter(|| cached.record(v)));
     g.bench_function("metrics_histogram_macro_obspec_recorder", |b| {
         b.iter(|| metrics::histogram!("gateway_http_request_duration_seconds", "route" => route).record(v))
@@ -168,7 +173,7 @@ fn histograms(c: &mut Criterion) {
         })
     });
     g.bench_function("obspec_typed", |b| {
-        b.iter_custom(|n| contended(n, || m::gateway_http_request_duration_seconds(route).record(v)))
+        b.iter_custom(|n| contended(n, || m::gateway_http_request_duration_seconds(typed).record(v)))
     });
     g.bench_function("obspec_typed_cached_handle", |b| b.iter_custom(|n| contended(n, || cached.record(v))));
     g.bench_function("metrics_histogram_macro_prometheus_exporter", |b| {

@@ -182,6 +182,377 @@ impl ::core::fmt::Display for ErrorToken {
         f.write_str(self.as_str())
     }
 }
+/// The components of the spec (`components[].name`, the log `component` value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Component {
+    ///`gateway`: Edge gateway (Cloudflare Worker).
+    Gateway,
+    ///`policy_proxy`: Policy proxy (LAB 256, Rust).
+    PolicyProxy,
+    ///`core`: Core API (Axum).
+    Core,
+    ///`office`: Office room service (RoomDO).
+    Office,
+}
+impl Component {
+    /// Every component, in spec order.
+    pub const ALL: [Component; 4usize] = [
+        Component::Gateway,
+        Component::PolicyProxy,
+        Component::Core,
+        Component::Office,
+    ];
+    /// The component's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Component::Gateway => "gateway",
+            Component::PolicyProxy => "policy_proxy",
+            Component::Core => "core",
+            Component::Office => "office",
+        }
+    }
+    /// The component of a name.
+    pub fn from_name(s: &str) -> ::core::option::Option<Component> {
+        match s {
+            "gateway" => ::core::option::Option::Some(Component::Gateway),
+            "policy_proxy" => ::core::option::Option::Some(Component::PolicyProxy),
+            "core" => ::core::option::Option::Some(Component::Core),
+            "office" => ::core::option::Option::Some(Component::Office),
+            _ => ::core::option::Option::None,
+        }
+    }
+    /// The spec templates of its routes, in spec order.
+    pub const fn routes(self) -> &'static [&'static str] {
+        match self {
+            Component::Gateway => {
+                &[
+                    "/v1/rooms/:room_id",
+                    "/v1/rooms/:room_id/messages",
+                    "/v1/media/presign",
+                    "/v1/webhooks/:hook_id",
+                    "/mcp",
+                ]
+            }
+            Component::PolicyProxy => &["/v1/eval"],
+            Component::Core => {
+                &[
+                    "/v1/tenants/:tenant_id",
+                    "/v1/rooms",
+                    "/v1/rooms/:room_id",
+                    "/v1/rooms/:room_id/events",
+                    "/v1/links",
+                    "/v1/media/presign",
+                    "/v1/auth/login",
+                ]
+            }
+            Component::Office => &["/v1/rooms/:room_id/ws", "/mcp"],
+        }
+    }
+    /// The names of the metrics it emits (`metrics[].component`), in spec order:
+    /// its `/metrics` holds these families and no other of the spec.
+    pub const fn metrics(self) -> &'static [&'static str] {
+        match self {
+            Component::Gateway => {
+                &[
+                    "gateway_http_requests_total",
+                    "gateway_http_request_duration_seconds",
+                    "gateway_backpressure_total",
+                    "gateway_jwks_refresh_total",
+                    "gateway_jwks_refresh_consecutive_failures",
+                    "webhook_delivery_total",
+                    "webhook_delivery_duration_seconds",
+                ]
+            }
+            Component::PolicyProxy => &["policy_eval_total"],
+            Component::Core => {
+                &[
+                    "core_http_requests_total",
+                    "core_http_request_duration_seconds",
+                    "core_db_query_seconds",
+                    "core_rate_limit_hits_total",
+                    "core_tenant_requests_total",
+                    "core_quota_exceeded_total",
+                    "media_presign_total",
+                ]
+            }
+            Component::Office => {
+                &[
+                    "office_mcp_call_total",
+                    "office_mcp_call_duration_seconds",
+                    "office_ws_reconnect_duration_seconds",
+                ]
+            }
+        }
+    }
+}
+impl ::core::fmt::Display for Component {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// The route enums, one per component with routes: mount them with
+/// `obspec::http::RouteExt::spec_route`; emitters with a `route` label
+/// take the component's enum (`None`: no route matched).
+pub mod routes {
+    ///The routes of component `gateway` (`components[].routes`), the values of its `route` label.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum GatewayRoute {
+        ///`/v1/rooms/:room_id`
+        RoomsRoomId,
+        ///`/v1/rooms/:room_id/messages`
+        RoomsRoomIdMessages,
+        ///`/v1/media/presign`
+        MediaPresign,
+        ///`/v1/webhooks/:hook_id`
+        WebhooksHookId,
+        ///`/mcp`
+        Mcp,
+    }
+    impl GatewayRoute {
+        /// Every route, in spec order.
+        pub const ALL: [GatewayRoute; 5usize] = [
+            GatewayRoute::RoomsRoomId,
+            GatewayRoute::RoomsRoomIdMessages,
+            GatewayRoute::MediaPresign,
+            GatewayRoute::WebhooksHookId,
+            GatewayRoute::Mcp,
+        ];
+        /// The spec's template, the `route` label and log value.
+        pub const fn template(self) -> &'static str {
+            match self {
+                GatewayRoute::RoomsRoomId => "/v1/rooms/:room_id",
+                GatewayRoute::RoomsRoomIdMessages => "/v1/rooms/:room_id/messages",
+                GatewayRoute::MediaPresign => "/v1/media/presign",
+                GatewayRoute::WebhooksHookId => "/v1/webhooks/:hook_id",
+                GatewayRoute::Mcp => "/mcp",
+            }
+        }
+        /// The axum 0.8 path (`{param}` segments).
+        pub const fn axum_path(self) -> &'static str {
+            match self {
+                GatewayRoute::RoomsRoomId => "/v1/rooms/{room_id}",
+                GatewayRoute::RoomsRoomIdMessages => "/v1/rooms/{room_id}/messages",
+                GatewayRoute::MediaPresign => "/v1/media/presign",
+                GatewayRoute::WebhooksHookId => "/v1/webhooks/{hook_id}",
+                GatewayRoute::Mcp => "/mcp",
+            }
+        }
+        /// The route of a spec template (a string match, no hashing).
+        pub fn from_template(s: &str) -> ::core::option::Option<GatewayRoute> {
+            match s {
+                "/v1/rooms/:room_id" => {
+                    ::core::option::Option::Some(GatewayRoute::RoomsRoomId)
+                }
+                "/v1/rooms/:room_id/messages" => {
+                    ::core::option::Option::Some(GatewayRoute::RoomsRoomIdMessages)
+                }
+                "/v1/media/presign" => {
+                    ::core::option::Option::Some(GatewayRoute::MediaPresign)
+                }
+                "/v1/webhooks/:hook_id" => {
+                    ::core::option::Option::Some(GatewayRoute::WebhooksHookId)
+                }
+                "/mcp" => ::core::option::Option::Some(GatewayRoute::Mcp),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    impl ::obspec::http::SpecRoute for GatewayRoute {
+        fn template(self) -> &'static str {
+            GatewayRoute::template(self)
+        }
+        fn axum_path(self) -> &'static str {
+            GatewayRoute::axum_path(self)
+        }
+    }
+    impl ::core::fmt::Display for GatewayRoute {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.write_str(self.template())
+        }
+    }
+    ///The routes of component `policy_proxy` (`components[].routes`), the values of its `route` label.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum PolicyProxyRoute {
+        ///`/v1/eval`
+        Eval,
+    }
+    impl PolicyProxyRoute {
+        /// Every route, in spec order.
+        pub const ALL: [PolicyProxyRoute; 1usize] = [PolicyProxyRoute::Eval];
+        /// The spec's template, the `route` label and log value.
+        pub const fn template(self) -> &'static str {
+            match self {
+                PolicyProxyRoute::Eval => "/v1/eval",
+            }
+        }
+        /// The axum 0.8 path (`{param}` segments).
+        pub const fn axum_path(self) -> &'static str {
+            match self {
+                PolicyProxyRoute::Eval => "/v1/eval",
+            }
+        }
+        /// The route of a spec template (a string match, no hashing).
+        pub fn from_template(s: &str) -> ::core::option::Option<PolicyProxyRoute> {
+            match s {
+                "/v1/eval" => ::core::option::Option::Some(PolicyProxyRoute::Eval),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    impl ::obspec::http::SpecRoute for PolicyProxyRoute {
+        fn template(self) -> &'static str {
+            PolicyProxyRoute::template(self)
+        }
+        fn axum_path(self) -> &'static str {
+            PolicyProxyRoute::axum_path(self)
+        }
+    }
+    impl ::core::fmt::Display for PolicyProxyRoute {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.write_str(self.template())
+        }
+    }
+    ///The routes of component `core` (`components[].routes`), the values of its `route` label.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum CoreRoute {
+        ///`/v1/tenants/:tenant_id`
+        TenantsTenantId,
+        ///`/v1/rooms`
+        Rooms,
+        ///`/v1/rooms/:room_id`
+        RoomsRoomId,
+        ///`/v1/rooms/:room_id/events`
+        RoomsRoomIdEvents,
+        ///`/v1/links`
+        Links,
+        ///`/v1/media/presign`
+        MediaPresign,
+        ///`/v1/auth/login`
+        AuthLogin,
+    }
+    impl CoreRoute {
+        /// Every route, in spec order.
+        pub const ALL: [CoreRoute; 7usize] = [
+            CoreRoute::TenantsTenantId,
+            CoreRoute::Rooms,
+            CoreRoute::RoomsRoomId,
+            CoreRoute::RoomsRoomIdEvents,
+            CoreRoute::Links,
+            CoreRoute::MediaPresign,
+            CoreRoute::AuthLogin,
+        ];
+        /// The spec's template, the `route` label and log value.
+        pub const fn template(self) -> &'static str {
+            match self {
+                CoreRoute::TenantsTenantId => "/v1/tenants/:tenant_id",
+                CoreRoute::Rooms => "/v1/rooms",
+                CoreRoute::RoomsRoomId => "/v1/rooms/:room_id",
+                CoreRoute::RoomsRoomIdEvents => "/v1/rooms/:room_id/events",
+                CoreRoute::Links => "/v1/links",
+                CoreRoute::MediaPresign => "/v1/media/presign",
+                CoreRoute::AuthLogin => "/v1/auth/login",
+            }
+        }
+        /// The axum 0.8 path (`{param}` segments).
+        pub const fn axum_path(self) -> &'static str {
+            match self {
+                CoreRoute::TenantsTenantId => "/v1/tenants/{tenant_id}",
+                CoreRoute::Rooms => "/v1/rooms",
+                CoreRoute::RoomsRoomId => "/v1/rooms/{room_id}",
+                CoreRoute::RoomsRoomIdEvents => "/v1/rooms/{room_id}/events",
+                CoreRoute::Links => "/v1/links",
+                CoreRoute::MediaPresign => "/v1/media/presign",
+                CoreRoute::AuthLogin => "/v1/auth/login",
+            }
+        }
+        /// The route of a spec template (a string match, no hashing).
+        pub fn from_template(s: &str) -> ::core::option::Option<CoreRoute> {
+            match s {
+                "/v1/tenants/:tenant_id" => {
+                    ::core::option::Option::Some(CoreRoute::TenantsTenantId)
+                }
+                "/v1/rooms" => ::core::option::Option::Some(CoreRoute::Rooms),
+                "/v1/rooms/:room_id" => {
+                    ::core::option::Option::Some(CoreRoute::RoomsRoomId)
+                }
+                "/v1/rooms/:room_id/events" => {
+                    ::core::option::Option::Some(CoreRoute::RoomsRoomIdEvents)
+                }
+                "/v1/links" => ::core::option::Option::Some(CoreRoute::Links),
+                "/v1/media/presign" => {
+                    ::core::option::Option::Some(CoreRoute::MediaPresign)
+                }
+                "/v1/auth/login" => ::core::option::Option::Some(CoreRoute::AuthLogin),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    impl ::obspec::http::SpecRoute for CoreRoute {
+        fn template(self) -> &'static str {
+            CoreRoute::template(self)
+        }
+        fn axum_path(self) -> &'static str {
+            CoreRoute::axum_path(self)
+        }
+    }
+    impl ::core::fmt::Display for CoreRoute {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.write_str(self.template())
+        }
+    }
+    ///The routes of component `office` (`components[].routes`), the values of its `route` label.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum OfficeRoute {
+        ///`/v1/rooms/:room_id/ws`
+        RoomsRoomIdWs,
+        ///`/mcp`
+        Mcp,
+    }
+    impl OfficeRoute {
+        /// Every route, in spec order.
+        pub const ALL: [OfficeRoute; 2usize] = [
+            OfficeRoute::RoomsRoomIdWs,
+            OfficeRoute::Mcp,
+        ];
+        /// The spec's template, the `route` label and log value.
+        pub const fn template(self) -> &'static str {
+            match self {
+                OfficeRoute::RoomsRoomIdWs => "/v1/rooms/:room_id/ws",
+                OfficeRoute::Mcp => "/mcp",
+            }
+        }
+        /// The axum 0.8 path (`{param}` segments).
+        pub const fn axum_path(self) -> &'static str {
+            match self {
+                OfficeRoute::RoomsRoomIdWs => "/v1/rooms/{room_id}/ws",
+                OfficeRoute::Mcp => "/mcp",
+            }
+        }
+        /// The route of a spec template (a string match, no hashing).
+        pub fn from_template(s: &str) -> ::core::option::Option<OfficeRoute> {
+            match s {
+                "/v1/rooms/:room_id/ws" => {
+                    ::core::option::Option::Some(OfficeRoute::RoomsRoomIdWs)
+                }
+                "/mcp" => ::core::option::Option::Some(OfficeRoute::Mcp),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    impl ::obspec::http::SpecRoute for OfficeRoute {
+        fn template(self) -> &'static str {
+            OfficeRoute::template(self)
+        }
+        fn axum_path(self) -> &'static str {
+            OfficeRoute::axum_path(self)
+        }
+    }
+    impl ::core::fmt::Display for OfficeRoute {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.write_str(self.template())
+        }
+    }
+}
 /// The name of every metric of the spec.
 pub mod metric_names {
     ///`gateway_http_requests_total` (Counter, Count): HTTP requests handled by the gateway.
@@ -260,7 +631,7 @@ pub mod metric_names {
 /// into `other` past their `max_values`.
 ///
 /// ```ignore
-/// metrics::gateway_http_requests_total("/v1/rooms/:id", metrics::Method::Get, metrics::Code::S200).increment(1);
+/// metrics::gateway_http_requests_total(Some(routes::GatewayRoute::RoomsRoomId), metrics::Method::Get, metrics::Code::S200).increment(1);
 /// ```
 #[rustfmt::skip]
 pub mod metrics {
@@ -853,121 +1224,160 @@ pub mod metrics {
             buckets: &[],
         },
     ];
+    /// `(component, metric)` of every metric whose labels are all closed:
+    /// [`install_for`] the component creates each of its series at zero.
+    /// Metrics with an open label (route, tool, tenant…) start empty.
+    pub static PREINITIALISED: [(&str, &str); 9usize] = [
+        ("gateway", "gateway_backpressure_total"),
+        ("gateway", "gateway_jwks_refresh_total"),
+        ("gateway", "gateway_jwks_refresh_consecutive_failures"),
+        ("policy_proxy", "policy_eval_total"),
+        ("core", "core_quota_exceeded_total"),
+        ("core", "media_presign_total"),
+        ("office", "office_ws_reconnect_duration_seconds"),
+        ("obspec", "obspec_log_dropped_total"),
+        ("obspec", "obspec_log_redacted_total"),
+    ];
     /// Installs obspec's recorder with the spec's metrics as the global
-    /// `metrics` recorder; serve [`render`] on `/metrics`.
+    /// `metrics` recorder; serve [`render`] on `/metrics`. Creates no series:
+    /// a service should use [`install_for`] its component.
     pub fn install() -> ::core::result::Result<
         ::obspec::metrics::Exporter,
         ::obspec::metrics::InstallError,
     > {
         ::obspec::metrics::install(&METRICS)
     }
+    /// [`install`], then [`preinitialise`] the component's series.
+    pub fn install_for(
+        component: &str,
+    ) -> ::core::result::Result<
+        ::obspec::metrics::Exporter,
+        ::obspec::metrics::InstallError,
+    > {
+        let exporter = install()?;
+        preinitialise(component);
+        ::core::result::Result::Ok(exporter)
+    }
+    /// Registers at zero, in the installed recorder, every series of the
+    /// component's [`PREINITIALISED`] metrics: every combination of their
+    /// closed labels (ErrorToken labels with every token and the none value),
+    /// so "no error yet" reads 0 rather than absent and `rate()` counts the
+    /// first one. Returns false, registering nothing, for an unknown component.
+    pub fn preinitialise(component: &str) -> bool {
+        match component {
+            "gateway" => {
+                for session_type in SessionType::ALL {
+                    let _ = gateway_backpressure_total(session_type);
+                }
+                for ok in [true, false] {
+                    let _ = gateway_jwks_refresh_total(ok);
+                }
+                let _ = gateway_jwks_refresh_consecutive_failures();
+                true
+            }
+            "policy_proxy" => {
+                for decision in Decision::ALL {
+                    let _ = policy_eval_total(decision);
+                }
+                true
+            }
+            "core" => {
+                for session_type in SessionType::ALL {
+                    for quota in Quota::ALL {
+                        let _ = core_quota_exceeded_total(session_type, quota);
+                    }
+                }
+                for ok in [true, false] {
+                    let _ = media_presign_total(ok);
+                }
+                true
+            }
+            "office" => {
+                let _ = office_ws_reconnect_duration_seconds();
+                true
+            }
+            "obspec" => {
+                for reason in Reason::ALL {
+                    let _ = obspec_log_dropped_total(reason);
+                }
+                for reason in Reason::ALL {
+                    let _ = obspec_log_redacted_total(reason);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
     /// The Prometheus text exposition of the installed recorder (the `/metrics` body).
     pub fn render() -> ::std::string::String {
         ::obspec::metrics::render()
     }
-    ///The handles of `gateway_http_requests_total` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
-    #[derive(Debug, Clone, Copy)]
-    pub struct GatewayHttpRequestsTotalRow(
-        &'static ::obspec::metrics::Row<::obspec::metrics::Counter>,
-    );
-    impl GatewayHttpRequestsTotalRow {
-        ///The `gateway_http_requests_total` handle for these closed labels.
-        #[inline]
-        pub fn get(
-            self,
-            method: Method,
-            code: Code,
-        ) -> &'static ::obspec::metrics::Counter {
-            self.0
-                .get(
-                    (method as usize) * 18usize + code as usize,
-                    |open| {
-                        ::std::vec![
-                            ::obspec::metrics::open_label("route", open, 0usize),
-                            ::obspec::metrics::Label::from_static_parts("method", method
-                            .as_str()),
-                            ::obspec::metrics::Label::from_static_parts("code", code
-                            .as_str())
-                        ]
-                    },
-                )
-        }
-    }
-    ///Resolves the open label(s) of `gateway_http_requests_total` (`route`); values past the bound fold into `other`.
-    #[inline]
-    pub fn gateway_http_requests_total_row(route: &str) -> GatewayHttpRequestsTotalRow {
-        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Counter> = ::obspec::metrics::OpenFamily::new(
-            "gateway_http_requests_total",
-            &[
-                ::obspec::metrics::OpenLabel {
-                    name: "route",
-                    max_values: 32u64,
-                },
-            ],
-            126usize,
-        );
-        GatewayHttpRequestsTotalRow(FAMILY.row(&[route]))
-    }
     ///`gateway_http_requests_total`: HTTP requests handled by the gateway.
     ///
     ///Counter, unit: count, component: `gateway`.
-    ///Labels: `route` (open, at most 32 values, then `other`), `method` (closed, 7 values), `code` (closed, 18 values).
+    ///Labels: `route` (the component's 5 routes, or unmatched), `method` (closed, 7 values), `code` (closed, 18 values).
     ///SLOs: `gateway-errors`.
     #[inline]
     pub fn gateway_http_requests_total(
-        route: &str,
+        route: ::core::option::Option<super::routes::GatewayRoute>,
         method: Method,
         code: Code,
     ) -> &'static ::obspec::metrics::Counter {
-        gateway_http_requests_total_row(route).get(method, code)
-    }
-    ///The handles of `gateway_http_request_duration_seconds` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
-    #[derive(Debug, Clone, Copy)]
-    pub struct GatewayHttpRequestDurationSecondsRow(
-        &'static ::obspec::metrics::Row<::obspec::metrics::Histogram>,
-    );
-    impl GatewayHttpRequestDurationSecondsRow {
-        ///The `gateway_http_request_duration_seconds` handle for these closed labels.
-        #[inline]
-        pub fn get(self) -> &'static ::obspec::metrics::Histogram {
-            self.0
-                .get(
-                    0usize,
-                    |open| {
-                        ::std::vec![::obspec::metrics::open_label("route", open, 0usize)]
-                    },
-                )
-        }
-    }
-    ///Resolves the open label(s) of `gateway_http_request_duration_seconds` (`route`); values past the bound fold into `other`.
-    #[inline]
-    pub fn gateway_http_request_duration_seconds_row(
-        route: &str,
-    ) -> GatewayHttpRequestDurationSecondsRow {
-        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Histogram> = ::obspec::metrics::OpenFamily::new(
-            "gateway_http_request_duration_seconds",
-            &[
-                ::obspec::metrics::OpenLabel {
-                    name: "route",
-                    max_values: 32u64,
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Counter,
+            756usize,
+        > = ::obspec::metrics::ClosedFamily::new("gateway_http_requests_total");
+        FAMILY
+            .get(
+                (match route {
+                    ::core::option::Option::None => 0usize,
+                    ::core::option::Option::Some(r) => 1usize + r as usize,
+                }) * 126usize + (method as usize) * 18usize + code as usize,
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("route", match route
+                        { ::core::option::Option::None =>
+                        ::obspec::http::route::UNMATCHED, ::core::option::Option::Some(r)
+                        => r.template() }),
+                        ::obspec::metrics::Label::from_static_parts("method", method
+                        .as_str()), ::obspec::metrics::Label::from_static_parts("code",
+                        code.as_str())
+                    ]
                 },
-            ],
-            1usize,
-        );
-        GatewayHttpRequestDurationSecondsRow(FAMILY.row(&[route]))
+            )
     }
     ///`gateway_http_request_duration_seconds`: Gateway request latency.
     ///
     ///Histogram, unit: seconds, component: `gateway`.
-    ///Labels: `route` (open, at most 32 values, then `other`).
+    ///Labels: `route` (the component's 5 routes, or unmatched).
     ///Buckets: 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5, 10.
     ///SLOs: `gateway-latency`.
     ///Note: R07.
     #[inline]
     pub fn gateway_http_request_duration_seconds(
-        route: &str,
+        route: ::core::option::Option<super::routes::GatewayRoute>,
     ) -> &'static ::obspec::metrics::Histogram {
-        gateway_http_request_duration_seconds_row(route).get()
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Histogram,
+            6usize,
+        > = ::obspec::metrics::ClosedFamily::new(
+            "gateway_http_request_duration_seconds",
+        );
+        FAMILY
+            .get(
+                match route {
+                    ::core::option::Option::None => 0usize,
+                    ::core::option::Option::Some(r) => 1usize + r as usize,
+                },
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("route", match route
+                        { ::core::option::Option::None =>
+                        ::obspec::http::route::UNMATCHED, ::core::option::Option::Some(r)
+                        => r.template() })
+                    ]
+                },
+            )
     }
     ///`gateway_backpressure_total`: Requests the gateway rejected with BACKPRESSURE.
     ///
@@ -1145,110 +1555,71 @@ pub mod metrics {
                 },
             )
     }
-    ///The handles of `core_http_requests_total` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
-    #[derive(Debug, Clone, Copy)]
-    pub struct CoreHttpRequestsTotalRow(
-        &'static ::obspec::metrics::Row<::obspec::metrics::Counter>,
-    );
-    impl CoreHttpRequestsTotalRow {
-        ///The `core_http_requests_total` handle for these closed labels.
-        #[inline]
-        pub fn get(
-            self,
-            method: Method,
-            code: Code,
-        ) -> &'static ::obspec::metrics::Counter {
-            self.0
-                .get(
-                    (method as usize) * 18usize + code as usize,
-                    |open| {
-                        ::std::vec![
-                            ::obspec::metrics::open_label("route", open, 0usize),
-                            ::obspec::metrics::Label::from_static_parts("method", method
-                            .as_str()),
-                            ::obspec::metrics::Label::from_static_parts("code", code
-                            .as_str())
-                        ]
-                    },
-                )
-        }
-    }
-    ///Resolves the open label(s) of `core_http_requests_total` (`route`); values past the bound fold into `other`.
-    #[inline]
-    pub fn core_http_requests_total_row(route: &str) -> CoreHttpRequestsTotalRow {
-        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Counter> = ::obspec::metrics::OpenFamily::new(
-            "core_http_requests_total",
-            &[
-                ::obspec::metrics::OpenLabel {
-                    name: "route",
-                    max_values: 32u64,
-                },
-            ],
-            126usize,
-        );
-        CoreHttpRequestsTotalRow(FAMILY.row(&[route]))
-    }
     ///`core_http_requests_total`: HTTP requests handled by the Core API.
     ///
     ///Counter, unit: count, component: `core`.
-    ///Labels: `route` (open, at most 32 values, then `other`), `method` (closed, 7 values), `code` (closed, 18 values).
+    ///Labels: `route` (the component's 7 routes, or unmatched), `method` (closed, 7 values), `code` (closed, 18 values).
     ///SLOs: `core-errors`.
     ///Note: R08.
     #[inline]
     pub fn core_http_requests_total(
-        route: &str,
+        route: ::core::option::Option<super::routes::CoreRoute>,
         method: Method,
         code: Code,
     ) -> &'static ::obspec::metrics::Counter {
-        core_http_requests_total_row(route).get(method, code)
-    }
-    ///The handles of `core_http_request_duration_seconds` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
-    #[derive(Debug, Clone, Copy)]
-    pub struct CoreHttpRequestDurationSecondsRow(
-        &'static ::obspec::metrics::Row<::obspec::metrics::Histogram>,
-    );
-    impl CoreHttpRequestDurationSecondsRow {
-        ///The `core_http_request_duration_seconds` handle for these closed labels.
-        #[inline]
-        pub fn get(self) -> &'static ::obspec::metrics::Histogram {
-            self.0
-                .get(
-                    0usize,
-                    |open| {
-                        ::std::vec![::obspec::metrics::open_label("route", open, 0usize)]
-                    },
-                )
-        }
-    }
-    ///Resolves the open label(s) of `core_http_request_duration_seconds` (`route`); values past the bound fold into `other`.
-    #[inline]
-    pub fn core_http_request_duration_seconds_row(
-        route: &str,
-    ) -> CoreHttpRequestDurationSecondsRow {
-        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Histogram> = ::obspec::metrics::OpenFamily::new(
-            "core_http_request_duration_seconds",
-            &[
-                ::obspec::metrics::OpenLabel {
-                    name: "route",
-                    max_values: 32u64,
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Counter,
+            1008usize,
+        > = ::obspec::metrics::ClosedFamily::new("core_http_requests_total");
+        FAMILY
+            .get(
+                (match route {
+                    ::core::option::Option::None => 0usize,
+                    ::core::option::Option::Some(r) => 1usize + r as usize,
+                }) * 126usize + (method as usize) * 18usize + code as usize,
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("route", match route
+                        { ::core::option::Option::None =>
+                        ::obspec::http::route::UNMATCHED, ::core::option::Option::Some(r)
+                        => r.template() }),
+                        ::obspec::metrics::Label::from_static_parts("method", method
+                        .as_str()), ::obspec::metrics::Label::from_static_parts("code",
+                        code.as_str())
+                    ]
                 },
-            ],
-            1usize,
-        );
-        CoreHttpRequestDurationSecondsRow(FAMILY.row(&[route]))
+            )
     }
     ///`core_http_request_duration_seconds`: Core API request latency.
     ///
     ///Histogram, unit: seconds, component: `core`.
-    ///Labels: `route` (open, at most 32 values, then `other`).
+    ///Labels: `route` (the component's 7 routes, or unmatched).
     ///Buckets: 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5, 10.
     ///SLOs: `core-latency`.
     ///Note: R08.
     #[inline]
     pub fn core_http_request_duration_seconds(
-        route: &str,
+        route: ::core::option::Option<super::routes::CoreRoute>,
     ) -> &'static ::obspec::metrics::Histogram {
-        core_http_request_duration_seconds_row(route).get()
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Histogram,
+            8usize,
+        > = ::obspec::metrics::ClosedFamily::new("core_http_request_duration_seconds");
+        FAMILY
+            .get(
+                match route {
+                    ::core::option::Option::None => 0usize,
+                    ::core::option::Option::Some(r) => 1usize + r as usize,
+                },
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("route", match route
+                        { ::core::option::Option::None =>
+                        ::obspec::http::route::UNMATCHED, ::core::option::Option::Some(r)
+                        => r.template() })
+                    ]
+                },
+            )
     }
     ///The handles of `core_db_query_seconds` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
     #[derive(Debug, Clone, Copy)]

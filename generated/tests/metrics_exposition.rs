@@ -6,21 +6,23 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use obspec_generated::ErrorToken;
+use obspec_generated::routes::{CoreRoute, GatewayRoute};
 use obspec_generated::metrics::{self as m, Bucket, Code, Decision, Method, Quota, Reason, SessionType};
 
 /// Touches every emitter of the spec once (and some more than once).
 fn touch_all() {
-    m::gateway_http_requests_total("/v1/rooms/:id", Method::Get, Code::S200).increment(1);
-    m::gateway_http_requests_total("/v1/rooms/:id", Method::Post, Code::S503).increment(2);
-    m::gateway_http_request_duration_seconds("/v1/rooms/:id").record(0.042);
+    m::gateway_http_requests_total(Some(GatewayRoute::RoomsRoomId), Method::Get, Code::S200).increment(1);
+    m::gateway_http_requests_total(Some(GatewayRoute::RoomsRoomId), Method::Post, Code::S503).increment(2);
+    m::gateway_http_request_duration_seconds(Some(GatewayRoute::RoomsRoomId)).record(0.042);
     m::gateway_backpressure_total(SessionType::Agent).increment(1);
     m::gateway_jwks_refresh_total(false).increment(1);
     m::gateway_jwks_refresh_consecutive_failures().set(3.0);
     m::webhook_delivery_total("dest-1", true).increment(1);
     m::webhook_delivery_duration_seconds("dest-1").record(1.5);
     m::policy_eval_total(Decision::RateLimit).increment(1);
-    m::core_http_requests_total("/v1/rooms", Method::Delete, Code::S404).increment(1);
-    m::core_http_request_duration_seconds("/v1/rooms").record(0.2);
+    m::core_http_requests_total(Some(CoreRoute::Rooms), Method::Delete, Code::S404).increment(1);
+    m::core_http_requests_total(None, Method::Get, Code::S404).increment(1);
+    m::core_http_request_duration_seconds(Some(CoreRoute::Rooms)).record(0.2);
     m::core_db_query_seconds("rooms.by_id").record(0.003);
     m::core_rate_limit_hits_total(Bucket::Tenant, "t-1").increment(1);
     m::core_tenant_requests_total("t-1").increment(1);
@@ -65,9 +67,9 @@ fn emitters_record_the_spec_series_and_promtool_accepts_the_scrape() {
     // Label overflows are counted under the spec's `label_overflow` self-metric.
     obspec::metrics::set_self_metrics(&obspec_generated::SELF_METRICS);
     touch_all();
-    // `route` admits 32 values (one used above): `/r/31`..`/r/39` fold into `other`.
-    for i in 0..40 {
-        m::gateway_http_requests_total(&format!("/r/{i}"), Method::Get, Code::S200).increment(1);
+    // `dest` admits 50 values (one used above): the last 9 of `d-0`..`d-57` fold into `other`.
+    for i in 0..58 {
+        m::webhook_delivery_total(&format!("d-{i}"), true).increment(1);
     }
     let text = exporter.render();
     assert_eq!(text, m::render());
@@ -86,15 +88,17 @@ fn emitters_record_the_spec_series_and_promtool_accepts_the_scrape() {
         .collect();
     assert!(extra.is_empty(), "series the spec does not declare: {extra:?}");
 
-    assert!(text.contains(r#"gateway_http_requests_total{route="other",method="GET",code="200"} 9"#), "{text}");
+    assert!(text.contains(r#"webhook_delivery_total{dest="other",ok="true"} 9"#), "{text}");
     let o = &obspec_generated::SELF_METRICS.label_overflow;
-    let overflow = format!("{}{{{}=\"gateway_http_requests_total\",{}=\"route\"}} 9", o.name, o.labels[0], o.labels[1]);
+    let overflow = format!("{}{{{}=\"webhook_delivery_total\",{}=\"dest\"}} 9", o.name, o.labels[0], o.labels[1]);
     assert!(text.contains(&overflow), "{overflow}");
-    assert!(text.contains(r#"gateway_http_requests_total{route="/v1/rooms/:id",method="POST",code="503"} 2"#));
+    // Routes are the component's enum: the spec's template, or `unmatched`.
+    assert!(text.contains(r#"gateway_http_requests_total{route="/v1/rooms/:room_id",method="POST",code="503"} 2"#));
+    assert!(text.contains(r#"core_http_requests_total{route="unmatched",method="GET",code="404"} 1"#), "{text}");
     assert!(text.contains(r#"office_mcp_call_total{tool="search",ok="false",err="BACKPRESSURE"} 1"#));
     assert!(text.contains(r#"office_mcp_call_total{tool="search",ok="true",err="NONE"} 1"#));
-    assert!(text.contains(r#"gateway_http_request_duration_seconds_bucket{route="/v1/rooms/:id",le="0.05"} 1"#));
-    assert!(text.contains(r#"gateway_http_request_duration_seconds_bucket{route="/v1/rooms/:id",le="+Inf"} 1"#));
+    assert!(text.contains(r#"gateway_http_request_duration_seconds_bucket{route="/v1/rooms/:room_id",le="0.05"} 1"#));
+    assert!(text.contains(r#"gateway_http_request_duration_seconds_bucket{route="/v1/rooms/:room_id",le="+Inf"} 1"#));
     assert!(text.contains("office_ws_reconnect_duration_seconds_count 1\n"));
     assert!(text.contains("gateway_jwks_refresh_consecutive_failures 3\n"));
     // Buckets come from the spec, not the recorder's defaults.

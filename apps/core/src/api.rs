@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::{HeaderMap, StatusCode};
-use obspec::http::Limits;
+use obspec::http::{Limits, RouteExt};
 use obspec::service::TrailSink;
 use obspec_generated::ErrorToken;
 use obspec_generated::metrics;
+use obspec_generated::routes::CoreRoute;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -123,14 +124,14 @@ fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, CoreError> {
 /// The routes (without layers).
 pub fn routes(app: App) -> Router {
     Router::new()
-        .route("/v1/rooms", post(create_room).get(list_rooms))
-        .route("/v1/rooms/{room_id}", get(get_room))
-        .route("/v1/rooms/{room_id}/events", get(list_events))
-        .route("/v1/links", post(append_link).get(list_links))
-        .route("/v1/auth/login", post(login))
-        .route("/v1/media/presign", post(presign))
-        .route("/v1/tenants/{tenant_id}", get(get_tenant))
-        .fallback(|| async { CoreError::Missing })
+        .spec_route(CoreRoute::Rooms, post(create_room).get(list_rooms))
+        .spec_route(CoreRoute::RoomsRoomId, get(get_room))
+        .spec_route(CoreRoute::RoomsRoomIdEvents, get(list_events))
+        .spec_route(CoreRoute::Links, post(append_link).get(list_links))
+        .spec_route(CoreRoute::AuthLogin, post(login))
+        .spec_route(CoreRoute::MediaPresign, post(presign))
+        .spec_route(CoreRoute::TenantsTenantId, get(get_tenant))
+        .not_found_fallback::<ErrorToken>()
         .with_state(app)
 }
 

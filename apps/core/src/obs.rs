@@ -9,6 +9,7 @@ use obspec::event::TrailEnum;
 use obspec::http::{ApiError, LimitMetrics, RequestMetrics};
 use obspec_generated::ErrorToken;
 use obspec_generated::metrics::{self, Bucket, Code, Method, Quota, SessionType};
+use obspec_generated::routes::CoreRoute;
 
 /// `core_http_requests_total{route,method,code}` and
 /// `core_http_request_duration_seconds{route}` for every request.
@@ -17,9 +18,10 @@ pub struct CoreRequestMetrics;
 
 impl RequestMetrics for CoreRequestMetrics {
     fn record(&self, route: &str, method: &http::Method, status: u16, latency: Duration) {
-        let row = metrics::core_http_requests_total_row(route);
+        // The route enum indexes the series (None: no route matched).
+        let route = CoreRoute::from_template(route);
         if let (Some(m), Some(c)) = (Method::from_value(method.as_str()), Code::from_value(itoa(status).as_str())) {
-            row.get(m, c).increment(1);
+            metrics::core_http_requests_total(route, m, c).increment(1);
         }
         metrics::core_http_request_duration_seconds(route).record(latency.as_secs_f64());
     }

@@ -562,7 +562,7 @@ async fn ops_endpoints_and_a_scrape_promtool_accepts_with_exactly_the_core_serie
     assert_eq!(families(&alias), families(&m));
     // Exactly the series the spec declares for `core`, plus the webhook
     // families the spec files under `gateway` (Core delivers webhooks too).
-    let mut want = support::spec_metrics_of("core");
+    let mut want = support::metric_set(obspec_generated::Component::Core.metrics());
     want.insert(metric_names::WEBHOOK_DELIVERY_TOTAL.to_owned());
     want.insert(metric_names::WEBHOOK_DELIVERY_DURATION_SECONDS.to_owned());
     assert_eq!(families(&m), want, "{m}");

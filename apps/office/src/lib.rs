@@ -21,9 +21,10 @@ use axum::routing::{get, post};
 use http::HeaderMap;
 use obspec::flags::{FlagSource, Flags};
 use obspec::http::ops::{self, Ops};
-use obspec::http::{ApiError, ChaosLayer, LimitLayer, Limits, ObservabilityLayer, TraceIndex};
+use obspec::http::{ApiError, ChaosLayer, LimitLayer, Limits, ObservabilityLayer, RouteExt, TraceIndex};
 use obspec::log::LogPlane;
 use obspec::service::{ServeOptions, Shutdown, Tasks, TrailSink};
+use obspec_generated::routes::OfficeRoute;
 use obspec_generated::{ErrorToken, FLAGS, LOG_SCHEMA};
 
 pub use config::Config;
@@ -77,9 +78,9 @@ pub fn tenant(h: &HeaderMap) -> Result<String, OfficeError> {
 /// The routes (without layers).
 pub fn routes(app: App) -> Router {
     Router::new()
-        .route("/v1/rooms/{room_id}/ws", get(ws::ws))
-        .route("/mcp", post(mcp::mcp))
-        .fallback(|| async { ApiError::<ErrorToken>::new(ErrorToken::NotFound) })
+        .spec_route(OfficeRoute::RoomsRoomIdWs, get(ws::ws))
+        .spec_route(OfficeRoute::Mcp, post(mcp::mcp))
+        .not_found_fallback::<ErrorToken>()
         .with_state(app)
 }
 

@@ -401,7 +401,7 @@ async fn ops_endpoints_and_a_scrape_with_exactly_the_office_series() {
 
     let m = c.get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("body");
     promtool_check(&m);
-    assert_eq!(families(&m), support::spec_metrics_of("office"), "{m}");
+    assert_eq!(families(&m), support::metric_set(obspec_generated::Component::Office.metrics()), "{m}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,11 +28,13 @@ use http::Request;
 use obspec::flags::{FlagSource, Flags};
 use obspec::http::limits::Permit;
 use obspec::http::ops::{self, Ops};
-use obspec::http::route::spec_template;
-use obspec::http::{ApiError, ChaosLayer, LimitLayer, Limits, ObservabilityLayer, Rate, Rejection, TraceIndex};
+use obspec::http::{
+    ApiError, ChaosLayer, LimitLayer, Limits, ObservabilityLayer, Rate, Rejection, RouteExt, TraceIndex,
+};
 use obspec::log::LogPlane;
 use obspec::service::{ServeOptions, Shutdown, TrailSink};
 use obspec_generated::metrics::{self, Decision};
+use obspec_generated::routes::{CoreRoute, PolicyProxyRoute};
 use obspec_generated::{ErrorToken, FLAGS, LOG_SCHEMA};
 use serde_json::json;
 
@@ -42,9 +44,6 @@ use policy::Attributes;
 
 /// The component name (spec `components[].name`, log `component`).
 pub const COMPONENT: &str = "policy_proxy";
-
-/// The proxy's own route: evaluates without forwarding.
-pub const EVAL_ROUTE: &str = "/v1/eval";
 
 /// A start-up failure.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -147,37 +146,15 @@ async fn forward(State(app): State<App>, req: Request<Body>) -> Response {
     resp
 }
 
-/// The routes: [`EVAL_ROUTE`], and every other route template of the spec
-/// forwarded to the upstream (anything else is `NOT_FOUND` here).
+/// The routes: the proxy's own (`PolicyProxyRoute::Eval`, evaluates without
+/// forwarding), and every route of Core, the upstream, forwarded (anything
+/// else is `NOT_FOUND` here).
 pub fn routes(app: App) -> Router {
-    let mut r = Router::new().route(EVAL_ROUTE, any(eval));
-    for template in LOG_SCHEMA.routes {
-        if *template == EVAL_ROUTE {
-            continue;
-        }
-        r = r.route(&axum_template(template), any(forward));
+    let mut r = Router::new().spec_route(PolicyProxyRoute::Eval, any(eval));
+    for route in CoreRoute::ALL {
+        r = r.spec_route(route, any(forward));
     }
-    r.fallback(not_found).with_state(app)
-}
-
-/// Paths no route matches: `NOT_FOUND` (a fallback, so the layers see it).
-async fn not_found() -> ApiError<ErrorToken> {
-    ApiError::new(ErrorToken::NotFound)
-}
-
-/// The axum form of a spec template (`/v1/rooms/:room_id` → `/v1/rooms/{room_id}`).
-pub fn axum_template(spec: &str) -> String {
-    let out: Vec<String> = spec
-        .split('/')
-        .map(|seg| match (seg.strip_prefix(':'), seg.strip_prefix('*')) {
-            (Some(n), _) => format!("{{{n}}}"),
-            (_, Some(n)) => format!("{{*{n}}}"),
-            _ => seg.to_owned(),
-        })
-        .collect();
-    let joined = out.join("/");
-    debug_assert_eq!(spec_template(&joined), spec);
-    joined
+    r.not_found_fallback::<ErrorToken>().with_state(app)
 }
 
 /// Runs the proxy until SIGTERM/SIGINT, then drains and flushes.
@@ -243,12 +220,14 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
 
 #[cfg(test)]
 mod tests {
+    use obspec::http::route::spec_template;
+
     use super::*;
 
     #[test]
-    fn every_spec_route_has_an_axum_form() {
-        for r in LOG_SCHEMA.routes {
-            assert_eq!(spec_template(&axum_template(r)), *r);
+    fn every_upstream_route_has_the_spec_template() {
+        for r in CoreRoute::ALL {
+            assert_eq!(spec_template(r.axum_path()), r.template());
         }
     }
 }

@@ -251,7 +251,7 @@ async fn reload_switches_blue_to_green_audited_and_the_scrape_is_exact() {
 
     let m = client().get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("body");
     promtool_check(&m);
-    assert_eq!(families(&m), support::spec_metrics_of("policy_proxy"), "{m}");
+    assert_eq!(families(&m), support::metric_set(obspec_generated::Component::PolicyProxy.metrics()), "{m}");
 }
 
 #[test]

@@ -7,6 +7,7 @@ use quote::{format_ident, quote};
 
 mod flags;
 mod metrics;
+pub mod routes;
 mod vocab;
 
 use super::header;
@@ -42,8 +43,10 @@ pub fn tokens(spec: &Spec) -> TokenStream {
     let metrics = metrics::module(spec);
     let vocab = vocab::tokens(spec);
     let flags = flags::tokens(spec);
+    let routes = routes::tokens(spec);
     quote! {
         #error_token
+        #routes
         #metric_names
         #metrics
         #vocab

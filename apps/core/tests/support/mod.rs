@@ -206,15 +206,10 @@ pub fn sample(exposition: &str, name: &str, labels: &[&str]) -> f64 {
         .sum()
 }
 
-/// The metric names the spec declares for `component`.
-pub fn spec_metrics_of(component: &str) -> std::collections::BTreeSet<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let inputs = obspec_codegen::load::read_dir(&root.join("spec"), "spec").expect("read spec/");
-    let spec = match obspec_codegen::check(&inputs) {
-        Ok(l) => l.spec,
-        Err(d) => panic!("{}", obspec_codegen::diag::render_all(&d)),
-    };
-    spec.metrics.iter().filter(|m| m.component == component).map(|m| m.name.clone()).collect()
+/// A set of metric names (a component's, from the generated
+/// `Component::metrics()`), to compare with [`families`] of a scrape.
+pub fn metric_set(names: &[&str]) -> std::collections::BTreeSet<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
 }
 
 /// An HTTP client for the tests (plain HTTP to loopback).

@@ -79,9 +79,26 @@ struct LabelCode {
     max_values: u64,
 }
 
-fn label_code(spec: &Spec, name: &str) -> Option<LabelCode> {
+/// The label whose values are route templates: typed by the component's route enum.
+pub const ROUTE_LABEL: &str = "route";
+
+fn label_code(spec: &Spec, component: &str, name: &str) -> Option<LabelCode> {
     let l = spec.labels.iter().find(|l| l.name == name)?;
     let param = snake_ident(&l.name);
+    let routes = spec.components.iter().find(|c| c.name == component).map_or(0, |c| c.routes.len());
+    if l.name == ROUTE_LABEL && routes > 0 {
+        // The component's routes are closed: index by its route enum (None: unmatched).
+        let e = ident(&super::routes::route_enum_name(component));
+        return Some(LabelCode {
+            name: l.name.clone(),
+            ty: quote!(::core::option::Option<super::routes::#e>),
+            card: Some(routes + 1),
+            index: quote!(match #param { ::core::option::Option::None => 0usize, ::core::option::Option::Some(r) => 1usize + r as usize }),
+            value: quote!(match #param { ::core::option::Option::None => ::obspec::http::route::UNMATCHED, ::core::option::Option::Some(r) => r.template() }),
+            param,
+            max_values: 0,
+        });
+    }
     Some(match l.kind {
         LabelKind::Open => LabelCode {
             name: l.name.clone(),
@@ -195,6 +212,9 @@ fn metric_docs(spec: &Spec, m: &Metric, labels: &[LabelCode]) -> Vec<String> {
         let parts: Vec<String> = labels
             .iter()
             .map(|l| match l.card {
+                Some(n) if l.name == ROUTE_LABEL && l.max_values == 0 && !is_closed_def(spec, &l.name) => {
+                    format!("`{}` (the component's {} routes, or unmatched)", l.name, n - 1)
+                }
                 Some(n) => format!("`{}` (closed, {n} values)", l.name),
                 None => format!("`{}` (open, at most {} values, then `other`)", l.name, l.max_values),
             })
@@ -217,7 +237,7 @@ fn metric_docs(spec: &Spec, m: &Metric, labels: &[LabelCode]) -> Vec<String> {
 }
 
 fn emitter(spec: &Spec, m: &Metric) -> TokenStream {
-    let labels: Vec<LabelCode> = m.labels.iter().filter_map(|l| label_code(spec, l)).collect();
+    let labels: Vec<LabelCode> = m.labels.iter().filter_map(|l| label_code(spec, &m.component, l)).collect();
     let handle = match m.kind {
         MetricKind::Counter => quote!(::obspec::metrics::Counter),
         MetricKind::Gauge => quote!(::obspec::metrics::Gauge),
@@ -313,6 +333,10 @@ fn emitter(spec: &Spec, m: &Metric) -> TokenStream {
     }
 }
 
+fn is_closed_def(spec: &Spec, label: &str) -> bool {
+    spec.labels.iter().any(|d| d.name == label && d.kind != LabelKind::Open)
+}
+
 /// Whether every label of `m` is closed (or ErrorToken), so its series can be listed.
 fn all_closed(spec: &Spec, m: &Metric) -> bool {
     m.labels.iter().all(|l| spec.labels.iter().any(|d| &d.name == l && d.kind != LabelKind::Open))
@@ -324,7 +348,7 @@ fn preinit(spec: &Spec, m: &Metric) -> Option<TokenStream> {
     if !all_closed(spec, m) {
         return None;
     }
-    let labels: Vec<LabelCode> = m.labels.iter().filter_map(|l| label_code(spec, l)).collect();
+    let labels: Vec<LabelCode> = m.labels.iter().filter_map(|l| label_code(spec, &m.component, l)).collect();
     let fn_name = snake_ident(&m.name);
     let params: Vec<&Ident> = labels.iter().map(|l| &l.param).collect();
     let mut body = quote!(let _ = #fn_name(#(#params),*););
@@ -419,7 +443,7 @@ pub fn module(spec: &Spec) -> TokenStream {
         /// into `other` past their `max_values`.
         ///
         /// ```ignore
-        /// metrics::gateway_http_requests_total("/v1/rooms/:id", metrics::Method::Get, metrics::Code::S200).increment(1);
+        /// metrics::gateway_http_requests_total(Some(routes::GatewayRoute::RoomsRoomId), metrics::Method::Get, metrics::Code::S200).increment(1);
         /// ```
         #[rustfmt::skip]
         pub mod metrics {
