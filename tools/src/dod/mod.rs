@@ -547,7 +547,13 @@ async fn run(opts: Options) -> Result<(), String> {
 
     progress.phase(if opts.quick { "build (dev profile)" } else { "build (release profile)" });
     let apps = apps(&root, &spec, &env);
-    let bin_dir = build(&root, &apps, opts.quick)?;
+    // OBSPEC_DOD_NO_BUILD=1: use the binaries already built (a tree mid-edit elsewhere).
+    let bin_dir = if std::env::var_os("OBSPEC_DOD_NO_BUILD").is_some() {
+        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+        target.join(if opts.quick { "debug" } else { "release" })
+    } else {
+        build(&root, &apps, opts.quick)?
+    };
     let ticker = progress.spawn_ticker();
 
     progress.phase("start the stack");

@@ -163,7 +163,10 @@ fn route_path(am_yml: &str, severity: &str) -> Option<String> {
 /// Runs the proof.
 pub async fn run(ctx: &mut Ctx, r: &mut ProofResult) -> Result<(), String> {
     let url = format!("{}/mcp", ctx.url("office").ok_or("no office target")?);
-    let rules = std::fs::read_to_string(&ctx.rules_file).map_err(|e| format!("{}: {e}", ctx.rules_file.display()))?;
+    // The alert is chosen from the rules file as `gen` wrote it; Prometheus loads a copy.
+    let rel = ctx.rules_file.strip_prefix(ctx.run.join("prometheus")).map_err(|_| "rules file outside the run")?;
+    let source = ctx.root.join(obspec_codegen::render::prometheus::DIR).join(rel);
+    let rules = std::fs::read_to_string(&source).map_err(|e| format!("{}: {e}", source.display()))?;
     let alert = pick_alert(&rules).ok_or(format!(
         "{} has no alert on office_mcp_call_total with the BACKPRESSURE token",
         ctx.rules_file.display()
