@@ -15,7 +15,8 @@
 //!   Prometheus and Alertmanager; runs in `obspec-tools` (see its `dod` module).
 //! - `cargo xtask ci`: the one test command. Runs the drift check, then two
 //!   lanes side by side (set-up and artifact checks; rustfmt, clippy and the
-//!   test build), then every test of the workspace and the privacy scan.
+//!   test build), then every test of the workspace, `dod --quick` and the
+//!   privacy scan.
 
 // A command-line tool: its reports go to stdout.
 #![allow(clippy::print_stdout)]
@@ -196,6 +197,9 @@ fn ci() -> Result<(), String> {
         (Err(e), _) | (_, Err(e)) => return Err(e),
     }
     run(&cargo, &["test", "--workspace"])?;
+    // §11: the five proofs end to end on the reference services, a real
+    // Prometheus and a real Alertmanager, at reduced duration.
+    dod(&["--quick".to_owned()])?;
     // §11.4: the logs the test suite wrote must hold no forbidden field or free text.
     let logs = workspace_root().join("target/test-logs");
     scan(&[logs.display().to_string()])?;
