@@ -228,6 +228,7 @@ pub fn load(inputs: &[Input]) -> (Loaded, Vec<Diagnostic>) {
         merge(&mut spec.dashboards, part.dashboards, &root, "dashboards");
         merge(&mut spec.flags, part.flags, &root, "flags");
         merge(&mut spec.environments, part.environments, &root, "environments");
+        merge(&mut spec.ladders, part.ladders, &root, "ladders");
     }
 
     if inputs.is_empty() {
@@ -289,6 +290,7 @@ located!(
     crate::model::Dashboard,
     crate::model::Flag,
     crate::model::Environment,
+    crate::model::Ladder,
 );
 
 fn ignored_path(p: &serde_ignored::Path<'_>) -> YamlPath {

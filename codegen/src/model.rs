@@ -52,6 +52,9 @@ pub struct SpecFile {
     /// Deployment profiles: where each component is scraped (e.g. `local`).
     #[serde(default)]
     pub environments: Vec<Environment>,
+    /// Degradation ladders (§4): what a component sheds under load.
+    #[serde(default)]
+    pub ladders: Vec<Ladder>,
 }
 
 /// The whole spec, merged from every file, in file order.
@@ -83,6 +86,8 @@ pub struct Spec {
     pub flags: Vec<Flag>,
     /// Deployment profiles.
     pub environments: Vec<Environment>,
+    /// Degradation ladders.
+    pub ladders: Vec<Ladder>,
 }
 
 /// Project-wide settings.
@@ -1259,4 +1264,58 @@ pub struct Environment {
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// A degradation ladder (`ladders[]`, blueprint §4: "truncate refs 100 → 40 →
+/// 10"): the more of the component's concurrency limit is in use, the fewer
+/// items its list answers return. Each step past the first is a value of the
+/// counting metric's label, so every degraded answer is counted by step.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Ladder {
+    /// Where the item was written; set by the loader, not part of the YAML.
+    #[serde(skip)]
+    pub loc: Loc,
+    /// Identifier (`list_refs`), also the generated table's name.
+    pub name: String,
+    /// The component that degrades.
+    pub component: String,
+    /// What degrades.
+    pub help: String,
+    /// What moves the ladder.
+    pub trigger: LadderTrigger,
+    /// Counter of degraded answers (the component's), labelled by step.
+    pub metric: String,
+    /// The metric's closed label whose values are the degraded steps' names.
+    #[serde(default = "default_ladder_label")]
+    pub label: String,
+    /// The steps, by increasing load; the first is the normal answer.
+    pub steps: Vec<LadderStep>,
+    /// Blueprint reference or resolution id.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+fn default_ladder_label() -> String {
+    "step".to_owned()
+}
+
+/// What moves a [`Ladder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LadderTrigger {
+    /// The share of the concurrency limit in flight (this request included), 0..=1.
+    Concurrency,
+}
+
+/// One step of a [`Ladder`].
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct LadderStep {
+    /// Identifier (`normal`, `reduced`, …), the label value of a degraded step.
+    pub name: String,
+    /// Most items an answer holds at this step.
+    pub limit: u32,
+    /// Load (per the trigger, 0..=1) from which the step applies; 0 for the first.
+    pub from_load: f64,
 }

@@ -272,6 +272,7 @@ impl Component {
                     "core_rate_limit_hits_total",
                     "core_tenant_requests_total",
                     "core_quota_exceeded_total",
+                    "core_degraded_responses_total",
                     "media_presign_total",
                 ]
             }
@@ -583,6 +584,8 @@ pub mod metric_names {
     pub const CORE_TENANT_REQUESTS_TOTAL: &str = "core_tenant_requests_total";
     ///`core_quota_exceeded_total` (Counter, Count): Requests over quota, by session type and quota.
     pub const CORE_QUOTA_EXCEEDED_TOTAL: &str = "core_quota_exceeded_total";
+    ///`core_degraded_responses_total` (Counter, Count): List answers the Core API degraded along its ladder (§4), by step.
+    pub const CORE_DEGRADED_RESPONSES_TOTAL: &str = "core_degraded_responses_total";
     ///`media_presign_total` (Counter, Count): Media presigned URL requests.
     pub const MEDIA_PRESIGN_TOTAL: &str = "media_presign_total";
     ///`office_mcp_call_total` (Counter, Count): MCP tool calls.
@@ -598,7 +601,7 @@ pub mod metric_names {
     ///`obspec_label_overflow_total` (Counter, Count): Label values folded into "other" because an open label reached its max_values bound.
     pub const OBSPEC_LABEL_OVERFLOW_TOTAL: &str = "obspec_label_overflow_total";
     /// Every metric name, in spec order.
-    pub const ALL: [&str; 21usize] = [
+    pub const ALL: [&str; 22usize] = [
         "gateway_http_requests_total",
         "gateway_http_request_duration_seconds",
         "gateway_backpressure_total",
@@ -613,6 +616,7 @@ pub mod metric_names {
         "core_rate_limit_hits_total",
         "core_tenant_requests_total",
         "core_quota_exceeded_total",
+        "core_degraded_responses_total",
         "media_presign_total",
         "office_mcp_call_total",
         "office_mcp_call_duration_seconds",
@@ -942,6 +946,33 @@ pub mod metrics {
             }
         }
     }
+    ///Values of the closed label `step`: Degraded step of a ladder (`ladders` in spec/components.yaml): the normal step is not counted.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Step {
+        ///`step="reduced"`
+        Reduced,
+        ///`step="minimal"`
+        Minimal,
+    }
+    impl Step {
+        /// Every value, in spec order.
+        pub const ALL: [Step; 2usize] = [Step::Reduced, Step::Minimal];
+        /// The label value as exposed.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Step::Reduced => "reduced",
+                Step::Minimal => "minimal",
+            }
+        }
+        /// Parses a label value.
+        pub fn from_value(s: &str) -> ::core::option::Option<Step> {
+            match s {
+                "reduced" => ::core::option::Option::Some(Step::Reduced),
+                "minimal" => ::core::option::Option::Some(Step::Minimal),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
     ///Values of the closed label `reason`: Why a log line was dropped, or a key or value redacted.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum Reason {
@@ -993,7 +1024,7 @@ pub mod metrics {
         }
     }
     /// Every metric of the spec (help, type, labels, buckets), for the recorder.
-    pub static METRICS: [::obspec::metrics::MetricDesc; 21usize] = [
+    pub static METRICS: [::obspec::metrics::MetricDesc; 22usize] = [
         ::obspec::metrics::MetricDesc {
             name: "gateway_http_requests_total",
             kind: ::obspec::metrics::MetricKind::Counter,
@@ -1155,6 +1186,14 @@ pub mod metrics {
             buckets: &[],
         },
         ::obspec::metrics::MetricDesc {
+            name: "core_degraded_responses_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "List answers the Core API degraded along its ladder (§4), by step.",
+            unit: "count",
+            labels: &["step"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
             name: "media_presign_total",
             kind: ::obspec::metrics::MetricKind::Counter,
             help: "Media presigned URL requests.",
@@ -1227,12 +1266,13 @@ pub mod metrics {
     /// `(component, metric)` of every metric whose labels are all closed:
     /// [`install_for`] the component creates each of its series at zero.
     /// Metrics with an open label (route, tool, tenant…) start empty.
-    pub static PREINITIALISED: [(&str, &str); 9usize] = [
+    pub static PREINITIALISED: [(&str, &str); 10usize] = [
         ("gateway", "gateway_backpressure_total"),
         ("gateway", "gateway_jwks_refresh_total"),
         ("gateway", "gateway_jwks_refresh_consecutive_failures"),
         ("policy_proxy", "policy_eval_total"),
         ("core", "core_quota_exceeded_total"),
+        ("core", "core_degraded_responses_total"),
         ("core", "media_presign_total"),
         ("office", "office_ws_reconnect_duration_seconds"),
         ("obspec", "obspec_log_dropped_total"),
@@ -1286,6 +1326,9 @@ pub mod metrics {
                     for quota in Quota::ALL {
                         let _ = core_quota_exceeded_total(session_type, quota);
                     }
+                }
+                for step in Step::ALL {
+                    let _ = core_degraded_responses_total(step);
                 }
                 for ok in [true, false] {
                     let _ = media_presign_total(ok);
@@ -1779,6 +1822,30 @@ pub mod metrics {
                         ::obspec::metrics::Label::from_static_parts("session_type",
                         session_type.as_str()),
                         ::obspec::metrics::Label::from_static_parts("quota", quota
+                        .as_str())
+                    ]
+                },
+            )
+    }
+    ///`core_degraded_responses_total`: List answers the Core API degraded along its ladder (§4), by step.
+    ///
+    ///Counter, unit: count, component: `core`.
+    ///Labels: `step` (closed, 2 values).
+    ///Note: R40.
+    #[inline]
+    pub fn core_degraded_responses_total(
+        step: Step,
+    ) -> &'static ::obspec::metrics::Counter {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Counter,
+            2usize,
+        > = ::obspec::metrics::ClosedFamily::new("core_degraded_responses_total");
+        FAMILY
+            .get(
+                step as usize,
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("step", step
                         .as_str())
                     ]
                 },
@@ -2370,4 +2437,79 @@ pub mod flag_names {
     pub const CHAOS_DELAY_MAX_MS: &str = "chaos.delay_max_ms";
     ///`deploy.stage` (env `OBSPEC_DEPLOY_STAGE`): Blue/green stage served; /_reload?stage=next switches it.
     pub const DEPLOY_STAGE: &str = "deploy.stage";
+}
+/// Degradation ladders (§4, `ladders[]`): the more of the trigger is in
+/// use, the fewer items an answer holds. A degraded answer says so and
+/// increments the ladder's counter with its step's `label`.
+pub mod ladders {
+    /// What moves a ladder.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Trigger {
+        /// The share of the concurrency limit in flight (this request included), 0..=1.
+        Concurrency,
+    }
+    /// One step of a ladder.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct LadderStep {
+        /// The step's name.
+        pub name: &'static str,
+        /// Most items an answer holds at this step.
+        pub limit: u32,
+        /// Load from which the step applies (0 for the first).
+        pub from_load: f64,
+        /// The counting metric's label value (None: the normal step, not counted).
+        pub label: ::core::option::Option<super::metrics::Step>,
+    }
+    /// A ladder: its steps by increasing load, the first the normal answer.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct Ladder {
+        /// Identifier.
+        pub name: &'static str,
+        /// The component that degrades.
+        pub component: &'static str,
+        /// What degrades.
+        pub help: &'static str,
+        /// What moves it.
+        pub trigger: Trigger,
+        /// The counter of degraded answers.
+        pub metric: &'static str,
+        /// The steps.
+        pub steps: &'static [LadderStep],
+    }
+    impl Ladder {
+        /// The index of the step for `load` (the last whose `from_load` it reaches).
+        pub fn step_at(&self, load: f64) -> usize {
+            self.steps.iter().rposition(|s| load >= s.from_load).unwrap_or(0)
+        }
+    }
+    ///Ladder `list_refs` of `core`: List answers (rooms, links, room events) hold fewer references as the concurrency limit fills: 100, then 40 from half of it, then 10 from 90%. Counted by `core_degraded_responses_total{step}`.
+    pub static LIST_REFS: Ladder = Ladder {
+        name: "list_refs",
+        component: "core",
+        help: "List answers (rooms, links, room events) hold fewer references as the concurrency limit fills: 100, then 40 from half of it, then 10 from 90%.",
+        trigger: Trigger::Concurrency,
+        metric: "core_degraded_responses_total",
+        steps: &[
+            LadderStep {
+                name: "normal",
+                limit: 100u32,
+                from_load: 0f64,
+                label: ::core::option::Option::None,
+            },
+            LadderStep {
+                name: "reduced",
+                limit: 40u32,
+                from_load: 0.5f64,
+                label: ::core::option::Option::Some(super::metrics::Step::Reduced),
+            },
+            LadderStep {
+                name: "minimal",
+                limit: 10u32,
+                from_load: 0.9f64,
+                label: ::core::option::Option::Some(super::metrics::Step::Minimal),
+            },
+        ],
+    };
+    /// Every ladder, in spec order.
+    pub static ALL: [&Ladder; 1usize] = [&LIST_REFS];
 }

@@ -27,7 +27,7 @@ use obspec_generated::{ErrorToken, FLAGS, LOG_SCHEMA};
 pub use config::Config;
 
 /// The component name (spec `components[].name`, log `component`).
-pub const COMPONENT: &str = "core";
+pub const COMPONENT: &str = obspec_generated::Component::Core.as_str();
 
 /// A start-up failure.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -45,7 +45,8 @@ fn log_plane(cfg: &Config, flags: &Arc<Flags>) -> Result<LogPlane, BoxError> {
 pub async fn run(cfg: Config) -> Result<(), BoxError> {
     // reqwest (webhooks) and object_store use rustls with the ring provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    obspec_generated::metrics::install()?;
+    // Every series of the component's fully closed metrics starts at zero.
+    obspec_generated::metrics::install_for(COMPONENT)?;
     let mut flag_source = FlagSource::env();
     if let Some(f) = &cfg.flags_file {
         flag_source = flag_source.with_file(f);

@@ -501,6 +501,13 @@ async fn lists_degrade_along_the_ladder_under_load() {
         } else {
             assert_eq!(page["degraded"], json!({"level": level, "limit": limit}));
         }
+        // Each degraded answer is counted under its step (the normal one is not).
+        let m = client().get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("body");
+        for step in obspec_generated::metrics::Step::ALL {
+            let want = f64::from(obspec_generated::ladders::LIST_REFS.steps[level].label == Some(step));
+            let label = format!("step=\"{}\"", step.as_str());
+            assert_eq!(sample(&m, metric_names::CORE_DEGRADED_RESPONSES_TOTAL, &[&label]), want, "max {max}: {m}");
+        }
     }
 }
 

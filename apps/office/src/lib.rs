@@ -31,7 +31,7 @@ pub use config::Config;
 use obs::OfficeError;
 
 /// The component name (spec `components[].name`, log `component`).
-pub const COMPONENT: &str = "office";
+pub const COMPONENT: &str = obspec_generated::Component::Office.as_str();
 
 /// A start-up failure.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -86,7 +86,8 @@ pub fn routes(app: App) -> Router {
 
 /// Runs the service until SIGTERM/SIGINT, then closes sessions, drains and flushes.
 pub async fn run(cfg: Config) -> Result<(), BoxError> {
-    obspec_generated::metrics::install()?;
+    // Every series of the component's fully closed metrics starts at zero.
+    obspec_generated::metrics::install_for(COMPONENT)?;
     let mut flag_source = FlagSource::env();
     if let Some(f) = &cfg.flags_file {
         flag_source = flag_source.with_file(f);

@@ -43,7 +43,7 @@ use obs::{AccessDenied, EvalMin};
 use policy::Attributes;
 
 /// The component name (spec `components[].name`, log `component`).
-pub const COMPONENT: &str = "policy_proxy";
+pub const COMPONENT: &str = obspec_generated::Component::PolicyProxy.as_str();
 
 /// A start-up failure.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -159,7 +159,8 @@ pub fn routes(app: App) -> Router {
 
 /// Runs the proxy until SIGTERM/SIGINT, then drains and flushes.
 pub async fn run(cfg: Config) -> Result<(), BoxError> {
-    obspec_generated::metrics::install()?;
+    // Every series of the component's fully closed metrics starts at zero.
+    obspec_generated::metrics::install_for(COMPONENT)?;
     let mut flag_source = FlagSource::env();
     if let Some(f) = &cfg.flags_file {
         flag_source = flag_source.with_file(f);

@@ -6,6 +6,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 mod flags;
+mod ladder;
 mod metrics;
 pub mod routes;
 mod vocab;
@@ -44,6 +45,7 @@ pub fn tokens(spec: &Spec) -> TokenStream {
     let vocab = vocab::tokens(spec);
     let flags = flags::tokens(spec);
     let routes = routes::tokens(spec);
+    let ladders = ladder::tokens(spec);
     quote! {
         #error_token
         #routes
@@ -51,6 +53,7 @@ pub fn tokens(spec: &Spec) -> TokenStream {
         #metrics
         #vocab
         #flags
+        #ladders
     }
 }
 

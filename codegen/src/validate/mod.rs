@@ -13,6 +13,7 @@ pub mod environments;
 mod flags;
 mod generated;
 mod labels;
+mod ladders;
 mod logs;
 mod metrics;
 mod notes;
@@ -34,7 +35,7 @@ use crate::promql::{self, Catalog};
 type Check = fn(&mut Cx<'_>);
 
 /// The section checks, in the order they run (the output is sorted by position anyway).
-const CHECKS: [(&str, Check); 14] = [
+const CHECKS: [(&str, Check); 15] = [
     ("project", project::check),
     ("components", components::check),
     ("labels", labels::check),
@@ -49,6 +50,7 @@ const CHECKS: [(&str, Check); 14] = [
     ("roles", roles::check),
     ("environments", environments::check),
     ("resolutions", notes::check),
+    ("ladders", ladders::check),
 ];
 
 /// Validates a loaded spec. Returns every problem found, in source order.
