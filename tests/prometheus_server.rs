@@ -33,7 +33,7 @@ fn prometheus_loads_every_rule_group_and_records_slo_series() {
     // Every group of both rule files is loaded.
     let mut expected: BTreeSet<String> = spec.slos.iter().map(|s| format!("slo-recording-{}", s.name)).collect();
     expected.extend(spec.slos.iter().map(|s| format!("slo-alerts-{}", s.name)));
-    expected.insert("blueprint-alerts".to_owned());
+    expected.insert(obspec_codegen::render::prometheus::SPEC_ALERTS_GROUP.to_owned());
     let groups = prom.api("/api/v1/rules");
     let loaded: BTreeSet<String> =
         groups["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap().to_owned()).collect();

@@ -27,7 +27,9 @@ pub use validate::{environments, roles};
 pub fn check(inputs: &[Input]) -> Result<Loaded, Vec<Diagnostic>> {
     let (loaded, mut diags) = load::load(inputs);
     // Without any file there is nothing to validate, nor anywhere to point at.
-    if loaded.sources.files.is_empty() {
+    // An emptied file would make validation report everything it held as
+    // missing; the one error naming the file says it all.
+    if loaded.sources.files.is_empty() || !loaded.sources.empty.is_empty() {
         return Err(diags);
     }
     diags.extend(validate::validate(&loaded));

@@ -39,6 +39,8 @@ impl Loc {
 pub struct SourceMap {
     /// The files read, in order.
     pub files: Vec<SourceFile>,
+    /// Indices of files that hold no document at all (empty or only comments).
+    pub empty: Vec<usize>,
 }
 
 impl SourceMap {
@@ -70,9 +72,17 @@ impl SourceMap {
         }
     }
 
-    /// Source file names, in order (for generated-file headers).
+    /// Source file names for generated-file headers, in order: `spec/` and the
+    /// file's own name, whatever directory it was read from, so the output does
+    /// not depend on where the spec lives (diagnostics keep the full name).
     pub fn file_names(&self) -> Vec<String> {
-        self.files.iter().map(|f| f.name.clone()).collect()
+        self.files
+            .iter()
+            .map(|f| {
+                let base = f.name.rsplit(['/', '\\']).next().unwrap_or(&f.name);
+                format!("spec/{base}")
+            })
+            .collect()
     }
 }
 
@@ -145,7 +155,19 @@ pub fn load(inputs: &[Input]) -> (Loaded, Vec<Diagnostic>) {
         sm.files.push(file);
         let Some(value) = value else { continue };
         let file = &sm.files[file_idx];
-        let value = if value.is_null() { serde_json::Value::Object(Default::default()) } else { value };
+        if value.is_null() {
+            // An emptied file takes its sections with it: every other error
+            // would follow from this one, so it is the one reported.
+            diags.push(Diagnostic::at_pos(
+                file,
+                crate::source::Pos { line: 1, col: 1, len: 1 },
+                &YamlPath::root(),
+                format!("`{}` is empty", file.name),
+                "write its sections back (the JSON Schema in generated/schema/ lists them), or delete the file",
+            ));
+            sm.empty.push(file_idx);
+            continue;
+        }
 
         let mut unknown: Vec<YamlPath> = Vec::new();
         let mut on_unknown = |p: serde_ignored::Path<'_>| unknown.push(ignored_path(&p));

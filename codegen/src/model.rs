@@ -107,7 +107,7 @@ pub struct Project {
     pub id_max_len: u32,
     /// Base URL of the generated catalogue, used for alert `runbook_url`s.
     pub catalogue_url: String,
-    /// Retention of metrics in the Prometheus TSDB, in days (§2.3).
+    /// Retention of metrics in the Prometheus TSDB, in days.
     pub metrics_retention_days: u32,
     /// Alertmanager address Prometheus sends alerts to (`host:port`).
     pub alertmanager: String,
@@ -118,7 +118,7 @@ pub struct Project {
 /// A duration in Prometheus notation (`30s`, `5m`, `1h`, `30d`).
 pub type Duration = String;
 
-/// A contradiction or gap in the blueprint and what the spec decided.
+/// A contradiction or gap in the source document and what the spec decided.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Resolution {
@@ -127,9 +127,9 @@ pub struct Resolution {
     pub loc: Loc,
     /// Stable identifier (`R01`…), referenced from `note:` fields.
     pub id: String,
-    /// Blueprint sections involved (`§1.2 vs §1.4`).
+    /// Sections of the source document involved.
     pub blueprint: String,
-    /// What the blueprint says that cannot be encoded as is.
+    /// What the source document says that cannot be encoded as is.
     pub problem: String,
     /// What the spec does instead, and why.
     pub decision: String,
@@ -145,7 +145,7 @@ pub enum Exposition {
     Otlp,
 }
 
-/// A service that emits telemetry (§1.1, §6).
+/// A service that emits telemetry.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Component {
@@ -164,13 +164,13 @@ pub struct Component {
     pub targets: Vec<String>,
     /// Path Prometheus scrapes.
     pub metrics_path: String,
-    /// HTTP endpoints the component serves (§5.1).
+    /// HTTP endpoints the component serves.
     #[serde(default)]
     pub endpoints: Vec<Endpoint>,
     /// Route templates the component serves (values of the `route` label and log field).
     #[serde(default)]
     pub routes: Vec<String>,
-    /// Trail kinds the component emits (§6).
+    /// Trail kinds the component emits.
     #[serde(default)]
     pub trails: Vec<String>,
     /// Blueprint reference or resolution id.
@@ -314,7 +314,7 @@ pub struct NamingException {
     pub reason: String,
 }
 
-/// A Prometheus metric (§1.2).
+/// A Prometheus metric.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Metric {
@@ -337,7 +337,7 @@ pub struct Metric {
     /// Histogram bucket upper bounds, in the metric's unit.
     #[serde(default)]
     pub buckets: Vec<f64>,
-    /// The name the blueprint uses, when the spec had to change it.
+    /// The name the source document uses, when the spec had to change it.
     #[serde(default)]
     pub blueprint_name: Option<String>,
     /// Naming rules this metric is exempt from.
@@ -397,7 +397,7 @@ pub enum RetryAfter {
     Required,
 }
 
-/// One token of the closed ErrorToken vocabulary (§0, §4).
+/// One token of the closed ErrorToken vocabulary.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ErrorTokenDef {
@@ -510,7 +510,7 @@ pub enum LogFieldType {
     Text,
 }
 
-/// One field of the closed log allow-list (§2.1).
+/// One field of the closed log allow-list.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct LogField {
@@ -613,7 +613,7 @@ impl LogRole {
     }
 }
 
-/// A per-route or per-tool sampling override (§2.2).
+/// A per-route or per-tool sampling override.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct SamplingOverride {
@@ -627,7 +627,7 @@ pub struct SamplingOverride {
     pub success: f64,
 }
 
-/// Log sampling (§2.2).
+/// Log sampling.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Sampling {
@@ -646,7 +646,7 @@ pub struct Sampling {
     pub overrides: Vec<SamplingOverride>,
 }
 
-/// Where log lines go (§2.3).
+/// Where log lines go.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct LogDestination {
@@ -662,7 +662,7 @@ pub struct LogDestination {
     pub purpose: String,
 }
 
-/// The server-blind log plane (§2).
+/// The server-blind log plane.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct LogPlane {
@@ -723,7 +723,7 @@ pub struct TrailField {
     pub help: String,
 }
 
-/// A trail kind (§3.2).
+/// A trail kind.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TrailKind {
@@ -738,7 +738,7 @@ pub struct TrailKind {
     pub note: Option<String>,
 }
 
-/// When trail records are signed (§3.3, §10).
+/// When trail records are signed.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct SigningPolicy {
@@ -752,7 +752,7 @@ pub struct SigningPolicy {
     pub per_record_opt_in: bool,
 }
 
-/// Trail retention (§3.3): 7–90 days by tenant policy.
+/// Trail retention: the days a tenant policy may choose, and the default.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TrailRetention {
@@ -764,7 +764,7 @@ pub struct TrailRetention {
     pub default_days: u32,
 }
 
-/// The audit-trail plane (§3).
+/// The audit-trail plane.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TrailPlane {
@@ -777,12 +777,20 @@ pub struct TrailPlane {
     pub layout: String,
     /// What one hash chain covers.
     pub stream: String,
+    /// The `scope` field whose value names a record's stream: one hash chain
+    /// per value per UTC day (the trail runtime keys streams on `scope.tenant`).
+    #[serde(default = "default_stream_key")]
+    pub stream_key: String,
     /// Signing.
     pub signing: Option<SigningPolicy>,
     /// Retention.
     pub retention: Option<TrailRetention>,
     /// The kinds.
     pub kinds: Vec<TrailKind>,
+}
+
+fn default_stream_key() -> String {
+    "tenant".to_owned()
 }
 
 /// The SLI of a ratio SLO: bad events over all events.
@@ -805,14 +813,14 @@ pub struct LatencySli {
     pub threshold: f64,
 }
 
-/// A service level objective (§1.3).
+/// A service level objective.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Slo {
     /// Where the item was written; set by the loader, not part of the YAML.
     #[serde(skip)]
     pub loc: Loc,
-    /// Identifier (`gateway-latency`).
+    /// Identifier, kebab-case (`checkout-latency`).
     pub name: String,
     /// Component it belongs to.
     pub component: String,
@@ -987,7 +995,7 @@ pub enum AlertRule {
     },
 }
 
-/// An alert of §1.4 (or a project addition).
+/// An alert beyond the SLO burn-rate alerts.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Alert {
@@ -1087,7 +1095,7 @@ pub struct DashboardRow {
     pub panels: Vec<Panel>,
 }
 
-/// A Grafana dashboard (§7).
+/// A Grafana dashboard.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Dashboard {
@@ -1196,7 +1204,7 @@ impl FlagRole {
     }
 }
 
-/// A safe-ops feature flag (§5.2), read from the environment or a file.
+/// A safe-ops feature flag, read from the environment or a file.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Flag {
@@ -1204,7 +1212,7 @@ pub struct Flag {
     #[serde(skip)]
     pub loc: Loc,
     /// Dotted name (`sampling.spike`); the env var is the project's prefix
-    /// (`OBSPEC_` for project `obspec`) + the name in upper snake case.
+    /// (the project name upper-cased, then `_`) + the name in upper snake case.
     pub name: String,
     /// What it does.
     pub help: String,
@@ -1256,8 +1264,8 @@ pub struct Environment {
     pub receiver: Option<String>,
     /// Scrape target (`host:port`) of each component the profile runs, by component name.
     pub targets: std::collections::BTreeMap<String, String>,
-    /// When set, `gen` also renders a time-compressed variant of the blueprint
-    /// alerts (ranges, offsets and `for:` divided by this factor) and a
+    /// When set, `gen` also renders a time-compressed variant of the spec's
+    /// `alerts` (ranges, offsets and `for:` divided by this factor) and a
     /// Prometheus config loading it, for short test runs.
     #[serde(default)]
     pub time_compression: Option<u32>,

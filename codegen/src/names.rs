@@ -166,6 +166,18 @@ pub fn fmt_float(v: f64) -> String {
     format!("{v}")
 }
 
+/// Rounds to 10 decimals, so a figure computed from the spec's decimals
+/// (`1 - 0.9995`) prints as the decimal the user meant (`0.0005`), not as its
+/// binary approximation (`0.0004999999999999449`).
+pub fn round(x: f64) -> f64 {
+    (x * 1e10).round() / 1e10
+}
+
+/// The error budget of an objective, `1 - objective`, rounded by [`round`].
+pub fn error_budget(objective: f64) -> f64 {
+    round(1.0 - objective)
+}
+
 /// Resolution ids (`R07`) cited in a note.
 pub fn cited_resolutions(note: &str) -> Vec<String> {
     let bytes = note.as_bytes();

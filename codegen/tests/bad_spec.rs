@@ -579,6 +579,69 @@ fn trail_data_field_typed_as_free_text() {
 }
 
 #[test]
+fn trail_key_order_without_scope() {
+    // The trail runtime requires `scope` (it keys each stream on `scope.tenant`).
+    let inputs = mutate("trails.yaml", "[id, ts, kind, scope, actor,", "[id, ts, kind, actor,");
+    let d = expect_only(&inputs, "spec/trails.yaml:2:14", "trails.key_order", "the key order lacks `scope`");
+    assert!(d.help.contains("id, ts, kind, scope, actor, refs, data, meta, sig"), "{d}");
+}
+
+#[test]
+fn trail_key_order_the_runtime_does_not_write() {
+    let inputs =
+        mutate("trails.yaml", "[id, ts, kind, scope, actor, refs, data,", "[id, kind, ts, scope, actor, refs, data,");
+    expect_only(
+        &inputs,
+        "spec/trails.yaml:2:25",
+        "trails.key_order[2]",
+        "`ts` comes after `kind`, but the trail runtime writes it before",
+    );
+    let inputs = mutate("trails.yaml", "refs, data, meta, sig]", "refs, data, meta, sig, extra]");
+    expect_only(
+        &inputs,
+        "spec/trails.yaml:2:66",
+        "trails.key_order[9]",
+        "the trail runtime writes no top-level key `extra`",
+    );
+}
+
+#[test]
+fn trail_key_order_may_leave_out_keys_no_record_carries() {
+    let inputs = mutate("trails.yaml", "[id, ts, kind, scope, actor, refs, data,", "[id, ts, kind, scope, data,");
+    obspec_codegen::compile(&inputs).expect("a key order without actor and refs is what the runtime writes");
+}
+
+#[test]
+fn trail_stream_key_must_be_what_the_runtime_keys_on() {
+    let inputs =
+        mutate("trails.yaml", "  stream: \"tenant × day\"", "  stream: \"tenant × day\"\n  stream_key: account");
+    expect_only(
+        &inputs,
+        "spec/trails.yaml:5:15",
+        "trails.stream_key",
+        "the trail runtime keys streams on `scope.tenant`, not `scope.account`",
+    );
+    let inputs =
+        mutate("trails.yaml", "  stream: \"tenant × day\"", "  stream: \"tenant × day\"\n  stream_key: tenant");
+    obspec_codegen::compile(&inputs).expect("`stream_key: tenant` is the runtime's");
+}
+
+#[test]
+fn an_emptied_file_is_one_error_naming_it() {
+    for text in ["", "# nothing left\n"] {
+        let inputs = mutate(
+            "metrics.yaml",
+            &common::small().iter().find(|i| i.name == "spec/metrics.yaml").expect("metrics").text.clone(),
+            text,
+        );
+        let d = diags(&inputs);
+        assert_eq!(d.len(), 1, "{}", summary(&d));
+        assert_eq!(d[0].location(), "spec/metrics.yaml:1:1");
+        assert_eq!(d[0].message, "`spec/metrics.yaml` is empty");
+    }
+}
+
+#[test]
 fn unknown_trail_kind_in_a_component() {
     let inputs =
         mutate("components.yaml", "trails: [api.item_write, ops.reload]", "trails: [api.item_write, ops.restart]");

@@ -47,8 +47,9 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
         "Every name below is checked at build time: metrics and labels by the typed emitters and the PromQL checker, log fields and trail fields by the derive macros.\n"
     )?;
     writeln!(o, "## Contents\n")?;
-    for s in [
-        "Resolutions",
+    // A spec without resolutions gets no empty table.
+    let resolutions = (!spec.resolutions.is_empty()).then_some("Resolutions");
+    for s in resolutions.into_iter().chain([
         "Components",
         "Labels",
         "Metrics",
@@ -59,16 +60,18 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
         "Alerts",
         "Dashboards",
         "Flags",
-    ] {
+    ]) {
         writeln!(o, "- [{s}](#{})", s.to_lowercase().replace(' ', "-"))?;
     }
 
-    writeln!(o, "\n## Resolutions\n")?;
-    writeln!(
-        o,
-        "Where the blueprint contradicts itself or leaves a gap, the spec decides. Items cite these ids in their `note`.\n"
-    )?;
-    writeln!(o, "| id | blueprint | problem | decision |\n|---|---|---|---|")?;
+    if !spec.resolutions.is_empty() {
+        writeln!(o, "\n## Resolutions\n")?;
+        writeln!(
+            o,
+            "Where the source document contradicts itself or leaves a gap, the spec decides. Items cite these ids in their `note`.\n"
+        )?;
+        writeln!(o, "| id | source | problem | decision |\n|---|---|---|---|")?;
+    }
     for r in &spec.resolutions {
         writeln!(
             o,
@@ -227,16 +230,17 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
     writeln!(o, "\n## Trails\n")?;
     writeln!(
         o,
-        "Canonical key order: {}. Layout `{}`, one hash chain per {}.\n",
+        "Canonical key order: {}. Layout `{}`, one hash chain per `scope.{}` per UTC day ({}).\n",
         t.key_order.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
         t.layout,
+        t.stream_key,
         t.stream
     )?;
     writeln!(
         o,
         "The canonical bytes of a record (top-level keys in the order above, nested keys sorted as RFC 8785 JCS, \
          JCS string escaping, integers only, below 2^53) and their test vectors are specified in \
-         [`trail/CANONICAL.md`](../trail/CANONICAL.md). A record's hash is BLAKE3 over those bytes without `sig`; \
+         `CANONICAL.md` of the `obspec-trail` crate. A record's hash is BLAKE3 over those bytes without `sig`; \
          `meta` chains each record to the previous one of its stream.\n"
     )?;
     if let Some(sig) = &t.signing {
@@ -279,7 +283,7 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
             s.component,
             s.objective,
             s.period,
-            names::fmt_float(1.0 - s.objective)
+            names::fmt_float(names::error_budget(s.objective))
         )?;
         if let Some(r) = &s.ratio {
             writeln!(o, "- bad events: `{}`\n- all events: `{}`", r.errors, r.total)?;

@@ -10,7 +10,7 @@
 //!   Alertmanager config with every webhook URL pointed at that receiver.
 //! - with `time_compression: k`, also `prometheus-quick.yml` and
 //!   `rules/alerts-compressed.yml`: the same alerting rules, where the
-//!   blueprint alerts (plain PromQL over ranges) have every range, `offset`
+//!   spec's own alerts (plain PromQL over ranges) have every range, `offset`
 //!   and `for:` divided by `k` (never below four scrape intervals) and carry a
 //!   `time_compression` annotation. SLO burn-rate alerts are copied unchanged:
 //!   they read recorded series whose windows are fixed. Names, labels and
@@ -19,7 +19,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::prometheus::{ALERTS, DIR, RECORDING, alertmanager, all_alerts};
+use super::prometheus::{ALERTS, DIR, RECORDING, SPEC_ALERTS_GROUP, alertmanager, all_alerts};
 use super::{header, yaml};
 use crate::model::{Environment, Spec};
 use crate::names;
@@ -27,9 +27,6 @@ use crate::output::GeneratedFile;
 
 /// The compressed alerting rules file, relative to an environment's directory.
 pub const COMPRESSED_ALERTS: &str = "rules/alerts-compressed.yml";
-
-/// The group of the blueprint alerts (the ones time compression applies to).
-const BLUEPRINT_GROUP: &str = "blueprint-alerts";
 
 /// Renders the files of every environment.
 pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
@@ -102,7 +99,7 @@ fn compressed_alerts(spec: &Spec, env: &Environment, k: u32) -> Value {
     let groups: Vec<Value> = all_alerts(spec)
         .into_iter()
         .map(|(name, rules)| {
-            let compress = name == BLUEPRINT_GROUP;
+            let compress = name == SPEC_ALERTS_GROUP;
             let rules: Vec<Value> = rules
                 .iter()
                 .map(|r| {

@@ -18,6 +18,8 @@ pub const DIR: &str = "infra/observability";
 pub const RECORDING: &str = "rules/slo-recording.yml";
 /// The alerting rules file, relative to [`DIR`].
 pub const ALERTS: &str = "rules/alerts.yml";
+/// The rule group of the spec's own `alerts` (the SLO alerts have one group per SLO).
+pub const SPEC_ALERTS_GROUP: &str = "spec-alerts";
 
 /// A multi-window burn-rate alert pair: short and long window, and the share
 /// of the period's error budget that firing means was spent over the long window.
@@ -64,10 +66,7 @@ pub fn burn_factor(w: &BurnWindow, period_secs: u64) -> f64 {
     round(w.budget_share * period_secs as f64 / long)
 }
 
-/// Rounds to 10 significant decimals so printed thresholds are stable and short.
-pub fn round(x: f64) -> f64 {
-    (x * 1e10).round() / 1e10
-}
+pub use crate::names::round;
 
 /// `Severity` as the label value Alertmanager routes on.
 pub fn severity_str(s: Severity) -> &'static str {
@@ -437,7 +436,7 @@ pub fn blueprint_alert(spec: &Spec, a: &Alert) -> AlertRuleOut {
 pub fn all_alerts(spec: &Spec) -> Vec<(String, Vec<AlertRuleOut>)> {
     let mut groups: Vec<(String, Vec<AlertRuleOut>)> =
         spec.slos.iter().map(|s| (format!("slo-alerts-{}", s.name), slo_alerts(spec, s))).collect();
-    groups.push(("blueprint-alerts".to_owned(), spec.alerts.iter().map(|a| blueprint_alert(spec, a)).collect()));
+    groups.push((SPEC_ALERTS_GROUP.to_owned(), spec.alerts.iter().map(|a| blueprint_alert(spec, a)).collect()));
     groups
 }
 

@@ -760,6 +760,6 @@ pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
         test_file("slo-burn-rate-alerts.test.yml", sources, &both, 1, Some(eval_order(spec, true)), burn),
         test_file("slo-budget.test.yml", sources, &[prometheus::RECORDING], 1, Some(eval_order(spec, false)), budget),
         test_file("slo-ticket-floor.test.yml", sources, &both, FLOOR_STEP, Some(eval_order(spec, true)), floor),
-        test_file("blueprint-alerts.test.yml", sources, &[prometheus::ALERTS], 1, None, bp),
+        test_file("spec-alerts.test.yml", sources, &[prometheus::ALERTS], 1, None, bp),
     ]
 }

@@ -26,7 +26,7 @@ pub(super) fn check(cx: &mut Cx<'_>) {
             cx.err(
                 &floc.key("type"),
                 format!("log field `{}` is typed as free text", f.name),
-                "use an ID, name, enum or count type; free text is never logged (§0)",
+                "use an ID, name, enum or count type; free text is never logged",
             );
         }
     }
@@ -70,6 +70,10 @@ pub(super) fn check(cx: &mut Cx<'_>) {
         }
     }
     if logs.retention_days == 0 {
-        cx.err(&loc.key("retention_days"), "log retention is 0 days", "§2.3 sets 30 days");
+        cx.err(
+            &loc.key("retention_days"),
+            "log retention is 0 days",
+            "set the days logs are kept, e.g. `retention_days: 30`",
+        );
     }
 }

@@ -12,6 +12,17 @@ pub fn small_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small")
 }
 
+/// `codegen/tests/fixtures/<name>`.
+pub fn fixture_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// A fixture spec by name (`small`, `payments`), its files named `spec/<file>.yaml`.
+pub fn fixture(name: &str) -> Vec<Input> {
+    obspec_codegen::load::read_dir(&fixture_dir(name).join("spec"), "spec")
+        .unwrap_or_else(|e| panic!("read the {name} fixture spec: {e}"))
+}
+
 /// The real spec, `spec/` at the workspace root.
 pub fn real_spec_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../spec")
