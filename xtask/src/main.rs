@@ -182,6 +182,8 @@ fn ci() -> Result<(), String> {
         // The dashboard schema check and the screenshot tool prove they can fail, on fixtures.
         run_logged(&log, "npm", &["--prefix", "tests/grafana-schema", "test"])?;
         run_logged(&log, "npm", &["--prefix", "tests/preview", "test"])?;
+        // The gateway Worker in workerd, and tsc rejecting wrong metrics, labels and values.
+        run_logged(&log, "npm", &["--prefix", "apps/gateway", "test"])?;
         Ok(())
     });
     let rust_lane = (|| -> Result<(), String> {

@@ -63,6 +63,26 @@ export type ErrorToken = "INVALID_INPUT" | "UNAUTHENTICATED" | "ACCESS_DENIED" |
 /** Route templates of the spec (the `route` log field). */
 export type RouteTemplate = "/mcp" | "/v1/auth/login" | "/v1/eval" | "/v1/links" | "/v1/media/presign" | "/v1/rooms" | "/v1/rooms/:room_id" | "/v1/rooms/:room_id/events" | "/v1/rooms/:room_id/messages" | "/v1/rooms/:room_id/ws" | "/v1/tenants/:tenant_id" | "/v1/webhooks/:hook_id";
 
+/** The route templates of component `gateway`, in spec order. */
+export const COMPONENT_ROUTES: readonly RouteTemplate[] = ["/v1/rooms/:room_id", "/v1/rooms/:room_id/messages", "/v1/media/presign", "/v1/webhooks/:hook_id", "/mcp"];
+
+/** The HTTP status each ErrorToken answers with. */
+export const ERROR_STATUS: Readonly<Record<ErrorToken, number>> = {
+  INVALID_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  ACCESS_DENIED: 403,
+  NOT_FOUND: 404,
+  UNSUPPORTED: 405,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMIT: 429,
+  BACKPRESSURE: 503,
+  UPSTREAM_TIMEOUT: 504,
+  UPSTREAM_UNAVAILABLE: 502,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
 /** Labels of `gateway_http_requests_total`. */
 export interface GatewayHttpRequestsTotalLabels {
   /** Route template matched by the router (never the raw path). Open: at most 32 values, then `other`. */

@@ -190,6 +190,18 @@ export const OTHER = "other";
     routes.dedup();
     let _ = writeln!(o, "/** Route templates of the spec (the `route` log field). */");
     let _ = writeln!(o, "export type RouteTemplate = {};\n", union(&routes));
+    let own: Vec<String> =
+        spec.components.iter().filter(|c| c.name == component).flat_map(|c| c.routes.iter().map(|r| lit(r))).collect();
+    let _ = writeln!(o, "/** The route templates of component `{component}`, in spec order. */");
+    let _ = writeln!(o, "export const COMPONENT_ROUTES: readonly RouteTemplate[] = [{}];\n", own.join(", "));
+    let statuses: Vec<String> =
+        spec.error_tokens.iter().map(|t| format!("  {}: {},", t.token, t.http_status)).collect();
+    let _ = writeln!(o, "/** The HTTP status each ErrorToken answers with. */");
+    let _ = writeln!(
+        o,
+        "export const ERROR_STATUS: Readonly<Record<ErrorToken, number>> = {{\n{}\n}};\n",
+        statuses.join("\n")
+    );
 
     // Label interfaces.
     for m in &metrics {
