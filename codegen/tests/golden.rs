@@ -78,7 +78,7 @@ fn first_difference(expected: &str, actual: &str) -> String {
 
 fn bless(dir: &Path, files: &[GeneratedFile]) {
     if dir.exists() {
-        std::fs::remove_dir_all(&dir).expect("clear the expected dir");
+        std::fs::remove_dir_all(dir).expect("clear the expected dir");
     }
     for f in files {
         let path = dir.join(&f.path);

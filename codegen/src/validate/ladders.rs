@@ -87,7 +87,7 @@ fn check_metric(cx: &mut Cx<'_>, l: &Ladder) {
             "count the ladder in a metric of its own component",
         );
     }
-    if !m.labels.iter().any(|x| *x == l.label) {
+    if !m.labels.contains(&l.label) {
         cx.err(&mloc, format!("`{}` has no label `{}`", l.metric, l.label), "add the step label to the metric");
     }
     let lloc = l.loc.key("label");
