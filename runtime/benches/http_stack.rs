@@ -126,6 +126,7 @@ fn full(schema: &'static LogSchema) -> (Router, LogPlane) {
     let plane = LogPlane::builder(schema, "core").sink(Discard).build().expect("plane");
     let limits = Limits::builder()
         .tenant_rate(Rate::per_second(1_000_000_000, 1_000_000))
+        .tenant_key(obspec::http::HeaderKey::new("x-tenant-id"))
         .session_rate("user", Rate::per_second(1_000_000_000, 1_000_000))
         .max_concurrency(1024)
         .metrics(LimitCounters)

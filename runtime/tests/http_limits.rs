@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::routing::get;
 use http::StatusCode;
 use http_common::{LimitEvents, Tok, body_json};
-use obspec::http::{LimitLayer, Limits, ObservabilityLayer, Rate, Rejection};
+use obspec::http::{HeaderKey, LimitLayer, Limits, ObservabilityLayer, Rate, Rejection};
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -24,6 +24,11 @@ fn app(limits: Arc<Limits>) -> Router {
         .route("/v1/rooms", get(|| async { "ok" }))
         .layer(LimitLayer::<Tok>::new(limits).expect("vocabulary has RATE_LIMIT and BACKPRESSURE"))
         .layer(ObservabilityLayer::<Tok>::builder().no_log().build())
+}
+
+/// The tests' services trust the header (an explicit opt-in).
+fn tenant_header() -> HeaderKey {
+    HeaderKey::new("x-tenant-id")
 }
 
 fn req(tenant: &str, session: Option<&str>) -> http::Request<Body> {
@@ -41,7 +46,8 @@ async fn rate_limit_retry_after_is_the_time_to_the_next_token() {
         NOW.load(Ordering::SeqCst)
     }
     // 10 tokens a second (one every 100 ms), burst 2.
-    let limits = Limits::builder().tenant_rate(Rate::per_second(10, 2)).clock(clock).build();
+    let limits =
+        Limits::builder().tenant_rate(Rate::per_second(10, 2)).tenant_key(tenant_header()).clock(clock).build();
     let app = app(Arc::clone(&limits));
     for _ in 0..2 {
         assert_eq!(app.clone().oneshot(req("t1", None)).await.expect("infallible").status(), StatusCode::OK);
@@ -92,6 +98,7 @@ fn fractional_intervals_round_up() {
 async fn backpressure_when_concurrency_is_full() {
     let events = LimitEvents::default();
     let limits = Limits::builder()
+        .tenant_key(tenant_header())
         .max_concurrency(1)
         .backpressure_retry_after(Duration::from_millis(1200))
         .metrics(events.clone())
@@ -124,6 +131,7 @@ async fn session_type_buckets_per_tenant_and_metric_hooks() {
     let events = LimitEvents::default();
     let limits = Limits::builder()
         .tenant_rate(Rate::per_second(100, 10))
+        .tenant_key(tenant_header())
         .session_rate("agent", Rate::per_second(2, 1))
         .metrics(events.clone())
         .clock(clock)
@@ -190,4 +198,155 @@ fn missing_tokens_are_reported() {
     }
     let err = LimitLayer::<Tiny>::new(Limits::builder().build()).err().map(|e| e.0);
     assert_eq!(err, Some(obspec::http::TokenRole::RateLimit));
+}
+
+/// The identity an authentication layer put on the request.
+#[derive(Debug, Clone)]
+struct Authed(String);
+
+fn authed(r: &http::Request<Body>) -> Option<&str> {
+    r.extensions().get::<Authed>().map(|a| a.0.as_str())
+}
+
+#[tokio::test]
+async fn the_tenant_comes_from_the_services_extractor_not_the_header() {
+    let with_auth = |tenant: &str, who: &str| {
+        let mut r = req(tenant, None);
+        r.extensions_mut().insert(Authed(who.to_owned()));
+        r
+    };
+    let limits = Limits::builder().tenant_rate(Rate::per_second(1, 1)).tenant_key(authed).build();
+    let svc = app(Arc::clone(&limits));
+    assert_eq!(svc.clone().oneshot(with_auth("t1", "a1")).await.expect("infallible").status(), StatusCode::OK);
+    // A new header value does not give the same identity a new bucket.
+    let resp = svc.clone().oneshot(with_auth("t2", "a1")).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(svc.clone().oneshot(with_auth("t1", "a2")).await.expect("infallible").status(), StatusCode::OK);
+    assert_eq!(limits.tracked(), vec![2], "one bucket per identity, none per header value");
+
+    // Without an extractor the header is not trusted: no request is a tenant.
+    let limits = Limits::builder().tenant_rate(Rate::per_second(1, 1)).build();
+    let svc = app(Arc::clone(&limits));
+    for _ in 0..3 {
+        assert_eq!(svc.clone().oneshot(req("t1", None)).await.expect("infallible").status(), StatusCode::OK);
+    }
+    assert_eq!(limits.tracked(), vec![0]);
+    // A tenant that calls itself "none" or "invalid" is still limited on its own.
+    let limits = Limits::builder().tenant_rate(Rate::per_second(1, 1)).tenant_key(tenant_header()).build();
+    let svc = app(Arc::clone(&limits));
+    for name in ["none", "invalid", "other"] {
+        assert_eq!(svc.clone().oneshot(req(name, None)).await.expect("infallible").status(), StatusCode::OK);
+        let again = svc.clone().oneshot(req(name, None)).await.expect("infallible");
+        assert_eq!(again.status(), StatusCode::TOO_MANY_REQUESTS, "{name}");
+    }
+    assert_eq!(svc.clone().oneshot(req("bad tenant!", None)).await.expect("infallible").status(), StatusCode::OK);
+}
+
+/// Counts hook calls without keeping them (a flood makes a million).
+#[derive(Debug, Clone, Default)]
+struct Counts(Arc<[AtomicU64; 4]>);
+
+impl Counts {
+    const GOOD_LIMITED: usize = 0;
+    const OTHER_ADMITTED: usize = 1;
+    const OTHER_LIMITED: usize = 2;
+    const OWN_LIMITED: usize = 3;
+
+    fn get(&self, i: usize) -> u64 {
+        self.0[i].load(Ordering::Relaxed)
+    }
+}
+
+impl obspec::http::LimitMetrics for Counts {
+    fn rate_limited(&self, _: &str, tenant: &str, _: &str) {
+        let i = match tenant {
+            "good" => Self::GOOD_LIMITED,
+            t if t == obspec::http::limits::OTHER => Self::OTHER_LIMITED,
+            _ => Self::OWN_LIMITED,
+        };
+        self.0[i].fetch_add(1, Ordering::Relaxed);
+    }
+    fn backpressure(&self, _: &str, _: &str) {}
+    fn admitted(&self, tenant: &str, _: &str) {
+        if tenant == obspec::http::limits::OTHER {
+            self.0[Self::OTHER_ADMITTED].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[test]
+fn a_flood_of_random_tenants_never_throttles_a_known_tenant() {
+    static NOW: AtomicU64 = AtomicU64::new(0);
+    fn clock() -> u64 {
+        NOW.load(Ordering::SeqCst)
+    }
+    const FLOOD: u64 = 1_000_000;
+    const STEP: u64 = 10_000; // 10 µs between flood requests: 100 000 a second, 10 s.
+    const MAX_KEYS: usize = 10_000;
+    let counts = Counts::default();
+    // The good tenant's rate: 100 a second (one every 10 ms), burst 10.
+    let limits = Limits::builder()
+        .tenant_rate(Rate::per_second(100, 10))
+        .tenant_key(tenant_header())
+        .max_keys(MAX_KEYS)
+        .idle_after(Duration::from_secs(1))
+        .metrics(counts.clone())
+        .clock(clock)
+        .build();
+    let started = std::time::Instant::now();
+    assert!(limits.check(Some("good"), None).is_ok(), "the good tenant is known before the flood");
+    let (mut x, mut id, mut max_tracked, mut good_sent) = (0x9E37_79B9_7F4A_7C15_u64, String::new(), 0, 1_u64);
+    for i in 1..=FLOOD {
+        NOW.store(i * STEP, Ordering::SeqCst);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        id.clear();
+        std::fmt::Write::write_fmt(&mut id, format_args!("r{x:016x}")).expect("write to a string");
+        drop(limits.check(Some(&id), None));
+        // The good tenant sends at exactly its rate, the whole time.
+        if i % 1000 == 0 {
+            good_sent += 1;
+            assert!(limits.check(Some("good"), None).is_ok(), "the good tenant was throttled at request {i}");
+        }
+        // Half-way, it spends its whole burst at once, and is limited exactly.
+        if i == FLOOD / 2 {
+            for _ in 0..9 {
+                good_sent += 1;
+                assert!(limits.check(Some("good"), None).is_ok(), "the good tenant's burst was cut");
+            }
+            assert_eq!(
+                limits.check(Some("good"), None).err(),
+                Some(Rejection::RateLimit { bucket: "tenant", retry_after_ms: 10 }),
+                "its own bucket, exact: the next token in 10 ms"
+            );
+        }
+        if i % 1000 == 0 {
+            max_tracked = max_tracked.max(limits.tracked()[0]);
+        }
+    }
+    let elapsed = started.elapsed();
+    let overflowed = limits.overflowed();
+    let own_admitted = FLOOD - overflowed - counts.get(Counts::OWN_LIMITED);
+    eprintln!(
+        "flood: {FLOOD} random-tenant requests + {good_sent} of the good tenant in {elapsed:?}; \
+         max buckets {max_tracked}; overflowed {overflowed} (admitted {}, limited {}); \
+         flood requests with their own bucket {own_admitted}",
+        counts.get(Counts::OTHER_ADMITTED),
+        counts.get(Counts::OTHER_LIMITED),
+    );
+    assert_eq!(counts.get(Counts::GOOD_LIMITED), 1, "only the 11th request of its burst");
+    assert!(max_tracked <= MAX_KEYS, "bounded: {max_tracked} buckets");
+    assert!(overflowed > FLOOD / 2, "most of the flood found the table full");
+    assert_eq!(overflowed, counts.get(Counts::OTHER_ADMITTED) + counts.get(Counts::OTHER_LIMITED));
+    // The overflow bucket has the tenant rate: ~100 a second over 10 s, plus its burst.
+    assert!(counts.get(Counts::OTHER_ADMITTED) <= 1000 + 10, "{}", counts.get(Counts::OTHER_ADMITTED));
+    // Idle buckets were forgotten during the flood: far more than MAX_KEYS
+    // random tenants got a bucket of their own.
+    assert!(own_admitted > 5 * MAX_KEYS as u64, "{own_admitted} flood requests had their own bucket");
+    // After the flood every idle bucket is forgotten at the next new tenant.
+    NOW.store(FLOOD * STEP + 2_000_000_000, Ordering::SeqCst);
+    assert!(limits.check(Some("late"), None).is_ok());
+    assert_eq!(limits.tracked(), vec![1], "only the newcomer is left");
+    assert_eq!(limits.snapshot()["overflowed"], overflowed);
 }

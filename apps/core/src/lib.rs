@@ -59,7 +59,9 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
     let shutdown = Shutdown::new();
 
     let rate = Rate::per_second(cfg.tenant_rate, cfg.tenant_burst);
-    let mut limits = Limits::builder().tenant_rate(rate);
+    // The tenant is the `x-tenant-id` header the gateway in front sets (an
+    // explicit opt-in: the limits trust no header by default).
+    let mut limits = Limits::builder().tenant_rate(rate).tenant_key(obspec::http::HeaderKey::new(api::TENANT_HEADER));
     // Every session type of the spec gets its own bucket (and its own
     // `core_quota_exceeded_total{session_type}`), at the tenant's rate.
     for s in obspec_generated::metrics::SessionType::ALL {

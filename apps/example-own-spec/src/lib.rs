@@ -214,7 +214,11 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
     }
     .build()?;
     let _ = obspec::log::install(plane.clone());
-    let limits = Limits::builder().tenant_rate(Rate::per_second(cfg.rate, cfg.burst)).build();
+    // The baker header names the tenant, trusted explicitly.
+    let limits = Limits::builder()
+        .tenant_rate(Rate::per_second(cfg.rate, cfg.burst))
+        .tenant_key(obspec::http::HeaderKey::new(BAKER_HEADER))
+        .build();
     let index = Arc::new(TraceIndex::default());
     let ops = Ops::builder(COMPONENT)
         .trace_index(Arc::clone(&index))

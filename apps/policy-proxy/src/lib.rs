@@ -177,7 +177,9 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
     let shutdown = Shutdown::new();
 
     let rate = Rate::per_second(cfg.tenant_rate, cfg.tenant_burst);
-    let mut limits = Limits::builder().tenant_rate(rate);
+    // The tenant header is trusted explicitly (the limits trust none by default).
+    let mut limits =
+        Limits::builder().tenant_rate(rate).tenant_key(obspec::http::HeaderKey::new(policy::TENANT_HEADER));
     for s in metrics::SessionType::ALL {
         limits = limits.session_rate(s.as_str(), rate);
     }

@@ -18,7 +18,7 @@
 //! let index = Arc::new(TraceIndex::default());
 //! let flags = Arc::new(Flags::load(&obspec_generated::FLAGS, FlagSource::env().with_file("flags.conf"))?);
 //! let plane = LogPlane::builder(&obspec_generated::LOG_SCHEMA, "core").flags(flags.clone()).build()?;
-//! let limits = Limits::builder().tenant_rate(Rate::per_second(50, 100)).max_concurrency(256)
+//! let limits = Limits::builder().tenant_rate(Rate::per_second(50, 100)).tenant_key(auth::tenant_of).max_concurrency(256)
 //!     .metrics(CoreLimitMetrics).build();
 //! let app = Router::new()
 //!     .route("/v1/rooms/{room_id}/events", post(events))
@@ -46,7 +46,7 @@ pub use chaos::ChaosLayer;
 pub use error::{ApiError, ErrorInfo, TokenInfo, TokenRole};
 pub use index::{TraceEntry, TraceIndex};
 pub use layer::ObservabilityLayer;
-pub use limits::{LimitLayer, LimitMetrics, Limits, Rate, Rejection};
+pub use limits::{HeaderKey, KeyExtractor, LimitLayer, LimitMetrics, Limits, Rate, Rejection};
 pub use metrics::RequestMetrics;
 pub use ops::{Ops, ReloadEvent};
 pub use routes::{RouteExt, SpecRoute, not_found};
