@@ -634,9 +634,8 @@ pub mod metric_names {
 /// are enums indexing a fixed array, open labels (`&str`) are bounded and fold
 /// into `other` past their `max_values`.
 ///
-/// ```ignore
-/// metrics::gateway_http_requests_total(Some(routes::GatewayRoute::RoomsRoomId), metrics::Method::Get, metrics::Code::S200).increment(1);
-/// ```
+/// A `route` label of a component with routes takes the component's route
+/// enum (`Some(routes::<Component>Route::…)`, `None` when no route matched).
 #[rustfmt::skip]
 pub mod metrics {
     ///Values of the closed label `method`: HTTP method.
@@ -2512,4 +2511,616 @@ pub mod ladders {
     };
     /// Every ladder, in spec order.
     pub static ALL: [&Ladder; 1usize] = [&LIST_REFS];
+}
+/// The audit-trail plane: the writer's configuration (canonical key
+/// order, kinds) and the `enum` fields as enums, one module per trail kind.
+pub mod trails {
+    /// Canonical order of a record's top-level keys (`trails.key_order`):
+    /// open the trail writer with it (`obspec::service::TrailSink::open_with`).
+    pub const KEY_ORDER: [&str; 9usize] = [
+        "id",
+        "ts",
+        "kind",
+        "scope",
+        "actor",
+        "refs",
+        "data",
+        "meta",
+        "sig",
+    ];
+    /// Every trail kind, in spec order.
+    pub const KINDS: [&str; 11usize] = [
+        "office.tool_call",
+        "office.event",
+        "office.handover",
+        "gateway.request_min",
+        "policy.eval_min",
+        "auth.login_min",
+        "access.denied_min",
+        "media.presign_min",
+        "webhook.delivery_min",
+        "core.append_link",
+        "ops.reload",
+    ];
+    /// A string that is none of a trail field's values.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct UnknownValue;
+    impl ::core::fmt::Display for UnknownValue {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.write_str("not a value of the trail field")
+        }
+    }
+    impl ::std::error::Error for UnknownValue {}
+    ///The `enum` fields of trail `office.event`: A room event changed the shared brief.
+    pub mod office_event {
+        ///Values of `office.event.event_type`: What happened.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventType {
+            ///`join`
+            Join,
+            ///`leave`
+            Leave,
+            ///`brief_update`
+            BriefUpdate,
+            ///`state_change`
+            StateChange,
+        }
+        impl EventType {
+            /// Every value, in spec order.
+            pub const ALL: [EventType; 4usize] = [
+                EventType::Join,
+                EventType::Leave,
+                EventType::BriefUpdate,
+                EventType::StateChange,
+            ];
+            /// The value as written in the trail.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    EventType::Join => "join",
+                    EventType::Leave => "leave",
+                    EventType::BriefUpdate => "brief_update",
+                    EventType::StateChange => "state_change",
+                }
+            }
+            /// Parses a value.
+            pub fn from_value(s: &str) -> ::core::option::Option<EventType> {
+                match s {
+                    "join" => ::core::option::Option::Some(EventType::Join),
+                    "leave" => ::core::option::Option::Some(EventType::Leave),
+                    "brief_update" => {
+                        ::core::option::Option::Some(EventType::BriefUpdate)
+                    }
+                    "state_change" => {
+                        ::core::option::Option::Some(EventType::StateChange)
+                    }
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+        impl ::obspec::event::TrailEnum for EventType {
+            fn as_trail_str(&self) -> &'static str {
+                self.as_str()
+            }
+        }
+        impl ::core::fmt::Display for EventType {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::core::str::FromStr for EventType {
+            type Err = super::UnknownValue;
+            fn from_str(s: &str) -> ::core::result::Result<EventType, Self::Err> {
+                EventType::from_value(s).ok_or(super::UnknownValue)
+            }
+        }
+    }
+    ///The `enum` fields of trail `gateway.request_min`: A request crossed the gateway.
+    pub mod gateway_request_min {
+        ///Values of `gateway.request_min.method`: HTTP method.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Method {
+            ///`GET`
+            Get,
+            ///`POST`
+            Post,
+            ///`PUT`
+            Put,
+            ///`PATCH`
+            Patch,
+            ///`DELETE`
+            Delete,
+            ///`HEAD`
+            Head,
+            ///`OPTIONS`
+            Options,
+        }
+        impl Method {
+            /// Every value, in spec order.
+            pub const ALL: [Method; 7usize] = [
+                Method::Get,
+                Method::Post,
+                Method::Put,
+                Method::Patch,
+                Method::Delete,
+                Method::Head,
+                Method::Options,
+            ];
+            /// The value as written in the trail.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    Method::Get => "GET",
+                    Method::Post => "POST",
+                    Method::Put => "PUT",
+                    Method::Patch => "PATCH",
+                    Method::Delete => "DELETE",
+                    Method::Head => "HEAD",
+                    Method::Options => "OPTIONS",
+                }
+            }
+            /// Parses a value.
+            pub fn from_value(s: &str) -> ::core::option::Option<Method> {
+                match s {
+                    "GET" => ::core::option::Option::Some(Method::Get),
+                    "POST" => ::core::option::Option::Some(Method::Post),
+                    "PUT" => ::core::option::Option::Some(Method::Put),
+                    "PATCH" => ::core::option::Option::Some(Method::Patch),
+                    "DELETE" => ::core::option::Option::Some(Method::Delete),
+                    "HEAD" => ::core::option::Option::Some(Method::Head),
+                    "OPTIONS" => ::core::option::Option::Some(Method::Options),
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+        impl ::obspec::event::TrailEnum for Method {
+            fn as_trail_str(&self) -> &'static str {
+                self.as_str()
+            }
+        }
+        impl ::core::fmt::Display for Method {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::core::str::FromStr for Method {
+            type Err = super::UnknownValue;
+            fn from_str(s: &str) -> ::core::result::Result<Method, Self::Err> {
+                Method::from_value(s).ok_or(super::UnknownValue)
+            }
+        }
+    }
+    ///The `enum` fields of trail `policy.eval_min`: The policy proxy evaluated a request.
+    pub mod policy_eval_min {
+        ///Values of `policy.eval_min.decision`: Decision.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Decision {
+            ///`allow`
+            Allow,
+            ///`deny`
+            Deny,
+            ///`backpressure`
+            Backpressure,
+            ///`rate_limit`
+            RateLimit,
+        }
+        impl Decision {
+            /// Every value, in spec order.
+            pub const ALL: [Decision; 4usize] = [
+                Decision::Allow,
+                Decision::Deny,
+                Decision::Backpressure,
+                Decision::RateLimit,
+            ];
+            /// The value as written in the trail.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    Decision::Allow => "allow",
+                    Decision::Deny => "deny",
+                    Decision::Backpressure => "backpressure",
+                    Decision::RateLimit => "rate_limit",
+                }
+            }
+            /// Parses a value.
+            pub fn from_value(s: &str) -> ::core::option::Option<Decision> {
+                match s {
+                    "allow" => ::core::option::Option::Some(Decision::Allow),
+                    "deny" => ::core::option::Option::Some(Decision::Deny),
+                    "backpressure" => {
+                        ::core::option::Option::Some(Decision::Backpressure)
+                    }
+                    "rate_limit" => ::core::option::Option::Some(Decision::RateLimit),
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+        impl ::obspec::event::TrailEnum for Decision {
+            fn as_trail_str(&self) -> &'static str {
+                self.as_str()
+            }
+        }
+        impl ::core::fmt::Display for Decision {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::core::str::FromStr for Decision {
+            type Err = super::UnknownValue;
+            fn from_str(s: &str) -> ::core::result::Result<Decision, Self::Err> {
+                Decision::from_value(s).ok_or(super::UnknownValue)
+            }
+        }
+    }
+    ///The `enum` fields of trail `auth.login_min`: A login attempt.
+    pub mod auth_login_min {
+        ///Values of `auth.login_min.auth_method`: How the caller authenticated.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum AuthMethod {
+            ///`access_jwt`
+            AccessJwt,
+            ///`api_key`
+            ApiKey,
+            ///`session`
+            Session,
+        }
+        impl AuthMethod {
+            /// Every value, in spec order.
+            pub const ALL: [AuthMethod; 3usize] = [
+                AuthMethod::AccessJwt,
+                AuthMethod::ApiKey,
+                AuthMethod::Session,
+            ];
+            /// The value as written in the trail.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    AuthMethod::AccessJwt => "access_jwt",
+                    AuthMethod::ApiKey => "api_key",
+                    AuthMethod::Session => "session",
+                }
+            }
+            /// Parses a value.
+            pub fn from_value(s: &str) -> ::core::option::Option<AuthMethod> {
+                match s {
+                    "access_jwt" => ::core::option::Option::Some(AuthMethod::AccessJwt),
+                    "api_key" => ::core::option::Option::Some(AuthMethod::ApiKey),
+                    "session" => ::core::option::Option::Some(AuthMethod::Session),
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+        impl ::obspec::event::TrailEnum for AuthMethod {
+            fn as_trail_str(&self) -> &'static str {
+                self.as_str()
+            }
+        }
+        impl ::core::fmt::Display for AuthMethod {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::core::str::FromStr for AuthMethod {
+            type Err = super::UnknownValue;
+            fn from_str(s: &str) -> ::core::result::Result<AuthMethod, Self::Err> {
+                AuthMethod::from_value(s).ok_or(super::UnknownValue)
+            }
+        }
+    }
+    ///The `enum` fields of trail `access.denied_min`: An action was denied.
+    pub mod access_denied_min {
+        ///Values of `access.denied_min.reason`: Why.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Reason {
+            ///`no_session`
+            NoSession,
+            ///`expired`
+            Expired,
+            ///`scope`
+            Scope,
+            ///`policy`
+            Policy,
+        }
+        impl Reason {
+            /// Every value, in spec order.
+            pub const ALL: [Reason; 4usize] = [
+                Reason::NoSession,
+                Reason::Expired,
+                Reason::Scope,
+                Reason::Policy,
+            ];
+            /// The value as written in the trail.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    Reason::NoSession => "no_session",
+                    Reason::Expired => "expired",
+                    Reason::Scope => "scope",
+                    Reason::Policy => "policy",
+                }
+            }
+            /// Parses a value.
+            pub fn from_value(s: &str) -> ::core::option::Option<Reason> {
+                match s {
+                    "no_session" => ::core::option::Option::Some(Reason::NoSession),
+                    "expired" => ::core::option::Option::Some(Reason::Expired),
+                    "scope" => ::core::option::Option::Some(Reason::Scope),
+                    "policy" => ::core::option::Option::Some(Reason::Policy),
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+        impl ::obspec::event::TrailEnum for Reason {
+            fn as_trail_str(&self) -> &'static str {
+                self.as_str()
+            }
+        }
+        impl ::core::fmt::Display for Reason {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::core::str::FromStr for Reason {
+            type Err = super::UnknownValue;
+            fn from_str(s: &str) -> ::core::result::Result<Reason, Self::Err> {
+                Reason::from_value(s).ok_or(super::UnknownValue)
+            }
+        }
+    }
+    ///The `enum` fields of trail `media.presign_min`: A presigned media URL was issued.
+    pub mod media_presign_min {
+        ///Values of `media.presign_min.bytes_class`: Size class of the object.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum BytesClass {
+            ///`lt_64k`
+            Lt64k,
+            ///`lt_1m`
+            Lt1m,
+            ///`lt_16m`
+            Lt16m,
+            ///`lt_256m`
+            Lt256m,
+            ///`ge_256m`
+            Ge256m,
+        }
+        impl BytesClass {
+            /// Every value, in spec order.
+            pub const ALL: [BytesClass; 5usize] = [
+                BytesClass::Lt64k,
+                BytesClass::Lt1m,
+                BytesClass::Lt16m,
+                BytesClass::Lt256m,
+                BytesClass::Ge256m,
+            ];
+            /// The value as written in the trail.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    BytesClass::Lt64k => "lt_64k",
+                    BytesClass::Lt1m => "lt_1m",
+                    BytesClass::Lt16m => "lt_16m",
+                    BytesClass::Lt256m => "lt_256m",
+                    BytesClass::Ge256m => "ge_256m",
+                }
+            }
+            /// Parses a value.
+            pub fn from_value(s: &str) -> ::core::option::Option<BytesClass> {
+                match s {
+                    "lt_64k" => ::core::option::Option::Some(BytesClass::Lt64k),
+                    "lt_1m" => ::core::option::Option::Some(BytesClass::Lt1m),
+                    "lt_16m" => ::core::option::Option::Some(BytesClass::Lt16m),
+                    "lt_256m" => ::core::option::Option::Some(BytesClass::Lt256m),
+                    "ge_256m" => ::core::option::Option::Some(BytesClass::Ge256m),
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+        impl ::obspec::event::TrailEnum for BytesClass {
+            fn as_trail_str(&self) -> &'static str {
+                self.as_str()
+            }
+        }
+        impl ::core::fmt::Display for BytesClass {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::core::str::FromStr for BytesClass {
+            type Err = super::UnknownValue;
+            fn from_str(s: &str) -> ::core::result::Result<BytesClass, Self::Err> {
+                BytesClass::from_value(s).ok_or(super::UnknownValue)
+            }
+        }
+        ///Values of `media.presign_min.op`: Upload or download.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Op {
+            ///`put`
+            Put,
+            ///`get`
+            Get,
+        }
+        impl Op {
+            /// Every value, in spec order.
+            pub const ALL: [Op; 2usize] = [Op::Put, Op::Get];
+            /// The value as written in the trail.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    Op::Put => "put",
+                    Op::Get => "get",
+                }
+            }
+            /// Parses a value.
+            pub fn from_value(s: &str) -> ::core::option::Option<Op> {
+                match s {
+                    "put" => ::core::option::Option::Some(Op::Put),
+                    "get" => ::core::option::Option::Some(Op::Get),
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+        impl ::obspec::event::TrailEnum for Op {
+            fn as_trail_str(&self) -> &'static str {
+                self.as_str()
+            }
+        }
+        impl ::core::fmt::Display for Op {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::core::str::FromStr for Op {
+            type Err = super::UnknownValue;
+            fn from_str(s: &str) -> ::core::result::Result<Op, Self::Err> {
+                Op::from_value(s).ok_or(super::UnknownValue)
+            }
+        }
+    }
+    ///The `enum` fields of trail `webhook.delivery_min`: A webhook delivery attempt.
+    pub mod webhook_delivery_min {
+        ///Values of `webhook.delivery_min.state`: Outcome.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum State {
+            ///`delivered`
+            Delivered,
+            ///`failed`
+            Failed,
+            ///`retrying`
+            Retrying,
+        }
+        impl State {
+            /// Every value, in spec order.
+            pub const ALL: [State; 3usize] = [
+                State::Delivered,
+                State::Failed,
+                State::Retrying,
+            ];
+            /// The value as written in the trail.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    State::Delivered => "delivered",
+                    State::Failed => "failed",
+                    State::Retrying => "retrying",
+                }
+            }
+            /// Parses a value.
+            pub fn from_value(s: &str) -> ::core::option::Option<State> {
+                match s {
+                    "delivered" => ::core::option::Option::Some(State::Delivered),
+                    "failed" => ::core::option::Option::Some(State::Failed),
+                    "retrying" => ::core::option::Option::Some(State::Retrying),
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+        impl ::obspec::event::TrailEnum for State {
+            fn as_trail_str(&self) -> &'static str {
+                self.as_str()
+            }
+        }
+        impl ::core::fmt::Display for State {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::core::str::FromStr for State {
+            type Err = super::UnknownValue;
+            fn from_str(s: &str) -> ::core::result::Result<State, Self::Err> {
+                State::from_value(s).ok_or(super::UnknownValue)
+            }
+        }
+    }
+    ///The `enum` fields of trail `core.append_link`: A link was appended to a room or record (§6.3).
+    pub mod core_append_link {
+        ///Values of `core.append_link.link_kind`: Kind of link.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum LinkKind {
+            ///`reference`
+            Reference,
+            ///`media`
+            Media,
+            ///`mention`
+            Mention,
+        }
+        impl LinkKind {
+            /// Every value, in spec order.
+            pub const ALL: [LinkKind; 3usize] = [
+                LinkKind::Reference,
+                LinkKind::Media,
+                LinkKind::Mention,
+            ];
+            /// The value as written in the trail.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    LinkKind::Reference => "reference",
+                    LinkKind::Media => "media",
+                    LinkKind::Mention => "mention",
+                }
+            }
+            /// Parses a value.
+            pub fn from_value(s: &str) -> ::core::option::Option<LinkKind> {
+                match s {
+                    "reference" => ::core::option::Option::Some(LinkKind::Reference),
+                    "media" => ::core::option::Option::Some(LinkKind::Media),
+                    "mention" => ::core::option::Option::Some(LinkKind::Mention),
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+        impl ::obspec::event::TrailEnum for LinkKind {
+            fn as_trail_str(&self) -> &'static str {
+                self.as_str()
+            }
+        }
+        impl ::core::fmt::Display for LinkKind {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::core::str::FromStr for LinkKind {
+            type Err = super::UnknownValue;
+            fn from_str(s: &str) -> ::core::result::Result<LinkKind, Self::Err> {
+                LinkKind::from_value(s).ok_or(super::UnknownValue)
+            }
+        }
+    }
+    ///The `enum` fields of trail `ops.reload`: /_reload switched stages (§5.1).
+    pub mod ops_reload {
+        ///Values of `ops.reload.stage`: Stage requested.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Stage {
+            ///`current`
+            Current,
+            ///`next`
+            Next,
+        }
+        impl Stage {
+            /// Every value, in spec order.
+            pub const ALL: [Stage; 2usize] = [Stage::Current, Stage::Next];
+            /// The value as written in the trail.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    Stage::Current => "current",
+                    Stage::Next => "next",
+                }
+            }
+            /// Parses a value.
+            pub fn from_value(s: &str) -> ::core::option::Option<Stage> {
+                match s {
+                    "current" => ::core::option::Option::Some(Stage::Current),
+                    "next" => ::core::option::Option::Some(Stage::Next),
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+        impl ::obspec::event::TrailEnum for Stage {
+            fn as_trail_str(&self) -> &'static str {
+                self.as_str()
+            }
+        }
+        impl ::core::fmt::Display for Stage {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::core::str::FromStr for Stage {
+            type Err = super::UnknownValue;
+            fn from_str(s: &str) -> ::core::result::Result<Stage, Self::Err> {
+                Stage::from_value(s).ok_or(super::UnknownValue)
+            }
+        }
+    }
 }

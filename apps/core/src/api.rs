@@ -23,7 +23,7 @@ use crate::db::Db;
 use crate::ladder::Ladder;
 use crate::media::Media;
 use crate::obs::{
-    AccessDenied, AppendLink, AuthMethod, BytesClass, CoreError, DenyReason, LinkKind, LoginMin, MediaOp, PresignMin,
+    AccessDenied, AppendLink, AuthMethod, CoreError, DenyReason, LinkKind, LoginMin, MediaOp, PresignMin, bytes_class,
 };
 use crate::webhook::{LinkEvent, Webhooks};
 
@@ -236,6 +236,7 @@ async fn get_room(
 struct NewLink {
     room_id: String,
     target_id: String,
+    #[serde(with = "crate::obs::wire")]
     kind: LinkKind,
 }
 
@@ -279,7 +280,7 @@ async fn append_link(
     app.webhooks.start(deliveries);
     Ok((
         StatusCode::CREATED,
-        Json(json!({"link_id": link_id, "room_id": room_id, "target_id": target_id, "kind": kind, "created_ms": created_ms})),
+        Json(json!({"link_id": link_id, "room_id": room_id, "target_id": target_id, "kind": kind.as_str(), "created_ms": created_ms})),
     )
         .into_response())
 }
@@ -433,6 +434,7 @@ async fn login(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PresignBody {
+    #[serde(with = "crate::obs::wire")]
     op: MediaOp,
     bytes: u64,
     object_id: Option<String>,
@@ -461,7 +463,7 @@ async fn presign_inner(
         (MediaOp::Get, None) => return Err(CoreError::Invalid),
     };
     let url = app.media.presign(op, &format!("{tenant}/{object_id}")).await?;
-    let _ = app.trails.append(&tenant, &PresignMin { bytes_class: BytesClass::of(bytes), op }).await;
+    let _ = app.trails.append(&tenant, &PresignMin { bytes_class: bytes_class(bytes), op }).await;
     Ok(Json(json!({"url": url, "object_id": object_id, "expires_in_s": app.media.ttl().as_secs()})).into_response())
 }
 

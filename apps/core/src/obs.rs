@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
-use obspec::event::TrailEnum;
 use obspec::http::{ApiError, LimitMetrics, RequestMetrics};
 use obspec_generated::ErrorToken;
 use obspec_generated::metrics::{self, Bucket, Code, Method, Quota, SessionType};
@@ -95,138 +94,37 @@ impl From<CoreError> for ApiError<ErrorToken> {
     }
 }
 
-/// Kind of a link (`core.append_link.link_kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LinkKind {
-    /// A reference to another record.
-    Reference,
-    /// A media object.
-    Media,
-    /// A mention of a member.
-    Mention,
-}
+pub use obspec_generated::trails::access_denied_min::Reason as DenyReason;
+pub use obspec_generated::trails::auth_login_min::AuthMethod;
+pub use obspec_generated::trails::core_append_link::LinkKind;
+pub use obspec_generated::trails::media_presign_min::{BytesClass, Op as MediaOp};
+pub use obspec_generated::trails::webhook_delivery_min::State as DeliveryState;
 
-impl TrailEnum for LinkKind {
-    fn as_trail_str(&self) -> &'static str {
-        match self {
-            LinkKind::Reference => "reference",
-            LinkKind::Media => "media",
-            LinkKind::Mention => "mention",
-        }
+/// The size class (`media.presign_min.bytes_class`) of an object of `bytes`.
+pub fn bytes_class(bytes: u64) -> BytesClass {
+    match bytes {
+        b if b < 64 << 10 => BytesClass::Lt64k,
+        b if b < 1 << 20 => BytesClass::Lt1m,
+        b if b < 16 << 20 => BytesClass::Lt16m,
+        b if b < 256 << 20 => BytesClass::Lt256m,
+        _ => BytesClass::Ge256m,
     }
 }
 
-/// Upload or download (`media.presign_min.op`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MediaOp {
-    /// Upload (`PUT`).
-    Put,
-    /// Download (`GET`).
-    Get,
-}
+/// Serde of a generated trail enum as its wire value, for API bodies
+/// (`#[serde(with = "crate::obs::wire")]`).
+pub mod wire {
+    use obspec::event::TrailEnum;
 
-impl TrailEnum for MediaOp {
-    fn as_trail_str(&self) -> &'static str {
-        match self {
-            MediaOp::Put => "put",
-            MediaOp::Get => "get",
-        }
+    /// Writes the value as its trail string.
+    pub fn serialize<T: TrailEnum, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.as_trail_str())
     }
-}
 
-/// Size class of a media object (`media.presign_min.bytes_class`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BytesClass {
-    /// Under 64 KiB.
-    Lt64k,
-    /// Under 1 MiB.
-    Lt1m,
-    /// Under 16 MiB.
-    Lt16m,
-    /// Under 256 MiB.
-    Lt256m,
-    /// 256 MiB or more.
-    Ge256m,
-}
-
-impl BytesClass {
-    /// The class of an object of `bytes`.
-    pub fn of(bytes: u64) -> Self {
-        match bytes {
-            b if b < 64 << 10 => BytesClass::Lt64k,
-            b if b < 1 << 20 => BytesClass::Lt1m,
-            b if b < 16 << 20 => BytesClass::Lt16m,
-            b if b < 256 << 20 => BytesClass::Lt256m,
-            _ => BytesClass::Ge256m,
-        }
-    }
-}
-
-impl TrailEnum for BytesClass {
-    fn as_trail_str(&self) -> &'static str {
-        match self {
-            BytesClass::Lt64k => "lt_64k",
-            BytesClass::Lt1m => "lt_1m",
-            BytesClass::Lt16m => "lt_16m",
-            BytesClass::Lt256m => "lt_256m",
-            BytesClass::Ge256m => "ge_256m",
-        }
-    }
-}
-
-/// How a caller authenticated (`auth.login_min.auth_method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    /// A configured API key.
-    ApiKey,
-}
-
-impl TrailEnum for AuthMethod {
-    fn as_trail_str(&self) -> &'static str {
-        match self {
-            AuthMethod::ApiKey => "api_key",
-        }
-    }
-}
-
-/// Why an action was denied (`access.denied_min.reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DenyReason {
-    /// No (valid) session or credentials.
-    NoSession,
-    /// Outside the caller's scope (another tenant).
-    Scope,
-}
-
-impl TrailEnum for DenyReason {
-    fn as_trail_str(&self) -> &'static str {
-        match self {
-            DenyReason::NoSession => "no_session",
-            DenyReason::Scope => "scope",
-        }
-    }
-}
-
-/// Outcome of one webhook attempt (`webhook.delivery_min.state`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryState {
-    /// The destination answered 2xx.
-    Delivered,
-    /// Failed; another attempt follows.
-    Retrying,
-    /// Failed; no attempt left.
-    Failed,
-}
-
-impl TrailEnum for DeliveryState {
-    fn as_trail_str(&self) -> &'static str {
-        match self {
-            DeliveryState::Delivered => "delivered",
-            DeliveryState::Retrying => "retrying",
-            DeliveryState::Failed => "failed",
-        }
+    /// Reads one of the field's values.
+    pub fn deserialize<'de, T: std::str::FromStr, D: serde::Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        s.parse().map_err(|_| serde::de::Error::custom("not a value of the field"))
     }
 }
 
@@ -317,21 +215,23 @@ mod tests {
 
     #[test]
     fn every_trail_enum_value_is_in_the_spec() {
-        for k in [LinkKind::Reference, LinkKind::Media, LinkKind::Mention] {
+        for k in LinkKind::ALL {
             AppendLink { link_id: "l", target_id: "t", link_kind: k }.trail_data().expect("link kind");
         }
         for c in [0, 70_000, 2 << 20, 20 << 20, 300 << 20] {
-            for op in [MediaOp::Put, MediaOp::Get] {
-                PresignMin { bytes_class: BytesClass::of(c), op }.trail_data().expect("presign");
+            for op in MediaOp::ALL {
+                PresignMin { bytes_class: bytes_class(c), op }.trail_data().expect("presign");
             }
         }
-        for state in [DeliveryState::Delivered, DeliveryState::Retrying, DeliveryState::Failed] {
+        for state in DeliveryState::ALL {
             DeliveryMin { dest: "d", state, attempt: 1 }.trail_data().expect("delivery");
         }
-        for reason in [DenyReason::NoSession, DenyReason::Scope] {
+        for reason in DenyReason::ALL {
             AccessDenied { reason, err_token: ErrorToken::AccessDenied }.trail_data().expect("denied");
         }
-        LoginMin { auth_method: AuthMethod::ApiKey, ok: true }.trail_data().expect("login");
+        for auth_method in AuthMethod::ALL {
+            LoginMin { auth_method, ok: true }.trail_data().expect("login");
+        }
         let flags = obspec::flags::Flags::defaults(&obspec_generated::FLAGS);
         assert!(!flags.stages().is_empty());
         for s in flags.stages() {
@@ -341,9 +241,9 @@ mod tests {
 
     #[test]
     fn bytes_classes_have_the_spec_bounds() {
-        assert_eq!(BytesClass::of(0), BytesClass::Lt64k);
-        assert_eq!(BytesClass::of((64 << 10) - 1), BytesClass::Lt64k);
-        assert_eq!(BytesClass::of(64 << 10), BytesClass::Lt1m);
-        assert_eq!(BytesClass::of(256 << 20), BytesClass::Ge256m);
+        assert_eq!(bytes_class(0), BytesClass::Lt64k);
+        assert_eq!(bytes_class((64 << 10) - 1), BytesClass::Lt64k);
+        assert_eq!(bytes_class(64 << 10), BytesClass::Lt1m);
+        assert_eq!(bytes_class(256 << 20), BytesClass::Ge256m);
     }
 }

@@ -2,7 +2,6 @@
 //! through the derives, errors through `#[derive(ErrorToken)]`, metrics
 //! through the generated emitters. Only IDs, types and counters.
 
-use obspec::event::TrailEnum;
 use obspec_generated::ErrorToken;
 
 /// Every way an Office call fails, mapped onto the ErrorToken vocabulary.
@@ -28,28 +27,22 @@ pub enum OfficeError {
     Internal,
 }
 
-/// What happened in a room (`office.event.event_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventType {
-    /// A session joined (presence: trailed, not sequenced).
-    Join,
-    /// A session left (presence: trailed, not sequenced).
-    Leave,
-    /// The shared brief changed.
-    BriefUpdate,
-    /// The room's state changed.
-    StateChange,
-}
+pub use obspec_generated::trails::office_event::EventType;
 
-impl TrailEnum for EventType {
-    fn as_trail_str(&self) -> &'static str {
-        match self {
-            EventType::Join => "join",
-            EventType::Leave => "leave",
-            EventType::BriefUpdate => "brief_update",
-            EventType::StateChange => "state_change",
-        }
+/// Serde of a generated trail enum as its wire value, for API bodies
+/// (`#[serde(with = "crate::obs::wire")]`).
+pub mod wire {
+    use obspec::event::TrailEnum;
+
+    /// Writes the value as its trail string.
+    pub fn serialize<T: TrailEnum, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.as_trail_str())
+    }
+
+    /// Reads one of the field's values.
+    pub fn deserialize<'de, T: std::str::FromStr, D: serde::Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        s.parse().map_err(|_| serde::de::Error::custom("not a value of the field"))
     }
 }
 
@@ -143,7 +136,7 @@ mod tests {
 
     #[test]
     fn every_event_type_is_in_the_spec() {
-        for t in [EventType::Join, EventType::Leave, EventType::BriefUpdate, EventType::StateChange] {
+        for t in EventType::ALL {
             EventMin { event_type: t, delta_count: 1, brief_version: 2 }.trail_data().expect("event type");
         }
     }

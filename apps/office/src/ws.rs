@@ -66,7 +66,7 @@ pub async fn ws(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClientEvent {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", with = "crate::obs::wire")]
     ty: EventType,
     #[serde(default)]
     delta_count: u64,
@@ -78,7 +78,7 @@ struct ClientEvent {
 #[derive(Debug, serde::Serialize)]
 struct RoomEvent<'a> {
     seq: u64,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", with = "crate::obs::wire")]
     ty: EventType,
     /// The session that sent it.
     session_id: &'a str,

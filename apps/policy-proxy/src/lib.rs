@@ -173,7 +173,7 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
     }
     .build()?;
     let _ = obspec::log::install(plane.clone());
-    let trails = TrailSink::open(&cfg.trail_dir)?;
+    let trails = TrailSink::open_with(&cfg.trail_dir, &obspec_generated::trails::KEY_ORDER)?;
     let shutdown = Shutdown::new();
 
     let rate = Rate::per_second(cfg.tenant_rate, cfg.tenant_burst);

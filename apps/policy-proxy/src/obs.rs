@@ -2,29 +2,9 @@
 //! trails `policy.eval_min`, `access.denied_min`, `ops.reload` through the
 //! derive, log lines through `LogEvent`.
 
-use obspec::event::TrailEnum;
 use obspec_generated::ErrorToken;
 
-/// Why an action was denied (`access.denied_min.reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DenyReason {
-    /// No tenant or session.
-    NoSession,
-    /// The scopes do not cover the action.
-    Scope,
-    /// A rule of the policy forbids it.
-    Policy,
-}
-
-impl TrailEnum for DenyReason {
-    fn as_trail_str(&self) -> &'static str {
-        match self {
-            DenyReason::NoSession => "no_session",
-            DenyReason::Scope => "scope",
-            DenyReason::Policy => "policy",
-        }
-    }
-}
+pub use obspec_generated::trails::access_denied_min::Reason as DenyReason;
 
 /// Trail `policy.eval_min`.
 #[derive(Debug, obspec_macros::TrailData)]

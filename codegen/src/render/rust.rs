@@ -9,6 +9,7 @@ mod flags;
 mod ladder;
 mod metrics;
 pub mod routes;
+mod trail_enums;
 mod vocab;
 
 use super::header;
@@ -46,6 +47,7 @@ pub fn tokens(spec: &Spec) -> TokenStream {
     let flags = flags::tokens(spec);
     let routes = routes::tokens(spec);
     let ladders = ladder::tokens(spec);
+    let trails = trail_enums::tokens(spec);
     quote! {
         #error_token
         #routes
@@ -54,6 +56,7 @@ pub fn tokens(spec: &Spec) -> TokenStream {
         #vocab
         #flags
         #ladders
+        #trails
     }
 }
 

@@ -22,4 +22,4 @@ pub mod serve;
 pub mod trail;
 
 pub use serve::{ServeOptions, Shutdown, Tasks, announce, bind, serve, shutdown_signal};
-pub use trail::{TrailSink, TrailWriteError, utc_timestamp};
+pub use trail::{TrailSink, TrailWriteError, trail_config, utc_timestamp};

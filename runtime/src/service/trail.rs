@@ -103,11 +103,29 @@ fn to_value(v: TrailValue<'_>) -> Result<Value, TrailError> {
     })
 }
 
+/// The trail writer's canonical form for the spec's key order
+/// (`obspec_generated::trails::KEY_ORDER`), with the default nesting and
+/// size limits; an order missing a reserved key or naming one twice is refused.
+pub fn trail_config(key_order: &[&str]) -> Result<TrailConfig, obspec_trail::Error> {
+    let mut cfg = TrailConfig::blueprint_default();
+    cfg.key_order = key_order.iter().map(|k| (*k).to_owned()).collect();
+    cfg.validate()?;
+    Ok(cfg)
+}
+
 impl TrailSink {
     /// Opens the trail root `root` with the blueprint's canonical form and no
-    /// per-record signatures (day manifests are signed by the roll).
+    /// per-record signatures (day manifests are signed by the roll). Prefer
+    /// [`TrailSink::open_with`] the spec's key order.
     pub fn open(root: &Path) -> Result<Self, obspec_trail::Error> {
         Ok(Self::from_writer(Writer::open(root, TrailConfig::blueprint_default(), WriterOptions::default())?))
+    }
+
+    /// Opens the trail root `root` with the spec's canonical key order
+    /// (`TrailSink::open_with(root, &obspec_generated::trails::KEY_ORDER)`, see
+    /// [`trail_config`]) and no per-record signatures.
+    pub fn open_with(root: &Path, key_order: &[&str]) -> Result<Self, obspec_trail::Error> {
+        Ok(Self::from_writer(Writer::open(root, trail_config(key_order)?, WriterOptions::default())?))
     }
 
     /// Wraps a writer opened with other options.
@@ -196,5 +214,24 @@ mod tests {
         assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         let leap = UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
         assert_eq!(utc_timestamp(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn the_spec_key_order_configures_the_writer_and_bad_orders_are_refused() {
+        let order = obspec_generated::trails::KEY_ORDER;
+        let cfg = trail_config(&order).expect("the spec's order is valid");
+        assert_eq!(cfg.key_order, order.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>());
+        // The canonical bytes follow the given order, not the default one.
+        let mut reversed = order;
+        reversed.reverse();
+        let rec = Record::new().with(order[0], "a").with(order[order.len() - 1], "z");
+        let fwd = String::from_utf8(cfg.canonical_bytes(&rec).expect("bytes")).expect("utf8");
+        let rev = String::from_utf8(trail_config(&reversed).expect("valid").canonical_bytes(&rec).expect("bytes"))
+            .expect("utf8");
+        assert!(fwd.find('a') < fwd.find('z') && rev.find('z') < rev.find('a'), "{fwd} / {rev}");
+        let missing: Vec<&str> = order[1..].to_vec();
+        assert!(trail_config(&missing).is_err(), "a reserved key is missing");
+        let twice: Vec<&str> = order.iter().chain(order.first()).copied().collect();
+        assert!(trail_config(&twice).is_err(), "a key twice");
     }
 }

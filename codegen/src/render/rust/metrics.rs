@@ -442,9 +442,8 @@ pub fn module(spec: &Spec) -> TokenStream {
         /// are enums indexing a fixed array, open labels (`&str`) are bounded and fold
         /// into `other` past their `max_values`.
         ///
-        /// ```ignore
-        /// metrics::gateway_http_requests_total(Some(routes::GatewayRoute::RoomsRoomId), metrics::Method::Get, metrics::Code::S200).increment(1);
-        /// ```
+        /// A `route` label of a component with routes takes the component's route
+        /// enum (`Some(routes::<Component>Route::…)`, `None` when no route matched).
         #[rustfmt::skip]
         pub mod metrics {
             #(#enums)*
