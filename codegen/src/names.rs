@@ -55,6 +55,49 @@ pub fn is_trail_kind(s: &str) -> bool {
     parts.len() == 2 && parts.iter().all(|p| is_snake(p))
 }
 
+/// `SCREAMING_SNAKE`, `snake_case`, `kebab-case` or `dotted.words` → `UpperCamelCase`:
+/// how a spec name becomes a generated type or variant name (the Rust renderer's rule).
+pub fn camel(s: &str) -> String {
+    s.split(['_', '-', '.'])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let lower = w.to_lowercase();
+            let mut c = lower.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// Words Rust reserves that not even a raw identifier (`r#…`) may take.
+const NOT_RAW: &[&str] = &["_", "self", "Self", "super", "crate"];
+
+/// Why `s` cannot be a generated Rust identifier (a function, parameter or
+/// module name as written, or a raw one when it is a keyword), if it cannot.
+pub fn rust_ident_problem(s: &str) -> Option<String> {
+    let mut chars = s.chars();
+    let starts = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !starts || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Some(format!("`{s}` is not a Rust identifier"));
+    }
+    NOT_RAW.contains(&s).then(|| format!("`{s}` is a word Rust reserves"))
+}
+
+/// Why a value cannot become a generated enum variant (the
+/// [`camel`] case of its words), if it cannot: ASCII letters and digits in
+/// words separated by `_`, `-` or `.`.
+pub fn variant_value_problem(v: &str) -> Option<String> {
+    if !v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+        return Some(format!("value `{v}` cannot become a Rust enum variant"));
+    }
+    if !v.chars().any(|c| c.is_ascii_alphanumeric()) {
+        return Some(format!("value `{v}` has no letter or digit to name a Rust enum variant"));
+    }
+    (camel(v) == "Self").then(|| format!("value `{v}` would be the variant `Self`, a word Rust reserves"))
+}
+
 /// Parses a Prometheus duration (`30s`, `5m`, `1h`, `3d`, `1w`, `1y`) into seconds.
 pub fn duration_seconds(d: &str) -> Option<u64> {
     let split = d.find(|c: char| !c.is_ascii_digit())?;

@@ -463,6 +463,61 @@ fn grouping_by_an_unknown_label() {
 }
 
 #[test]
+fn closed_values_must_become_rust_variants() {
+    // The fuzz test's panic: a value the renderer cannot turn into an enum variant.
+    for (value, message) in [
+        ("G T", "closed label `method`: value `G T` cannot become a Rust enum variant"),
+        ("G#T", "closed label `method`: value `G#T` cannot become a Rust enum variant"),
+        ("\"🦀\"", "closed label `method`: value `🦀` cannot become a Rust enum variant"),
+        ("\"_\"", "closed label `method`: value `_` has no letter or digit to name a Rust enum variant"),
+        ("self", "closed label `method`: value `self` would be the variant `Self`, a word Rust reserves"),
+    ] {
+        let inputs = mutate("metrics.yaml", "[GET, POST]", &format!("[{value}, POST]"));
+        expect_only(&inputs, "spec/metrics.yaml:9:14", "labels[1].values[0]", message);
+    }
+    let inputs = mutate("metrics.yaml", "[GET, POST]", "[GET, get]");
+    expect_only(
+        &inputs,
+        "spec/metrics.yaml:9:19",
+        "labels[1].values[1]",
+        "closed label `method`: values `get` and `GET` both become the Rust name `Get`",
+    );
+    let inputs = mutate("trails.yaml", "[create, update]", "[create, up date]");
+    expect_only(
+        &inputs,
+        "spec/trails.yaml:12:52",
+        "trails.kinds[0].data[1].values[1]",
+        "trail data field `op`: value `up date` cannot become a Rust enum variant",
+    );
+}
+
+#[test]
+fn names_must_become_rust_identifiers() {
+    let inputs = with_file("spec/more.yaml", "labels:\n  - { name: self, help: x, kind: open, max_values: 3 }\n");
+    expect_only(
+        &inputs,
+        "spec/more.yaml:2:13",
+        "labels[0].name",
+        "label `self` names a parameter of the generated emitters: `self` is a word Rust reserves",
+    );
+    let inputs = mutate("components.yaml", "\"/v1/items/:id\"", "\"/v1/items+:id\"");
+    expect_only(
+        &inputs,
+        "spec/components.yaml:8:27",
+        "components[0].routes[1]",
+        "route `/v1/items+:id`: segment `items+:id` cannot become part of a Rust enum variant",
+    );
+    let extra = "  - { token: TOO__LARGE, http_status: 413, jsonrpc_code: -32099, retryable: false, retry_after: none, help: \"x\" }\n";
+    let inputs = mutate("errors.yaml", "  - { token: NOT_FOUND,", &format!("{extra}  - {{ token: NOT_FOUND,"));
+    expect_only(
+        &inputs,
+        "spec/errors.yaml:10:14",
+        "error_tokens[8].token",
+        "ErrorTokens `TOO_LARGE` and `TOO__LARGE` both become the Rust name `TooLarge`",
+    );
+}
+
+#[test]
 fn label_value_outside_its_closed_set() {
     let inputs = mutate("slos.yaml", "ok=\"false\",err", "ok=\"no\",err");
     let d = expect_only(

@@ -306,6 +306,27 @@ proptest! {
     }
 }
 
+proptest! {
+    // Names the Rust renderer turns into identifiers: a closed label's values, a
+    // trail enum's values, a route's segments (once a panic at `Ident::new`).
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_closed_value_or_route_never_panics(a in "\\PC{0,6}", b in "[ -~]{0,6}", route in "/[ -~]{0,8}") {
+        let json = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        let mut inputs = small().to_vec();
+        for input in &mut inputs {
+            match input.name.as_str() {
+                "spec/metrics.yaml" => input.text = input.text.replacen("[GET, POST]", &format!("[{}, {}]", json(&a), json(&b)), 1),
+                "spec/trails.yaml" => input.text = input.text.replacen("[create, update]", &format!("[{}, update]", json(&b)), 1),
+                "spec/components.yaml" => input.text = input.text.replacen("\"/v1/items/:id\"", &json(&route), 1),
+                _ => {}
+            }
+        }
+        exercise(&inputs);
+    }
+}
+
 #[test]
 fn the_unmutated_specs_compile() {
     // The baselines every mutation starts from must be valid, or the mutations test little.

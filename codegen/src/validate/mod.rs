@@ -12,6 +12,7 @@ mod dashboards;
 pub mod environments;
 mod flags;
 mod generated;
+mod idents;
 mod labels;
 mod ladders;
 mod logs;
@@ -35,7 +36,7 @@ use crate::promql::{self, Catalog};
 type Check = fn(&mut Cx<'_>);
 
 /// The section checks, in the order they run (the output is sorted by position anyway).
-const CHECKS: [(&str, Check); 15] = [
+const CHECKS: [(&str, Check); 16] = [
     ("project", project::check),
     ("components", components::check),
     ("labels", labels::check),
@@ -51,6 +52,7 @@ const CHECKS: [(&str, Check); 15] = [
     ("environments", environments::check),
     ("resolutions", notes::check),
     ("ladders", ladders::check),
+    ("identifiers", idents::check),
 ];
 
 /// Validates a loaded spec. Returns every problem found, in source order.
