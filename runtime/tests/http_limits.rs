@@ -12,7 +12,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use http::StatusCode;
-use http_common::{LimitEvents, Tok, body_json};
+use http_common::{LimitEvents, Tok, body_json, body_string};
 use obspec::http::{HeaderKey, LimitLayer, Limits, ObservabilityLayer, Rate, Rejection};
 use serde_json::json;
 use tower::ServiceExt;
@@ -349,4 +349,180 @@ fn a_flood_of_random_tenants_never_throttles_a_known_tenant() {
     assert!(limits.check(Some("late"), None).is_ok());
     assert_eq!(limits.tracked(), vec![1], "only the newcomer is left");
     assert_eq!(limits.snapshot()["overflowed"], overflowed);
+}
+
+// Request bodies: size and time bounds (obspec::http::BodyLimitLayer).
+
+const LIMIT: u64 = 64 * 1024;
+
+fn body_app(read_timeout: Option<Duration>) -> Router {
+    let mut limit = obspec::http::BodyLimitLayer::<Tok>::new(LIMIT);
+    if let Some(d) = read_timeout {
+        limit = limit.read_timeout(d);
+    }
+    Router::new()
+        // The handler reads the body whole (axum's own limit lifted: ours applies).
+        .route("/v1/rooms", axum::routing::post(|b: axum::body::Bytes| async move { b.len().to_string() }))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(limit)
+        .layer(ObservabilityLayer::<Tok>::builder().no_log().build())
+}
+
+/// A request body of `chunks` chunks of 16 KiB (no length: chunked; or
+/// `size` bytes, one every `every`), then,
+/// if `stall`, pending forever; counts the chunks taken.
+struct Chunks {
+    left: usize,
+    taken: Arc<AtomicU64>,
+    every: Option<std::pin::Pin<Box<tokio::time::Interval>>>,
+    stall: bool,
+    size: usize,
+}
+
+impl Chunks {
+    fn new(chunks: usize, taken: &Arc<AtomicU64>) -> Self {
+        Self { left: chunks, taken: Arc::clone(taken), every: None, stall: false, size: 16 * 1024 }
+    }
+}
+
+impl http_body::Body for Chunks {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        if let Some(i) = self.every.as_mut()
+            && i.as_mut().poll_tick(cx).is_pending()
+        {
+            return Poll::Pending;
+        }
+        if self.left == 0 {
+            return if self.stall { Poll::Pending } else { Poll::Ready(None) };
+        }
+        self.left -= 1;
+        self.taken.fetch_add(1, Ordering::SeqCst);
+        Poll::Ready(Some(Ok(http_body::Frame::data(axum::body::Bytes::from(vec![b'x'; self.size])))))
+    }
+}
+
+fn post(body: Body, content_length: Option<u64>) -> http::Request<Body> {
+    let mut b = http::Request::builder().method("POST").uri("/v1/rooms");
+    if let Some(n) = content_length {
+        b = b.header("content-length", n);
+    }
+    b.body(body).expect("request")
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_payload_too_large_before_they_are_read() {
+    let app = body_app(None);
+    // A declared length over the limit: answered without taking a byte.
+    let taken = Arc::new(AtomicU64::new(0));
+    let resp = app
+        .clone()
+        .oneshot(post(Body::new(Chunks::new(1 << 20, &taken)), Some(10_000_000_000)))
+        .await
+        .expect("infallible");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body_json(resp).await["err"], Tok::PayloadTooLarge.as_str());
+    assert_eq!(taken.load(Ordering::SeqCst), 0, "the body was not read");
+    // A chunked body of 8 MiB: cut at the first chunk past 64 KiB.
+    let taken = Arc::new(AtomicU64::new(0));
+    let resp = app.clone().oneshot(post(Body::new(Chunks::new(512, &taken)), None)).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body_json(resp).await["err"], Tok::PayloadTooLarge.as_str());
+    assert_eq!(taken.load(Ordering::SeqCst), LIMIT / (16 * 1024) + 1, "read up to the limit and one chunk");
+    // A body that lies about its length (declares 1 KiB, sends 8 MiB) is cut too.
+    let taken = Arc::new(AtomicU64::new(0));
+    let resp = app.clone().oneshot(post(Body::new(Chunks::new(512, &taken)), Some(1024))).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(taken.load(Ordering::SeqCst) <= LIMIT / (16 * 1024) + 1);
+    // At the limit exactly: read whole, answered by the handler.
+    let taken = Arc::new(AtomicU64::new(0));
+    let resp = app.oneshot(post(Body::new(Chunks::new(4, &taken)), Some(LIMIT))).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body_string(resp).await, LIMIT.to_string());
+}
+
+#[tokio::test]
+async fn slow_bodies_are_cut_by_the_read_timeout() {
+    let app = body_app(Some(Duration::from_millis(300)));
+    for trickle in [false, true] {
+        let taken = Arc::new(AtomicU64::new(0));
+        let mut body = Chunks::new(if trickle { usize::MAX } else { 1 }, &taken);
+        body.stall = true;
+        if trickle {
+            // One byte every 10 ms, forever: never near the size limit.
+            body.every = Some(Box::pin(tokio::time::interval(Duration::from_millis(10))));
+            body.size = 1;
+        }
+        let started = std::time::Instant::now();
+        let resp =
+            tokio::time::timeout(Duration::from_secs(5), app.clone().oneshot(post(Body::new(body), Some(LIMIT))))
+                .await
+                .expect("answered within the bound")
+                .expect("infallible");
+        let took = started.elapsed();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "trickle {trickle}");
+        assert_eq!(resp.headers()["connection"], "close");
+        assert_eq!(body_json(resp).await["err"], Tok::InvalidInput.as_str());
+        assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "{took:?}");
+    }
+}
+
+/// Over a real socket (127.0.0.1): a client slow to send its headers is
+/// disconnected by `serve`'s header read timeout, one slow to send its body
+/// by the body read timeout, and a declared length over the limit is
+/// answered before the body is sent.
+#[cfg(feature = "service")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_large_clients_over_a_real_socket() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let shutdown = obspec::service::Shutdown::new();
+    let opts = obspec::service::ServeOptions::new(shutdown.clone())
+        .signals(false)
+        .header_read_timeout(Duration::from_millis(300))
+        .drain_timeout(Duration::from_secs(1));
+    let server = tokio::spawn(obspec::service::serve(listener, body_app(Some(Duration::from_millis(300))), opts));
+
+    /// Sends `head`, then reads until the server closes; the answer and how long it took.
+    async fn exchange(addr: std::net::SocketAddr, head: &[u8]) -> (String, Duration) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(head).await.expect("write");
+        let started = std::time::Instant::now();
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+        assert!(read.is_ok(), "the server closed the connection within the bound");
+        (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+    }
+    // Nothing at all, then half a request head: disconnected without an answer.
+    for head in [&b""[..], b"POST /v1/rooms HTTP/1.1\r\nhost: x\r\n"] {
+        let (answer, took) = exchange(addr, head).await;
+        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+        assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(3), "{took:?}");
+    }
+    // 10 GB declared: PAYLOAD_TOO_LARGE at once, though no body byte was sent.
+    let (answer, took) =
+        exchange(addr, b"POST /v1/rooms HTTP/1.1\r\nhost: x\r\ncontent-length: 10000000000\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+    assert!(answer.contains(Tok::PayloadTooLarge.as_str()), "{answer:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // A body that stops half-way: INVALID_INPUT after the body timeout, and the connection closes.
+    let (answer, took) =
+        exchange(addr, b"POST /v1/rooms HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n0123456789").await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+    assert!(answer.contains(Tok::InvalidInput.as_str()), "{answer:?}");
+    assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(3), "{took:?}");
+    // A prompt client is served as usual.
+    let (answer, _) =
+        exchange(addr, b"POST /v1/rooms HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 3\r\n\r\nabc")
+            .await;
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("\r\n\r\n3"), "{answer:?}");
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(3), server).await.expect("drained").expect("task").expect("served");
 }

@@ -9,6 +9,8 @@
 //! - [`limits`]: token buckets per tenant and session type and a concurrency
 //!   limit, answering the `rate_limit` / `backpressure` role tokens with
 //!   `retry_after_ms`;
+//! - [`body_limit`]: request bodies under a size and a time bound, answering
+//!   the `payload_too_large` role token before a body is read whole;
 //! - [`chaos`]: chaos light, off unless its flag is on ([`crate::flags`]);
 //! - [`ops`]: `/_health`, `/metrics`, `/_metrics`, `/_trace/{id}`, `/_reload`;
 //! - [`routes`]: [`RouteExt`] mounts a router from a generated route enum,
@@ -29,6 +31,7 @@
 //!         .flags(flags).token(ops_token).on_reload(|e| trail.write_reload(e)).build()));
 //! ```
 
+pub mod body_limit;
 pub mod chaos;
 pub mod error;
 pub mod error_token;
@@ -42,6 +45,7 @@ pub mod route;
 pub mod routes;
 pub mod trace;
 
+pub use body_limit::BodyLimitLayer;
 pub use chaos::ChaosLayer;
 pub use error::{ApiError, ErrorInfo, TokenInfo, TokenRole};
 pub use index::{TraceEntry, TraceIndex};

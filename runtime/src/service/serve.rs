@@ -13,8 +13,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_service::Service as _;
 
 /// A shutdown trigger shared by the server, its signal handler and any
 /// long-lived task (WebSocket sessions, retry loops). Cheap to clone.
@@ -108,13 +114,29 @@ pub struct ServeOptions {
     ready: Option<Arc<AtomicBool>>,
     drain_timeout: Duration,
     signals: bool,
+    header_read_timeout: Duration,
 }
 
 impl ServeOptions {
     /// Shuts down when `shutdown` is triggered (and, by default, on SIGTERM or
     /// SIGINT); drains for at most 10 s.
     pub fn new(shutdown: Shutdown) -> Self {
-        Self { shutdown, ready: None, drain_timeout: Duration::from_secs(10), signals: true }
+        Self {
+            shutdown,
+            ready: None,
+            drain_timeout: Duration::from_secs(10),
+            signals: true,
+            header_read_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Longest time a connection may take to send a request's line and
+    /// headers (hyper's `header_read_timeout`, from the connection's start or
+    /// the previous response); a slower client is disconnected (default 10 s).
+    /// Bodies are bounded by `obspec::http::BodyLimitLayer::read_timeout`.
+    pub fn header_read_timeout(mut self, d: Duration) -> Self {
+        self.header_read_timeout = d;
+        self
     }
 
     /// The readiness flag `/_health` reports; set to false when draining starts.
@@ -137,9 +159,12 @@ impl ServeOptions {
 }
 
 /// Serves `app` on `listener` until the shutdown, then drains: see the
-/// [module docs](self). Returns `Ok` after a clean or timed-out drain.
+/// [module docs](self). HTTP/1.1 (with upgrades, for WebSockets); each
+/// request carries `ConnectInfo<SocketAddr>`; a connection that does not send
+/// a complete request head within [`ServeOptions::header_read_timeout`] is
+/// closed. Returns `Ok` after a clean or timed-out drain.
 pub async fn serve(listener: TcpListener, app: Router, opts: ServeOptions) -> std::io::Result<()> {
-    let ServeOptions { shutdown, ready, drain_timeout, signals } = opts;
+    let ServeOptions { shutdown, ready, drain_timeout, signals, header_read_timeout } = opts;
     if signals {
         let s = shutdown.clone();
         tokio::spawn(async move {
@@ -147,29 +172,65 @@ pub async fn serve(listener: TcpListener, app: Router, opts: ServeOptions) -> st
             s.trigger();
         });
     }
-    let draining = {
-        let wait = shutdown.wait();
-        async move {
-            wait.await;
-            if let Some(r) = &ready {
-                r.store(false, Ordering::Release);
+    // Every connection task holds a receiver: `closed()` resolves when all are gone.
+    let (conns_tx, conns_rx) = watch::channel(());
+    let stop = shutdown.wait();
+    tokio::pin!(stop);
+    loop {
+        let (stream, remote) = tokio::select! {
+            () = &mut stop => break,
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                // A connection reset before accept: nothing to do.
+                Err(e) if is_connection_error(&e) => continue,
+                // Out of file descriptors and the like: back off (as axum does).
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let app = app.clone();
+        let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let mut req = req.map(Body::new);
+            req.extensions_mut().insert(ConnectInfo(remote));
+            let mut app = app.clone();
+            // A Router is always ready.
+            async move { app.call(req).await }
+        });
+        let (conn_guard, stopping) = (conns_rx.clone(), shutdown.wait());
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades();
+            tokio::pin!(conn, stopping);
+            let mut draining = false;
+            loop {
+                tokio::select! {
+                    _ = conn.as_mut() => break,
+                    () = &mut stopping, if !draining => {
+                        draining = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
             }
-        }
-    };
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(draining)
-        .into_future();
-    let deadline = {
-        let wait = shutdown.wait();
-        async move {
-            wait.await;
-            tokio::time::sleep(drain_timeout).await;
-        }
-    };
-    tokio::select! {
-        r = server => r,
-        () = deadline => Ok(()),
+            drop(conn_guard);
+        });
     }
+    if let Some(r) = &ready {
+        r.store(false, Ordering::Release);
+    }
+    drop(listener);
+    drop(conns_rx);
+    let _ = tokio::time::timeout(drain_timeout, conns_tx.closed()).await;
+    Ok(())
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset)
 }
 
 /// Long-lived tasks a service must let finish before it exits (WebSocket
