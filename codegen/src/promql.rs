@@ -370,6 +370,7 @@ mod tests {
         s.metrics.push(Metric {
             name: "calls_total".into(),
             component: "c".into(),
+            also_in: vec![],
             kind: MetricKind::Counter,
             unit: Unit::Count,
             help: String::new(),
@@ -384,6 +385,7 @@ mod tests {
         s.metrics.push(Metric {
             name: "call_duration_seconds".into(),
             component: "c".into(),
+            also_in: vec![],
             kind: MetricKind::Histogram,
             unit: Unit::Seconds,
             help: String::new(),

@@ -248,7 +248,7 @@ impl Component {
             Component::Office => &["/v1/rooms/:room_id/ws", "/mcp"],
         }
     }
-    /// The names of the metrics it emits (`metrics[].component`), in spec order:
+    /// The names of the metrics it emits (`metrics[].component` or `also_in`), in spec order:
     /// its `/metrics` holds these families and no other of the spec.
     pub const fn metrics(self) -> &'static [&'static str] {
         match self {
@@ -266,6 +266,8 @@ impl Component {
             Component::PolicyProxy => &["policy_eval_total"],
             Component::Core => {
                 &[
+                    "webhook_delivery_total",
+                    "webhook_delivery_duration_seconds",
                     "core_http_requests_total",
                     "core_http_request_duration_seconds",
                     "core_db_query_seconds",
@@ -1520,8 +1522,9 @@ pub mod metrics {
     }
     ///`webhook_delivery_total`: Webhook delivery attempts.
     ///
-    ///Counter, unit: count, component: `gateway`.
+    ///Counter, unit: count, component: `gateway` (also `core`).
     ///Labels: `dest` (open, at most 50 values, then `other`), `ok` (closed, 2 values).
+    ///Note: R41.
     #[inline]
     pub fn webhook_delivery_total(
         dest: &str,
@@ -1566,10 +1569,10 @@ pub mod metrics {
     }
     ///`webhook_delivery_duration_seconds`: Webhook delivery latency.
     ///
-    ///Histogram, unit: seconds, component: `gateway`.
+    ///Histogram, unit: seconds, component: `gateway` (also `core`).
     ///Labels: `dest` (open, at most 50 values, then `other`).
     ///Buckets: 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30.
-    ///Note: R20.
+    ///Note: R20, R41.
     #[inline]
     pub fn webhook_delivery_duration_seconds(
         dest: &str,

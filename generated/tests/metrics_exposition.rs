@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use obspec_generated::ErrorToken;
 use obspec_generated::routes::{CoreRoute, GatewayRoute};
-use obspec_generated::metrics::{self as m, Bucket, Code, Decision, Method, Quota, Reason, SessionType};
+use obspec_generated::metrics::{self as m, Bucket, Code, Decision, Method, Quota, Reason, SessionType, Step};
 
 /// Touches every emitter of the spec once (and some more than once).
 fn touch_all() {
@@ -27,6 +27,7 @@ fn touch_all() {
     m::core_rate_limit_hits_total(Bucket::Tenant, "t-1").increment(1);
     m::core_tenant_requests_total("t-1").increment(1);
     m::core_quota_exceeded_total(SessionType::User, Quota::Backpressure).increment(1);
+    m::core_degraded_responses_total(Step::Reduced).increment(1);
     m::media_presign_total(true).increment(1);
     m::office_mcp_call_total("search", false, Some(ErrorToken::Backpressure)).increment(1);
     m::office_mcp_call_total("search", true, None).increment(1);

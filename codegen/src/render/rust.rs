@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 
 mod flags;
 mod ladder;
-mod metrics;
+pub mod metrics;
 pub mod routes;
 mod trail_enums;
 mod vocab;

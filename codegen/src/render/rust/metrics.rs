@@ -206,7 +206,18 @@ fn metric_docs(spec: &Spec, m: &Metric, labels: &[LabelCode]) -> Vec<String> {
     let mut docs = vec![
         format!("`{}`: {}", m.name, m.help),
         String::new(),
-        format!("{:?}, unit: {}, component: `{}`.", m.kind, unit_word(m.unit), m.component),
+        if m.also_in.is_empty() {
+            format!("{:?}, unit: {}, component: `{}`.", m.kind, unit_word(m.unit), m.component)
+        } else {
+            let also: Vec<String> = m.also_in.iter().map(|c| format!("`{c}`")).collect();
+            format!(
+                "{:?}, unit: {}, component: `{}` (also {}).",
+                m.kind,
+                unit_word(m.unit),
+                m.component,
+                also.join(", ")
+            )
+        },
     ];
     if !labels.is_empty() {
         let parts: Vec<String> = labels
@@ -411,15 +422,17 @@ pub fn module(spec: &Spec) -> TokenStream {
     // Per component: a service pre-creates its own series only, never another component's.
     let mut comps: Vec<&str> = spec.components.iter().map(|c| c.name.as_str()).collect();
     for m in &spec.metrics {
-        if !comps.contains(&m.component.as_str()) {
-            comps.push(&m.component);
+        for c in std::iter::once(&m.component).chain(&m.also_in) {
+            if !comps.contains(&c.as_str()) {
+                comps.push(c);
+            }
         }
     }
     let arms: Vec<TokenStream> = comps
         .iter()
         .map(|c| {
             let body: Vec<TokenStream> =
-                spec.metrics.iter().filter(|m| m.component == *c).filter_map(|m| preinit(spec, m)).collect();
+                spec.metrics.iter().filter(|m| m.emitted_by(c)).filter_map(|m| preinit(spec, m)).collect();
             quote!(#c => { #(#body)* true })
         })
         .collect();
@@ -427,9 +440,9 @@ pub fn module(spec: &Spec) -> TokenStream {
         .metrics
         .iter()
         .filter(|m| all_closed(spec, m))
-        .map(|m| {
-            let (c, n) = (&m.component, &m.name);
-            quote!((#c, #n))
+        .flat_map(|m| {
+            let n = &m.name;
+            std::iter::once(&m.component).chain(&m.also_in).map(move |c| quote!((#c, #n)))
         })
         .collect();
     let n_preinit = preinit_rows.len();

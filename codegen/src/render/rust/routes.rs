@@ -125,7 +125,7 @@ pub fn tokens(spec: &Spec) -> TokenStream {
         .components
         .iter()
         .map(|c| {
-            let m: Vec<&str> = spec.metrics.iter().filter(|m| m.component == c.name).map(|m| m.name.as_str()).collect();
+            let m: Vec<&str> = spec.metrics.iter().filter(|m| m.emitted_by(&c.name)).map(|m| m.name.as_str()).collect();
             quote!(&[#(#m),*])
         })
         .collect();
@@ -157,7 +157,7 @@ pub fn tokens(spec: &Spec) -> TokenStream {
                 match self { #(Component::#variants => #routes,)* }
             }
 
-            /// The names of the metrics it emits (`metrics[].component`), in spec order:
+            /// The names of the metrics it emits (`metrics[].component` or `also_in`), in spec order:
             /// its `/metrics` holds these families and no other of the spec.
             pub const fn metrics(self) -> &'static [&'static str] {
                 match self { #(Component::#variants => #metrics,)* }
