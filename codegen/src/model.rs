@@ -323,8 +323,12 @@ pub struct Metric {
     pub loc: Loc,
     /// Metric family name.
     pub name: String,
-    /// Component that emits it.
+    /// Component that emits it and owns it (its domain prefix).
     pub component: String,
+    /// Other components that emit the same series (`component` stays the
+    /// owner; none of them may give it a `route` label).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_in: Vec<String>,
     /// Prometheus type.
     pub kind: MetricKind,
     /// Unit of the value.
@@ -1326,4 +1330,11 @@ pub struct LadderStep {
     pub limit: u32,
     /// Load (per the trigger, 0..=1) from which the step applies; 0 for the first.
     pub from_load: f64,
+}
+
+impl Metric {
+    /// Whether `component` emits it (its owner or one of `also_in`).
+    pub fn emitted_by(&self, component: &str) -> bool {
+        self.component == component || self.also_in.iter().any(|c| c == component)
+    }
 }

@@ -12,10 +12,10 @@ mod dashboards;
 pub mod environments;
 mod flags;
 mod generated;
-mod idents;
 mod labels;
 mod ladders;
 mod logs;
+mod metric_components;
 mod metrics;
 mod notes;
 mod project;
@@ -52,7 +52,7 @@ const CHECKS: [(&str, Check); 16] = [
     ("environments", environments::check),
     ("resolutions", notes::check),
     ("ladders", ladders::check),
-    ("identifiers", idents::check),
+    ("metric_components", metric_components::check),
 ];
 
 /// Validates a loaded spec. Returns every problem found, in source order.
