@@ -12,6 +12,7 @@ mod dashboards;
 pub mod environments;
 mod flags;
 mod generated;
+mod idents;
 mod labels;
 mod ladders;
 mod logs;
@@ -36,7 +37,7 @@ use crate::promql::{self, Catalog};
 type Check = fn(&mut Cx<'_>);
 
 /// The section checks, in the order they run (the output is sorted by position anyway).
-const CHECKS: [(&str, Check); 16] = [
+const CHECKS: [(&str, Check); 17] = [
     ("project", project::check),
     ("components", components::check),
     ("labels", labels::check),
@@ -52,6 +53,7 @@ const CHECKS: [(&str, Check); 16] = [
     ("environments", environments::check),
     ("resolutions", notes::check),
     ("ladders", ladders::check),
+    ("identifiers", idents::check),
     ("metric_components", metric_components::check),
 ];
 
