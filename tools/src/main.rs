@@ -11,22 +11,26 @@
 //!   on any finding.
 //! - `obspec-tools dod [--quick] [--keep]`: the Proof of Done harness (§11),
 //!   see [`dod`].
+//! - `obspec-tools live-check …`: checks what a running system emits (OTLP,
+//!   scrapes, log files, trails) against the spec, see [`live_check`].
 
 // A command-line tool: its reports go to stdout.
 #![allow(clippy::print_stdout)]
 
 pub mod dod;
+pub mod live_check;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage:\n  obspec-tools scan PATH...\n  obspec-tools dod [--quick] [--keep]";
+const USAGE: &str = "usage:\n  obspec-tools scan PATH...\n  obspec-tools dod [--quick] [--keep]\n  obspec-tools live-check [--otlp ADDR] [--metrics URL]... [--logs PATH]... [--trails DIR]... [--expose ADDR] [--format human|json] [--fail-on error|warning]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("scan") => scan(&args[1..]),
         Some("dod") => dod::main(&args[1..]),
+        Some("live-check") => live_check::main(&args[1..]),
         _ => Err(format!("{USAGE}\n")),
     };
     match result {

@@ -13,6 +13,8 @@
 //!   the auditor bundle (§10), through `obspec-trail` (see `obspec-trail help`).
 //! - `cargo xtask dod [--quick] [--keep]`: the Proof of Done (§11) on a real
 //!   Prometheus and Alertmanager; runs in `obspec-tools` (see its `dod` module).
+//! - `cargo xtask live-check …`: checks what a running system emits (OTLP,
+//!   scrapes, log files, trails) against the spec; runs in `obspec-tools`.
 //! - `cargo xtask ci`: the one test command. Runs the drift check, then two
 //!   lanes side by side (set-up and artifact checks; rustfmt, clippy and the
 //!   test build), then every test of the workspace, `dod --quick` and the
@@ -26,7 +28,7 @@ use std::process::ExitCode;
 
 use obspec_codegen::{CompileError, output};
 
-const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR [--trusted-keys FILE] [--checkpoint FILE|HEX] [--from D] [--to D] [--tenant T]\n  cargo xtask dod [--quick] [--keep]\n  cargo xtask ci";
+const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR [--trusted-keys FILE] [--checkpoint FILE|HEX] [--from D] [--to D] [--tenant T]\n  cargo xtask dod [--quick] [--keep]\n  cargo xtask live-check [--otlp ADDR] [--metrics URL]... [--logs PATH]... [--trails DIR]... [--expose ADDR] [--format human|json] [--fail-on error|warning]\n  cargo xtask ci";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Some("check") => check(),
         Some("scan") => scan(&args[1..]),
         Some("dod") => dod(&args[1..]),
+        Some("live-check") => live_check(&args[1..]),
         Some("trails") => trails(&args[1..]),
         _ => Err(format!("{USAGE}\n")),
     };
@@ -267,6 +270,14 @@ fn scan(paths: &[String]) -> Result<(), String> {
 fn dod(args: &[String]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut full = vec!["run", "-q", "-p", "obspec-tools", "--", "dod"];
+    full.extend(args.iter().map(String::as_str));
+    run(&cargo, &full)
+}
+
+/// `cargo xtask live-check …`: checks a running system against the spec, in `obspec-tools`.
+fn live_check(args: &[String]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut full = vec!["run", "-q", "-p", "obspec-tools", "--", "live-check"];
     full.extend(args.iter().map(String::as_str));
     run(&cargo, &full)
 }
