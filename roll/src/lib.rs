@@ -31,12 +31,3 @@ pub use prune::{PruneOptions, PruneReport, prune};
 pub use roll::{RollOptions, RollReport, roll};
 pub use store::open_store;
 pub use upload::UploadOptions;
-
-/// Shortest audit-trail retention the policy allows, in days (`spec/trails.yaml` `retention.min_days`).
-pub const TRAIL_RETENTION_MIN_DAYS: u32 = 7;
-/// Longest audit-trail retention the policy allows, in days (`spec/trails.yaml` `retention.max_days`).
-pub const TRAIL_RETENTION_MAX_DAYS: u32 = 90;
-/// Default audit-trail retention, in days (`spec/trails.yaml` `retention.default_days`).
-pub const TRAIL_RETENTION_DEFAULT_DAYS: u32 = 30;
-/// Log retention, in days (`spec/logs.yaml` `retention_days`; blueprint §2.3).
-pub const LOG_RETENTION_DAYS: u32 = 30;

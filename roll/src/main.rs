@@ -4,7 +4,8 @@
 //! obspec-roll roll  --spool DIR [--date YYYY-MM-DD] [--store URL] [--key-seed FILE --kid KID]
 //!                   [--checkpoint-store URL] [--multipart-chunk BYTES]
 //!                   [--no-logs] [--no-trails] [--keep-local]
-//! obspec-roll prune --store URL [--days N] [--log-days N] [--today YYYY-MM-DD] [--dry-run]
+//! obspec-roll prune --store URL --days N --log-days N --min-days N --max-days N
+//!                   [--today YYYY-MM-DD] [--dry-run]
 //! ```
 //!
 //! `--date` defaults to yesterday (UTC); `--store` to `$OBSPEC_ROLL_STORE`, else the
@@ -20,7 +21,7 @@ use std::process::ExitCode;
 
 use obspec_roll::prune::PruneOptions;
 use obspec_roll::roll::{Plane, RollOptions};
-use obspec_roll::{LOG_RETENTION_DAYS, TRAIL_RETENTION_DEFAULT_DAYS, open_store, upload};
+use obspec_roll::{open_store, upload};
 use obspec_trail::Date;
 use obspec_trail::sign::Signer;
 
@@ -28,11 +29,14 @@ const USAGE: &str = "usage:
   obspec-roll roll  --spool DIR [--date YYYY-MM-DD] [--store URL] [--key-seed FILE --kid KID]
                     [--checkpoint-store URL] [--multipart-chunk BYTES]
                     [--no-logs] [--no-trails] [--keep-local]
-  obspec-roll prune --store URL [--days N] [--log-days N] [--today YYYY-MM-DD] [--dry-run]
+  obspec-roll prune --store URL --days N --log-days N --min-days N --max-days N
+                    [--today YYYY-MM-DD] [--dry-run]
 
 store URL: a directory, file:///dir, s3://bucket[/prefix][?endpoint=URL&region=R] or
 r2://bucket[/prefix]?endpoint=https://ACCOUNT.r2.cloudflarestorage.com; credentials from
 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Default store: $OBSPEC_ROLL_STORE, else <spool>/archive.
+prune: audit days kept (--days, within --min-days..=--max-days) and log days kept (--log-days),
+the spec's figures in infra/observability/retention.env (jobs/rollup_trails_to_r2.sh passes them).
 With a key, the signed checkpoint of each rolled day is written to checkpoints/yyyy/mm/dd.json
 and checkpoints/latest.json of the checkpoint store (default: the store; give a second bucket or
 prefix the store's owner cannot rewrite alone) and printed as `checkpoint YYYY-MM-DD HEX`.";
@@ -101,9 +105,10 @@ impl Args {
             .transpose()
     }
 
-    fn days(&self, flag: &str, default: u32) -> Result<u32, Failure> {
+    /// A required number of days (the spec's figures carry no default here).
+    fn days(&self, flag: &str) -> Result<u32, Failure> {
         match self.get(flag) {
-            None => Ok(default),
+            None => Err(Failure::Usage(format!("prune needs {flag} N (see infra/observability/retention.env)"))),
             Some(s) => s.parse().map_err(|_| Failure::Usage(format!("{flag} must be a number of days, not {s:?}"))),
         }
     }
@@ -210,16 +215,19 @@ fn cmd_roll(args: &[String]) -> Result<ExitCode, Failure> {
 }
 
 fn cmd_prune(args: &[String]) -> Result<ExitCode, Failure> {
-    let a = Args::parse(args, &["--store", "--days", "--log-days", "--today"], &["--dry-run"])?;
+    let a =
+        Args::parse(args, &["--store", "--days", "--log-days", "--min-days", "--max-days", "--today"], &["--dry-run"])?;
     let store_url = a.get("--store").ok_or_else(|| Failure::Usage("prune needs --store URL".into()))?;
     let opts = PruneOptions {
         today: a.date("--today")?.unwrap_or_else(Date::today_utc),
-        trail_days: a.days("--days", TRAIL_RETENTION_DEFAULT_DAYS)?,
-        log_days: a.days("--log-days", LOG_RETENTION_DAYS)?,
+        trail_days: a.days("--days")?,
+        trail_allowed: a.days("--min-days")?..=a.days("--max-days")?,
+        log_days: a.days("--log-days")?,
         dry_run: a.has("--dry-run"),
         retry: upload::UploadOptions::default(),
     };
-    obspec_roll::prune::check_trail_days(opts.trail_days).map_err(|e| Failure::Usage(e.to_string()))?;
+    obspec_roll::prune::check_trail_days(opts.trail_days, &opts.trail_allowed)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let store = open_store(store_url).map_err(|e| Failure::Run(e.to_string()))?;
     let report =
         runtime()?.block_on(obspec_roll::prune(store.as_ref(), &opts)).map_err(|e| Failure::Run(e.to_string()))?;

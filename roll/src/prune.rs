@@ -10,6 +10,7 @@
 //! Logs follow the same rule with their checksum sidecars.
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 use futures_util::TryStreamExt;
 use object_store::path::Path;
@@ -22,15 +23,17 @@ use crate::error::{Error, Result, store_err};
 use crate::logs::{self, LogDay};
 use crate::roll::object_path;
 use crate::upload::{self, UploadOptions, with_retry};
-use crate::{TRAIL_RETENTION_MAX_DAYS, TRAIL_RETENTION_MIN_DAYS};
 
 /// What to prune.
 #[derive(Debug, Clone)]
 pub struct PruneOptions {
     /// Today (UTC); days before `today - days` are pruned.
     pub today: Date,
-    /// Days of audit trails kept (7–90 by policy).
+    /// Days of audit trails kept; must lie in `trail_allowed`.
     pub trail_days: u32,
+    /// The audit retention the policy allows (the spec's `trails.retention`
+    /// `min_days..=max_days`, from `infra/observability/retention.env`).
+    pub trail_allowed: RangeInclusive<u32>,
     /// Days of logs kept.
     pub log_days: u32,
     /// Report what would be deleted without deleting.
@@ -61,14 +64,19 @@ pub struct PruneReport {
     pub kept: Vec<Kept>,
 }
 
-/// Checks a retention setting for audit trails against the policy (7–90 days).
-pub fn check_trail_days(days: u32) -> Result<()> {
-    if (TRAIL_RETENTION_MIN_DAYS..=TRAIL_RETENTION_MAX_DAYS).contains(&days) {
+/// Checks a retention setting for audit trails against the range the policy allows.
+pub fn check_trail_days(days: u32, allowed: &RangeInclusive<u32>) -> Result<()> {
+    if allowed.is_empty() {
+        return Err(Error::Config(format!(
+            "the allowed audit retention {}–{} days is empty",
+            allowed.start(),
+            allowed.end()
+        )));
+    }
+    if allowed.contains(&days) {
         Ok(())
     } else {
-        Err(Error::Config(format!(
-            "audit retention must be {TRAIL_RETENTION_MIN_DAYS}–{TRAIL_RETENTION_MAX_DAYS} days, not {days}"
-        )))
+        Err(Error::Config(format!("audit retention must be {}–{} days, not {days}", allowed.start(), allowed.end())))
     }
 }
 
@@ -79,7 +87,7 @@ pub fn cutoff(today: Date, days: u32) -> Date {
 
 /// Prunes the store: see the module documentation.
 pub async fn prune(store: &dyn ObjectStore, opts: &PruneOptions) -> Result<PruneReport> {
-    check_trail_days(opts.trail_days)?;
+    check_trail_days(opts.trail_days, &opts.trail_allowed)?;
     if opts.log_days == 0 {
         return Err(Error::Config("log retention must be at least 1 day".into()));
     }

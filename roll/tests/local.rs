@@ -1,5 +1,6 @@
 //! The roll against a local directory store (`LocalFileSystem`), failure injection
-//! through an `ObjectStore` wrapper, retention, and the policy constants against the spec.
+//! through an `ObjectStore` wrapper, retention with the spec's figures, and the daily job
+//! passing those figures (`infra/observability/retention.env`) to `obspec-roll prune`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -251,26 +252,38 @@ async fn prune_deletes_only_sealed_verified_days() {
     store.put(&Path::from("audit/2026/04/20/t-x.ndjson"), "x\n".into()).await.unwrap();
     store.put(&Path::from("audit/2026/05/02/t-beta.ndjson"), "tampered\n".into()).await.unwrap();
 
-    let opts = |today: &str, trail_days, dry_run| PruneOptions {
-        today: date(today),
+    // The spec's figures (`infra/observability/retention.env`), not the test's.
+    let spec = retention();
+    let keep = spec.trail_days;
+    let opts = |today: Date, trail_days, dry_run| PruneOptions {
+        today,
         trail_days,
-        log_days: 30,
+        trail_allowed: spec.trail_min..=spec.trail_max,
+        log_days: spec.log_days,
         dry_run,
         retry: fast_opts().upload,
     };
-    assert!(prune(store.as_ref(), &opts("2026-06-10", 5, false)).await.is_err(), "below the 7-day policy minimum");
-    assert!(prune(store.as_ref(), &opts("2026-06-10", 91, false)).await.is_err(), "above the 90-day maximum");
+    let far = date("2026-06-10");
+    let below = prune(store.as_ref(), &opts(far, spec.trail_min - 1, false)).await;
+    assert!(below.is_err(), "below the policy minimum");
+    let above = prune(store.as_ref(), &opts(far, spec.trail_max + 1, false)).await;
+    assert!(above.is_err(), "above the policy maximum");
 
+    // `today` such that keeping `keep` days prunes everything before 2026-05-11.
+    let today = (0..keep).fold(date("2026-05-11"), |d, _| d.succ());
+    // The logs keep their own figure: `today` so that all three log days are past it.
+    let log_today = (0..spec.log_days).fold(date(DAYS[2]).succ(), |d, _| d.succ());
+    let today = today.max(log_today);
     // Nothing is old enough yet.
-    let r = prune(store.as_ref(), &opts("2026-05-10", 30, false)).await.unwrap();
+    let r = prune(store.as_ref(), &opts(date(DAYS[2]), keep, false)).await.unwrap();
     assert!(r.trail_days.is_empty() && r.kept.is_empty() && r.deleted == 0, "{r:?}");
 
     let before = objects(store.as_ref()).await;
-    let dry = prune(store.as_ref(), &opts("2026-06-10", 30, true)).await.unwrap();
+    let dry = prune(store.as_ref(), &opts(today, keep, true)).await.unwrap();
     assert_eq!(objects(store.as_ref()).await, before, "a dry run deletes nothing");
 
-    // 2026-06-10 keeping 30 days: everything before 2026-05-11 is due; logs keep 30 days too.
-    let r = prune(store.as_ref(), &opts("2026-06-10", 30, false)).await.unwrap();
+    // Every audit day is due (2026-05-02 is kept for its tampered file), and every log day.
+    let r = prune(store.as_ref(), &opts(today, keep, false)).await.unwrap();
     assert_eq!(r, dry);
     assert_eq!(r.trail_days, [date("2026-05-01"), date("2026-05-03")]);
     assert_eq!(r.log_days, DAYS.iter().map(|d| date(d)).collect::<Vec<_>>());
@@ -288,9 +301,10 @@ async fn prune_deletes_only_sealed_verified_days() {
     assert!(after.contains_key(&format!("keys/{KID}.pub")));
 }
 
-/// The retention constants are the spec's.
+/// The generated retention figures are the spec's, and the daily job passes
+/// exactly them to `obspec-roll prune` (run with a stand-in binary recording its arguments).
 #[test]
-fn retention_matches_the_spec() {
+fn the_job_prunes_with_the_spec_retention() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let load = |f: &str| {
         let text = std::fs::read_to_string(root.join("spec").join(f)).unwrap();
@@ -298,9 +312,56 @@ fn retention_matches_the_spec() {
     };
     let trails = load("trails.yaml");
     let r = &trails["trails"]["retention"];
-    assert_eq!(r["min_days"].as_i64(), Some(i64::from(obspec_roll::TRAIL_RETENTION_MIN_DAYS)));
-    assert_eq!(r["max_days"].as_i64(), Some(i64::from(obspec_roll::TRAIL_RETENTION_MAX_DAYS)));
-    assert_eq!(r["default_days"].as_i64(), Some(i64::from(obspec_roll::TRAIL_RETENTION_DEFAULT_DAYS)));
     let logs = load("logs.yaml");
-    assert_eq!(logs["logs"]["retention_days"].as_i64(), Some(i64::from(obspec_roll::LOG_RETENTION_DAYS)));
+    let env = retention();
+    let figure = |v: u32| Some(i64::from(v));
+    assert_eq!(r["min_days"].as_i64(), figure(env.trail_min), "TRAIL_MIN_DAYS");
+    assert_eq!(r["max_days"].as_i64(), figure(env.trail_max), "TRAIL_MAX_DAYS");
+    assert_eq!(r["default_days"].as_i64(), figure(env.trail_days), "TRAIL_DAYS");
+    assert_eq!(logs["logs"]["retention_days"].as_i64(), figure(env.log_days), "LOG_DAYS");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let calls = tmp.path().join("calls");
+    let bin = tmp.path().join("obspec-roll");
+    std::fs::write(&bin, format!("#!/bin/sh\necho \"$*\" >> '{}'\n", calls.display())).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let run = |extra: &[(&str, &str)]| {
+        let _ = std::fs::remove_file(&calls);
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(root.join("jobs/rollup_trails_to_r2.sh"))
+            .env("OBSPEC_SPOOL", tmp.path())
+            .env("OBSPEC_ROLL_KEY_SEED", tmp.path().join("seed"))
+            .env("OBSPEC_ROLL_KID", KID)
+            .env("OBSPEC_ROLL_STORE", tmp.path().join("store"))
+            .env("OBSPEC_ROLL_BIN", &bin)
+            .env_remove("OBSPEC_ROLL_RETENTION_DAYS")
+            .env_remove("OBSPEC_ROLL_LOG_RETENTION_DAYS")
+            .env_remove("OBSPEC_ROLL_RETENTION_ENV")
+            .env_remove("OBSPEC_ROLL_PRUNE");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = std::fs::read_to_string(&calls).unwrap();
+        text.lines().find(|l| l.starts_with("prune ")).unwrap().to_owned()
+    };
+    let store = tmp.path().join("store");
+    let expected = |days: u32| {
+        format!(
+            "prune --store {} --days {days} --log-days {} --min-days {} --max-days {}",
+            store.display(),
+            env.log_days,
+            env.trail_min,
+            env.trail_max
+        )
+    };
+    assert_eq!(run(&[]), expected(env.trail_days));
+    // An operator's choice within the range is passed on, with the spec's bounds for prune to check.
+    let chosen = (env.trail_min + env.trail_max) / 2;
+    assert_eq!(run(&[("OBSPEC_ROLL_RETENTION_DAYS", &chosen.to_string())]), expected(chosen));
 }

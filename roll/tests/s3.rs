@@ -153,11 +153,13 @@ async fn roll_to_s3_protocol_server() {
     .unwrap();
     assert!(m.is_some());
 
-    // Retention through the S3 client: both data days are past 30 days on 2026-06-10.
+    // Retention through the S3 client, the spec's figures: both data days are past them.
+    let spec = retention();
     let opts = obspec_roll::PruneOptions {
-        today: date("2026-06-10"),
-        trail_days: 30,
-        log_days: 30,
+        today: (0..spec.trail_days.max(spec.log_days)).fold(date(days[2]), |d, _| d.succ()),
+        trail_days: spec.trail_days,
+        trail_allowed: spec.trail_min..=spec.trail_max,
+        log_days: spec.log_days,
         dry_run: false,
         retry: fast_opts().upload,
     };

@@ -11,6 +11,7 @@ pub mod local;
 pub mod preview;
 pub mod prometheus;
 pub mod promtool_tests;
+pub mod retention;
 pub mod rust;
 pub mod schema;
 pub mod typescript;
@@ -33,6 +34,7 @@ pub fn all(loaded: &Loaded) -> Vec<GeneratedFile> {
     files.extend(local::render(&loaded.spec, &sources));
     files.extend(typescript::render(&loaded.spec, &sources));
     files.extend(collector::render(&loaded.spec, &sources));
+    files.extend(retention::render(&loaded.spec, &sources));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }

@@ -166,3 +166,41 @@ pub fn fast_opts() -> obspec_roll::RollOptions {
         ..obspec_roll::RollOptions::default()
     }
 }
+
+/// The retention figures `cargo xtask gen` writes for the job
+/// (`infra/observability/retention.env`, from the spec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// `TRAIL_MIN_DAYS`.
+    pub trail_min: u32,
+    /// `TRAIL_MAX_DAYS`.
+    pub trail_max: u32,
+    /// `TRAIL_DAYS`.
+    pub trail_days: u32,
+    /// `LOG_DAYS`.
+    pub log_days: u32,
+}
+
+/// The workspace's generated `infra/observability/retention.env`.
+pub fn retention_env_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/observability/retention.env")
+}
+
+/// Reads `retention.env` (`KEY=value` lines, `#` comments).
+pub fn retention() -> Retention {
+    let text = std::fs::read_to_string(retention_env_path()).unwrap();
+    let vars: BTreeMap<&str, u32> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            (k, v.parse().unwrap())
+        })
+        .collect();
+    Retention {
+        trail_min: vars["TRAIL_MIN_DAYS"],
+        trail_max: vars["TRAIL_MAX_DAYS"],
+        trail_days: vars["TRAIL_DAYS"],
+        log_days: vars["LOG_DAYS"],
+    }
+}
