@@ -10,9 +10,26 @@
 //! - `spec!("dir")`: expands to the same code as `generated/src/lib.rs` for a
 //!   service that keeps its own spec.
 //!
-//! The spec is found from `CARGO_MANIFEST_DIR` upwards (the first directory
-//! holding `spec/`), or given with `#[obspec(spec = "path")]` (relative to
-//! `CARGO_MANIFEST_DIR`). Each expansion includes the spec files with
+//! # Spec discovery
+//!
+//! Each expansion finds the spec directory at compile time, in this order:
+//!
+//! 1. **Explicit**: the literal of `spec!("dir")`, or `#[obspec(spec = "dir")]`
+//!    on a derived type. A relative path is joined to the using crate's
+//!    `CARGO_MANIFEST_DIR`; an absolute one is taken as written. A path that is
+//!    not a directory is a compile error (`no spec directory at …`).
+//! 2. **Nearest ancestor `spec/`**: `CARGO_MANIFEST_DIR`, then each of its
+//!    parents in turn; the first holding a `spec/` directory gives `<that>/spec`
+//!    (a workspace member reads the workspace's `spec/`, a crate with its own
+//!    `spec/` beside its `Cargo.toml` reads that one).
+//! 3. **Fallback**: the nearest `spec/` above this macro crate's own directory,
+//!    for crates compiled outside the workspace (trybuild tests).
+//! 4. Otherwise a compile error, with the help to add `#[obspec(spec = "…")]`.
+//!
+//! Every `*.yaml` and `*.yml` file directly in the directory is read, in name
+//! order, and checked by `obspec_codegen::check` (the checks of `cargo xtask
+//! gen`); an invalid spec is one compile error listing every located
+//! diagnostic. Each expansion includes the files it read with
 //! `include_bytes!`, so editing the spec rebuilds the code that uses it.
 
 use proc_macro::TokenStream;
