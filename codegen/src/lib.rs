@@ -6,6 +6,7 @@
 
 pub mod diag;
 pub mod load;
+pub mod lower;
 pub mod model;
 pub mod names;
 pub mod output;

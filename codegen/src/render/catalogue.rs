@@ -12,15 +12,8 @@ use crate::output::GeneratedFile;
 /// Where the catalogue is written.
 pub const PATH: &str = "generated/CATALOGUE.md";
 
-/// The anchor of an alert's runbook entry.
-pub fn alert_anchor(name: &str) -> String {
-    format!("alert-{}", name.to_lowercase())
-}
-
-/// The anchor of an SLO's entry.
-pub fn slo_anchor(name: &str) -> String {
-    format!("slo-{name}")
-}
+/// The anchors of the entries, from the lowered model (kept at their old paths).
+pub use crate::lower::{alert_anchor, slo_anchor};
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -293,14 +286,14 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
         }
         writeln!(o, "- pages need at least {} events/s over the long window", s.min_rate)?;
         let period = names::duration_seconds(&s.period).unwrap_or(30 * 86_400);
-        let tiers: Vec<String> = crate::render::prometheus::BURN_WINDOWS
+        let tiers: Vec<String> = crate::lower::BURN_WINDOWS
             .iter()
             .map(|w| {
                 if s.tiers.enabled(w.tier) {
                     format!(
                         "`{}` {}x over {}/{}",
                         w.tier.as_str(),
-                        names::fmt_float(crate::render::prometheus::burn_factor(w, period)),
+                        names::fmt_float(crate::lower::burn_factor(w, period)),
                         w.short,
                         w.long
                     )

@@ -16,11 +16,11 @@
 use serde_json::{Map, Value, json};
 
 use super::{header, yaml};
+use crate::lower::{BURN_WINDOWS, burn_factor, round};
 use crate::model::{Dashboard, MetricKind, Panel, PanelThreshold, PanelType, Slo, Spec};
 use crate::names::fmt_float;
 use crate::output::GeneratedFile;
 use crate::promql::quote;
-use crate::render::prometheus::{BURN_WINDOWS, burn_factor, round};
 use crate::rules;
 
 /// Output directory of every Grafana artifact.

@@ -19,8 +19,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::prometheus::{ALERTS, DIR, RECORDING, SPEC_ALERTS_GROUP, alertmanager, all_alerts};
 use super::{header, yaml};
+use crate::lower::{ALERTS, DIR, RECORDING, SPEC_ALERTS_GROUP, alertmanager, all_alerts};
 use crate::model::{Environment, Spec};
 use crate::names;
 use crate::output::GeneratedFile;

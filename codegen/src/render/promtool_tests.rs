@@ -12,11 +12,11 @@
 use promql_parser::label::{MatchOp, Matcher};
 use serde_json::{Value, json};
 
-use super::prometheus::{
+use super::{header, yaml};
+use crate::lower::{
     self, AlertRuleOut, BurnWindow, burn_factor, burn_for, burn_threshold, enabled_windows, guard_window, round,
     slo_alerts, slo_camel,
 };
-use super::{header, yaml};
 use crate::model::*;
 use crate::names::{self, fmt_float};
 use crate::output::GeneratedFile;
@@ -227,7 +227,7 @@ const FLOOR_STEP: u64 = 15;
 fn tiers_expected(alerts: &[AlertRuleOut], alert_name: &str, firing: &[&BurnWindow]) -> Value {
     let mut out = Vec::new();
     for a in alerts.iter().filter(|a| a.name == alert_name) {
-        let tier = a.labels.get(prometheus::BURN_TIER_LABEL).and_then(Value::as_str);
+        let tier = a.labels.get(lower::BURN_TIER_LABEL).and_then(Value::as_str);
         if firing.iter().any(|w| Some(w.tier.as_str()) == tier) {
             out.push(json!({
                 "exp_labels": Value::Object(a.labels.clone()),
@@ -379,7 +379,7 @@ fn absent_cases(spec: &Spec, slo: &Slo, alerts: &[AlertRuleOut]) -> Vec<Value> {
         (vec![up(1)], sli_series(spec, slo, 0.0, 0.0, 30))
     };
     let mut fire = case(format!("{} fires when the SLI cannot be scraped", alert.name), missing, 20, alert, &[], true);
-    if let (Value::Object(m), Some(series)) = (&mut fire, prometheus::absent_series(slo)) {
+    if let (Value::Object(m), Some(series)) = (&mut fire, lower::absent_series(slo)) {
         m.insert("_absent".into(), json!([series]));
     }
     vec![
@@ -449,7 +449,7 @@ fn histogram_series(spec: &Spec, selector: &str, bucket_idx: usize, per_min: f64
 
 /// Test cases for one blueprint alert.
 fn blueprint_cases(spec: &Spec, a: &Alert) -> Vec<Value> {
-    let alert = prometheus::blueprint_alert(spec, a);
+    let alert = lower::blueprint_alert(spec, a);
     let for_min = minutes(&a.for_);
     match &a.rule {
         AlertRule::QuantileAbove { histogram, threshold, windows, min_rate, .. } => {
@@ -718,7 +718,7 @@ fn merge(cases: Vec<Value>) -> Vec<Value> {
 fn eval_order(spec: &Spec, alerts: bool) -> Vec<String> {
     let mut order: Vec<String> = spec.slos.iter().map(|s| format!("slo-recording-{}", s.name)).collect();
     if alerts {
-        order.extend(prometheus::all_alerts(spec).into_iter().map(|(name, _)| name));
+        order.extend(lower::all_alerts(spec).into_iter().map(|(name, _)| name));
     }
     order
 }
@@ -742,7 +742,7 @@ fn test_file(
         m.insert("tests".into(), Value::Array(cases));
     }
     GeneratedFile {
-        path: format!("{}/tests/{path}", prometheus::DIR),
+        path: format!("{}/tests/{path}", lower::DIR),
         contents: format!("{}{}", header::hash_comment(sources), yaml::to_string(&doc)),
     }
 }
@@ -751,15 +751,15 @@ fn test_file(
 /// budgets through a lull, the ticket traffic floors, and the blueprint alerts.
 /// Blueprint alerts read raw metrics only, so their tests skip the recording rules.
 pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
-    let both = [prometheus::RECORDING, prometheus::ALERTS];
+    let both = [lower::RECORDING, lower::ALERTS];
     let burn = merge(spec.slos.iter().flat_map(|s| slo_burn_cases(spec, s)).collect());
     let budget = merge(spec.slos.iter().map(|s| budget_case(spec, s)).collect());
     let floor = merge(spec.slos.iter().flat_map(|s| slo_ticket_floor_cases(spec, s)).collect());
     let bp = merge(spec.alerts.iter().flat_map(|a| blueprint_cases(spec, a)).collect());
     vec![
         test_file("slo-burn-rate-alerts.test.yml", sources, &both, 1, Some(eval_order(spec, true)), burn),
-        test_file("slo-budget.test.yml", sources, &[prometheus::RECORDING], 1, Some(eval_order(spec, false)), budget),
+        test_file("slo-budget.test.yml", sources, &[lower::RECORDING], 1, Some(eval_order(spec, false)), budget),
         test_file("slo-ticket-floor.test.yml", sources, &both, FLOOR_STEP, Some(eval_order(spec, true)), floor),
-        test_file("spec-alerts.test.yml", sources, &[prometheus::ALERTS], 1, None, bp),
+        test_file("spec-alerts.test.yml", sources, &[lower::ALERTS], 1, None, bp),
     ]
 }

@@ -5,9 +5,9 @@
 use super::Cx;
 use crate::diag::Diagnostic;
 use crate::load::Loaded;
+use crate::lower::{burn_factor, enabled_windows, round};
 use crate::model::*;
 use crate::names::{self, fmt_float};
-use crate::render::prometheus::{burn_factor, enabled_windows, round};
 
 pub(super) fn check(cx: &mut Cx<'_>) {
     let spec = cx.spec;
