@@ -47,13 +47,19 @@ pub fn compile(inputs: &[Input]) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> 
 
 /// Reads a spec directory and compiles it. `display_prefix` names the directory in diagnostics.
 pub fn compile_dir(dir: &Path, display_prefix: &str) -> Result<Vec<GeneratedFile>, CompileError> {
+    Ok(render::all(&check_dir(dir, display_prefix)?))
+}
+
+/// Reads and validates a spec directory, printing its warnings to stderr; the
+/// caller renders it ([`render::all`], [`render::uncommitted`]) without loading it again.
+pub fn check_dir(dir: &Path, display_prefix: &str) -> Result<Loaded, CompileError> {
     let inputs = load::read_dir(dir, display_prefix).map_err(|e| CompileError::Io(dir.display().to_string(), e))?;
     let loaded = check(&inputs).map_err(CompileError::Spec)?;
     let warnings = warnings(&loaded);
     if !warnings.is_empty() {
         eprint!("{}", diag::render_warnings(&warnings));
     }
-    Ok(render::all(&loaded))
+    Ok(loaded)
 }
 
 /// Problems of a valid spec that do not stop generation (see [`validate::warnings`]).

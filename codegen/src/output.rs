@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::render::{self, Owns};
+
 /// A file produced by a renderer, with a path relative to the output root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedFile {
@@ -16,13 +18,6 @@ pub struct GeneratedFile {
     /// Contents, with `\n` line ends.
     pub contents: String,
 }
-
-/// Directories (relative to the output root) whose every file `gen` owns.
-/// A file in them that `gen` does not produce is reported as extra.
-pub const OWNED_DIRS: [&str; 4] = ["generated/src", "generated/schema", "infra/observability", "apps/gateway/obs"];
-
-/// Single files outside [`OWNED_DIRS`] that `gen` owns.
-pub const OWNED_FILES: [&str; 1] = ["generated/CATALOGUE.md"];
 
 /// What differs between the rendered files and the disk.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -62,9 +57,33 @@ fn normalize(s: &str) -> String {
 }
 
 fn owned_files_on_disk(root: &Path) -> std::io::Result<BTreeSet<String>> {
+    // What the renderers own (`render::RENDERERS`): a file there that `gen`
+    // does not produce is reported as extra.
+    let owned = render::owned();
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut single = Vec::new();
+    for o in &owned {
+        match *o {
+            Owns::Dir(d) => dirs.push(root.join(d)),
+            Owns::File(f) => single.push(f),
+            Owns::DirIn { parent, dir } => {
+                let entries = match std::fs::read_dir(root.join(parent)) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                for entry in entries {
+                    let path = entry?.path();
+                    if path.is_dir() {
+                        dirs.push(path.join(dir));
+                    }
+                }
+            }
+        }
+    }
     let mut out = BTreeSet::new();
-    for dir in OWNED_DIRS {
-        let mut stack = vec![root.join(dir)];
+    for dir in dirs {
+        let mut stack = vec![dir];
         while let Some(d) = stack.pop() {
             let entries = match std::fs::read_dir(&d) {
                 Ok(e) => e,
@@ -81,7 +100,7 @@ fn owned_files_on_disk(root: &Path) -> std::io::Result<BTreeSet<String>> {
             }
         }
     }
-    for f in OWNED_FILES {
+    for f in single {
         if root.join(f).is_file() {
             out.insert(f.to_owned());
         }
@@ -131,4 +150,30 @@ pub fn write(root: &Path, files: &[GeneratedFile]) -> std::io::Result<Vec<String
         changed.push(p.clone());
     }
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_files_are_found_where_the_renderers_own_and_only_there() {
+        let root = std::env::temp_dir().join(format!("obspec-output-{}", std::process::id()));
+        let put = |rel: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap_or(&root)).expect("create the test tree");
+            std::fs::write(&p, "x").expect("write a test file");
+        };
+        put("apps/anyone/obs/stray.ts");
+        put("apps/anyone/src/main.ts");
+        put("infra/observability/grafana/stray.json");
+        put("infra/other.txt");
+        put("generated/CATALOGUE.md");
+        let drift = diff(&root, &[]).expect("read the test tree");
+        let _ = std::fs::remove_dir_all(&root);
+        assert_eq!(
+            drift.extra,
+            ["apps/anyone/obs/stray.ts", "generated/CATALOGUE.md", "infra/observability/grafana/stray.json"]
+        );
+    }
 }

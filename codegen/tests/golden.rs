@@ -291,3 +291,26 @@ fn reading_a_directory_sorts_its_files() {
     assert_eq!(names, sorted);
     assert_eq!(from_dir, compile_small());
 }
+
+/// Each committed renderer's files lie in what its row of `render::RENDERERS`
+/// owns, so `gen` also catches extra files there; the previews are not committed.
+#[test]
+fn every_renderer_writes_only_where_it_owns() {
+    use obspec_codegen::render::RENDERERS;
+    for (what, inputs) in
+        [("real", common::real()), ("small", common::small()), ("payments", common::fixture("payments"))]
+    {
+        let loaded = obspec_codegen::check(&inputs).unwrap_or_else(|d| panic!("{what}: {d:?}"));
+        let sources = loaded.sources.file_names();
+        for r in &RENDERERS {
+            let files = (r.render)(&loaded.spec, &sources);
+            for f in &files {
+                let inside = r.owns.iter().any(|o| o.covers(&f.path));
+                assert_eq!(inside, r.committed(), "{what}: {} writes {} outside {:?}", r.name, f.path, r.owns);
+            }
+        }
+        let all: BTreeSet<String> = obspec_codegen::render::all(&loaded).into_iter().map(|f| f.path).collect();
+        let previews = obspec_codegen::render::uncommitted(&loaded);
+        assert!(!previews.is_empty() && previews.iter().all(|p| !all.contains(&p.path)), "{what}: previews apart");
+    }
+}

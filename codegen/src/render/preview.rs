@@ -3,9 +3,10 @@
 //! One self-contained page per dashboard (inline CSS, no script, no external
 //! resource) that draws the grid from each panel's `gridPos` with absolutely
 //! positioned boxes, showing titles, types, units, thresholds and queries. It
-//! is for review (and for a headless-browser test), not an artifact: `cargo
-//! xtask gen` writes it under [`DIR`], which is not committed, and it is not
-//! part of [`crate::render::all`].
+//! is for review (and for a headless-browser test), not an artifact: its row
+//! of [`crate::render::RENDERERS`] owns nothing, so it is not part of
+//! [`crate::render::all`] nor of `gen --check`; `cargo xtask gen` writes it
+//! under [`DIR`] (not committed) from [`crate::render::uncommitted`].
 
 use std::fmt::Write as _;
 
