@@ -233,7 +233,18 @@ impl Component {
                     "/mcp",
                 ]
             }
-            Component::PolicyProxy => &["/v1/eval"],
+            Component::PolicyProxy => {
+                &[
+                    "/v1/eval",
+                    "/v1/tenants/:tenant_id",
+                    "/v1/rooms",
+                    "/v1/rooms/:room_id",
+                    "/v1/rooms/:room_id/events",
+                    "/v1/links",
+                    "/v1/media/presign",
+                    "/v1/auth/login",
+                ]
+            }
             Component::Core => {
                 &[
                     "/v1/tenants/:tenant_id",
@@ -263,7 +274,13 @@ impl Component {
                     "webhook_delivery_duration_seconds",
                 ]
             }
-            Component::PolicyProxy => &["policy_eval_total"],
+            Component::PolicyProxy => {
+                &[
+                    "policy_eval_total",
+                    "policy_proxy_http_requests_total",
+                    "policy_proxy_http_request_duration_seconds",
+                ]
+            }
             Component::Core => {
                 &[
                     "webhook_delivery_total",
@@ -280,6 +297,8 @@ impl Component {
             }
             Component::Office => {
                 &[
+                    "office_http_requests_total",
+                    "office_http_request_duration_seconds",
                     "office_mcp_call_total",
                     "office_mcp_call_duration_seconds",
                     "office_ws_reconnect_duration_seconds",
@@ -378,26 +397,80 @@ pub mod routes {
     pub enum PolicyProxyRoute {
         ///`/v1/eval`
         Eval,
+        ///`/v1/tenants/:tenant_id`
+        TenantsTenantId,
+        ///`/v1/rooms`
+        Rooms,
+        ///`/v1/rooms/:room_id`
+        RoomsRoomId,
+        ///`/v1/rooms/:room_id/events`
+        RoomsRoomIdEvents,
+        ///`/v1/links`
+        Links,
+        ///`/v1/media/presign`
+        MediaPresign,
+        ///`/v1/auth/login`
+        AuthLogin,
     }
     impl PolicyProxyRoute {
         /// Every route, in spec order.
-        pub const ALL: [PolicyProxyRoute; 1usize] = [PolicyProxyRoute::Eval];
+        pub const ALL: [PolicyProxyRoute; 8usize] = [
+            PolicyProxyRoute::Eval,
+            PolicyProxyRoute::TenantsTenantId,
+            PolicyProxyRoute::Rooms,
+            PolicyProxyRoute::RoomsRoomId,
+            PolicyProxyRoute::RoomsRoomIdEvents,
+            PolicyProxyRoute::Links,
+            PolicyProxyRoute::MediaPresign,
+            PolicyProxyRoute::AuthLogin,
+        ];
         /// The spec's template, the `route` label and log value.
         pub const fn template(self) -> &'static str {
             match self {
                 PolicyProxyRoute::Eval => "/v1/eval",
+                PolicyProxyRoute::TenantsTenantId => "/v1/tenants/:tenant_id",
+                PolicyProxyRoute::Rooms => "/v1/rooms",
+                PolicyProxyRoute::RoomsRoomId => "/v1/rooms/:room_id",
+                PolicyProxyRoute::RoomsRoomIdEvents => "/v1/rooms/:room_id/events",
+                PolicyProxyRoute::Links => "/v1/links",
+                PolicyProxyRoute::MediaPresign => "/v1/media/presign",
+                PolicyProxyRoute::AuthLogin => "/v1/auth/login",
             }
         }
         /// The axum 0.8 path (`{param}` segments).
         pub const fn axum_path(self) -> &'static str {
             match self {
                 PolicyProxyRoute::Eval => "/v1/eval",
+                PolicyProxyRoute::TenantsTenantId => "/v1/tenants/{tenant_id}",
+                PolicyProxyRoute::Rooms => "/v1/rooms",
+                PolicyProxyRoute::RoomsRoomId => "/v1/rooms/{room_id}",
+                PolicyProxyRoute::RoomsRoomIdEvents => "/v1/rooms/{room_id}/events",
+                PolicyProxyRoute::Links => "/v1/links",
+                PolicyProxyRoute::MediaPresign => "/v1/media/presign",
+                PolicyProxyRoute::AuthLogin => "/v1/auth/login",
             }
         }
         /// The route of a spec template (a string match, no hashing).
         pub fn from_template(s: &str) -> ::core::option::Option<PolicyProxyRoute> {
             match s {
                 "/v1/eval" => ::core::option::Option::Some(PolicyProxyRoute::Eval),
+                "/v1/tenants/:tenant_id" => {
+                    ::core::option::Option::Some(PolicyProxyRoute::TenantsTenantId)
+                }
+                "/v1/rooms" => ::core::option::Option::Some(PolicyProxyRoute::Rooms),
+                "/v1/rooms/:room_id" => {
+                    ::core::option::Option::Some(PolicyProxyRoute::RoomsRoomId)
+                }
+                "/v1/rooms/:room_id/events" => {
+                    ::core::option::Option::Some(PolicyProxyRoute::RoomsRoomIdEvents)
+                }
+                "/v1/links" => ::core::option::Option::Some(PolicyProxyRoute::Links),
+                "/v1/media/presign" => {
+                    ::core::option::Option::Some(PolicyProxyRoute::MediaPresign)
+                }
+                "/v1/auth/login" => {
+                    ::core::option::Option::Some(PolicyProxyRoute::AuthLogin)
+                }
                 _ => ::core::option::Option::None,
             }
         }
@@ -590,6 +663,14 @@ pub mod metric_names {
     pub const CORE_DEGRADED_RESPONSES_TOTAL: &str = "core_degraded_responses_total";
     ///`media_presign_total` (Counter, Count): Media presigned URL requests.
     pub const MEDIA_PRESIGN_TOTAL: &str = "media_presign_total";
+    ///`office_http_requests_total` (Counter, Count): HTTP requests handled by the Office service (WebSocket upgrades and MCP calls).
+    pub const OFFICE_HTTP_REQUESTS_TOTAL: &str = "office_http_requests_total";
+    ///`office_http_request_duration_seconds` (Histogram, Seconds): Office request latency (for a WebSocket, the upgrade).
+    pub const OFFICE_HTTP_REQUEST_DURATION_SECONDS: &str = "office_http_request_duration_seconds";
+    ///`policy_proxy_http_requests_total` (Counter, Count): HTTP requests handled by the policy proxy (evaluated, forwarded or refused).
+    pub const POLICY_PROXY_HTTP_REQUESTS_TOTAL: &str = "policy_proxy_http_requests_total";
+    ///`policy_proxy_http_request_duration_seconds` (Histogram, Seconds): Policy proxy request latency, the upstream's included.
+    pub const POLICY_PROXY_HTTP_REQUEST_DURATION_SECONDS: &str = "policy_proxy_http_request_duration_seconds";
     ///`office_mcp_call_total` (Counter, Count): MCP tool calls.
     pub const OFFICE_MCP_CALL_TOTAL: &str = "office_mcp_call_total";
     ///`office_mcp_call_duration_seconds` (Histogram, Seconds): MCP tool call latency.
@@ -603,7 +684,7 @@ pub mod metric_names {
     ///`obspec_label_overflow_total` (Counter, Count): Label values folded into "other" because an open label reached its max_values bound.
     pub const OBSPEC_LABEL_OVERFLOW_TOTAL: &str = "obspec_label_overflow_total";
     /// Every metric name, in spec order.
-    pub const ALL: [&str; 22usize] = [
+    pub const ALL: [&str; 26usize] = [
         "gateway_http_requests_total",
         "gateway_http_request_duration_seconds",
         "gateway_backpressure_total",
@@ -620,6 +701,10 @@ pub mod metric_names {
         "core_quota_exceeded_total",
         "core_degraded_responses_total",
         "media_presign_total",
+        "office_http_requests_total",
+        "office_http_request_duration_seconds",
+        "policy_proxy_http_requests_total",
+        "policy_proxy_http_request_duration_seconds",
         "office_mcp_call_total",
         "office_mcp_call_duration_seconds",
         "office_ws_reconnect_duration_seconds",
@@ -801,6 +886,125 @@ pub mod metrics {
                 "502" => ::core::option::Option::Some(Code::S502),
                 "503" => ::core::option::Option::Some(Code::S503),
                 "504" => ::core::option::Option::Some(Code::S504),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    ///Values of the closed label `tool`: MCP tool name; `other` for a name that is no tool of the service.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Tool {
+        ///`tool="room_stats"`
+        RoomStats,
+        ///`tool="sum"`
+        Sum,
+        ///`tool="wait"`
+        Wait,
+        ///`tool="handover"`
+        Handover,
+        ///`tool="other"`
+        Other,
+    }
+    impl Tool {
+        /// Every value, in spec order.
+        pub const ALL: [Tool; 5usize] = [
+            Tool::RoomStats,
+            Tool::Sum,
+            Tool::Wait,
+            Tool::Handover,
+            Tool::Other,
+        ];
+        /// The label value as exposed.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Tool::RoomStats => "room_stats",
+                Tool::Sum => "sum",
+                Tool::Wait => "wait",
+                Tool::Handover => "handover",
+                Tool::Other => "other",
+            }
+        }
+        /// Parses a label value.
+        pub fn from_value(s: &str) -> ::core::option::Option<Tool> {
+            match s {
+                "room_stats" => ::core::option::Option::Some(Tool::RoomStats),
+                "sum" => ::core::option::Option::Some(Tool::Sum),
+                "wait" => ::core::option::Option::Some(Tool::Wait),
+                "handover" => ::core::option::Option::Some(Tool::Handover),
+                "other" => ::core::option::Option::Some(Tool::Other),
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    ///Values of the closed label `op`: Database operation name (query id, not SQL).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Op {
+        ///`op="rooms.insert"`
+        RoomsInsert,
+        ///`op="rooms.list"`
+        RoomsList,
+        ///`op="rooms.get"`
+        RoomsGet,
+        ///`op="links.insert"`
+        LinksInsert,
+        ///`op="links.list"`
+        LinksList,
+        ///`op="room_events.list"`
+        RoomEventsList,
+        ///`op="sessions.insert"`
+        SessionsInsert,
+        ///`op="tenants.summary"`
+        TenantsSummary,
+        ///`op="webhook_deliveries.open"`
+        WebhookDeliveriesOpen,
+        ///`op="webhook_deliveries.update"`
+        WebhookDeliveriesUpdate,
+    }
+    impl Op {
+        /// Every value, in spec order.
+        pub const ALL: [Op; 10usize] = [
+            Op::RoomsInsert,
+            Op::RoomsList,
+            Op::RoomsGet,
+            Op::LinksInsert,
+            Op::LinksList,
+            Op::RoomEventsList,
+            Op::SessionsInsert,
+            Op::TenantsSummary,
+            Op::WebhookDeliveriesOpen,
+            Op::WebhookDeliveriesUpdate,
+        ];
+        /// The label value as exposed.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Op::RoomsInsert => "rooms.insert",
+                Op::RoomsList => "rooms.list",
+                Op::RoomsGet => "rooms.get",
+                Op::LinksInsert => "links.insert",
+                Op::LinksList => "links.list",
+                Op::RoomEventsList => "room_events.list",
+                Op::SessionsInsert => "sessions.insert",
+                Op::TenantsSummary => "tenants.summary",
+                Op::WebhookDeliveriesOpen => "webhook_deliveries.open",
+                Op::WebhookDeliveriesUpdate => "webhook_deliveries.update",
+            }
+        }
+        /// Parses a label value.
+        pub fn from_value(s: &str) -> ::core::option::Option<Op> {
+            match s {
+                "rooms.insert" => ::core::option::Option::Some(Op::RoomsInsert),
+                "rooms.list" => ::core::option::Option::Some(Op::RoomsList),
+                "rooms.get" => ::core::option::Option::Some(Op::RoomsGet),
+                "links.insert" => ::core::option::Option::Some(Op::LinksInsert),
+                "links.list" => ::core::option::Option::Some(Op::LinksList),
+                "room_events.list" => ::core::option::Option::Some(Op::RoomEventsList),
+                "sessions.insert" => ::core::option::Option::Some(Op::SessionsInsert),
+                "tenants.summary" => ::core::option::Option::Some(Op::TenantsSummary),
+                "webhook_deliveries.open" => {
+                    ::core::option::Option::Some(Op::WebhookDeliveriesOpen)
+                }
+                "webhook_deliveries.update" => {
+                    ::core::option::Option::Some(Op::WebhookDeliveriesUpdate)
+                }
                 _ => ::core::option::Option::None,
             }
         }
@@ -1025,7 +1229,7 @@ pub mod metrics {
         }
     }
     /// Every metric of the spec (help, type, labels, buckets), for the recorder.
-    pub static METRICS: [::obspec::metrics::MetricDesc; 22usize] = [
+    pub static METRICS: [::obspec::metrics::MetricDesc; 26usize] = [
         ::obspec::metrics::MetricDesc {
             name: "gateway_http_requests_total",
             kind: ::obspec::metrics::MetricKind::Counter,
@@ -1203,6 +1407,64 @@ pub mod metrics {
             buckets: &[],
         },
         ::obspec::metrics::MetricDesc {
+            name: "office_http_requests_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "HTTP requests handled by the Office service (WebSocket upgrades and MCP calls).",
+            unit: "count",
+            labels: &["route", "method", "code"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "office_http_request_duration_seconds",
+            kind: ::obspec::metrics::MetricKind::Histogram,
+            help: "Office request latency (for a WebSocket, the upgrade).",
+            unit: "seconds",
+            labels: &["route"],
+            buckets: &[
+                0.005f64,
+                0.01f64,
+                0.025f64,
+                0.05f64,
+                0.1f64,
+                0.2f64,
+                0.3f64,
+                0.5f64,
+                1f64,
+                2.5f64,
+                5f64,
+                10f64,
+            ],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "policy_proxy_http_requests_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "HTTP requests handled by the policy proxy (evaluated, forwarded or refused).",
+            unit: "count",
+            labels: &["route", "method", "code"],
+            buckets: &[],
+        },
+        ::obspec::metrics::MetricDesc {
+            name: "policy_proxy_http_request_duration_seconds",
+            kind: ::obspec::metrics::MetricKind::Histogram,
+            help: "Policy proxy request latency, the upstream's included.",
+            unit: "seconds",
+            labels: &["route"],
+            buckets: &[
+                0.005f64,
+                0.01f64,
+                0.025f64,
+                0.05f64,
+                0.1f64,
+                0.2f64,
+                0.3f64,
+                0.5f64,
+                1f64,
+                2.5f64,
+                5f64,
+                10f64,
+            ],
+        },
+        ::obspec::metrics::MetricDesc {
             name: "office_mcp_call_total",
             kind: ::obspec::metrics::MetricKind::Counter,
             help: "MCP tool calls.",
@@ -1267,14 +1529,17 @@ pub mod metrics {
     /// `(component, metric)` of every metric whose labels are all closed:
     /// [`install_for`] the component creates each of its series at zero.
     /// Metrics with an open label (route, tool, tenant…) start empty.
-    pub static PREINITIALISED: [(&str, &str); 10usize] = [
+    pub static PREINITIALISED: [(&str, &str); 13usize] = [
         ("gateway", "gateway_backpressure_total"),
         ("gateway", "gateway_jwks_refresh_total"),
         ("gateway", "gateway_jwks_refresh_consecutive_failures"),
         ("policy_proxy", "policy_eval_total"),
+        ("core", "core_db_query_seconds"),
         ("core", "core_quota_exceeded_total"),
         ("core", "core_degraded_responses_total"),
         ("core", "media_presign_total"),
+        ("office", "office_mcp_call_total"),
+        ("office", "office_mcp_call_duration_seconds"),
         ("office", "office_ws_reconnect_duration_seconds"),
         ("obspec", "obspec_log_dropped_total"),
         ("obspec", "obspec_log_redacted_total"),
@@ -1323,6 +1588,9 @@ pub mod metrics {
                 true
             }
             "core" => {
+                for op in Op::ALL {
+                    let _ = core_db_query_seconds(op);
+                }
                 for session_type in SessionType::ALL {
                     for quota in Quota::ALL {
                         let _ = core_quota_exceeded_total(session_type, quota);
@@ -1337,6 +1605,22 @@ pub mod metrics {
                 true
             }
             "office" => {
+                for tool in Tool::ALL {
+                    for ok in [true, false] {
+                        for err in ::core::iter::once(::core::option::Option::None)
+                            .chain(
+                                super::ErrorToken::ALL
+                                    .into_iter()
+                                    .map(::core::option::Option::Some),
+                            )
+                        {
+                            let _ = office_mcp_call_total(tool, ok, err);
+                        }
+                    }
+                }
+                for tool in Tool::ALL {
+                    let _ = office_mcp_call_duration_seconds(tool);
+                }
                 let _ = office_ws_reconnect_duration_seconds();
                 true
             }
@@ -1666,46 +1950,27 @@ pub mod metrics {
                 },
             )
     }
-    ///The handles of `core_db_query_seconds` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
-    #[derive(Debug, Clone, Copy)]
-    pub struct CoreDbQuerySecondsRow(
-        &'static ::obspec::metrics::Row<::obspec::metrics::Histogram>,
-    );
-    impl CoreDbQuerySecondsRow {
-        ///The `core_db_query_seconds` handle for these closed labels.
-        #[inline]
-        pub fn get(self) -> &'static ::obspec::metrics::Histogram {
-            self.0
-                .get(
-                    0usize,
-                    |open| ::std::vec![::obspec::metrics::open_label("op", open, 0usize)],
-                )
-        }
-    }
-    ///Resolves the open label(s) of `core_db_query_seconds` (`op`); values past the bound fold into `other`.
-    #[inline]
-    pub fn core_db_query_seconds_row(op: &str) -> CoreDbQuerySecondsRow {
-        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Histogram> = ::obspec::metrics::OpenFamily::new(
-            "core_db_query_seconds",
-            &[
-                ::obspec::metrics::OpenLabel {
-                    name: "op",
-                    max_values: 48u64,
-                },
-            ],
-            1usize,
-        );
-        CoreDbQuerySecondsRow(FAMILY.row(&[op]))
-    }
     ///`core_db_query_seconds`: Database query time by operation.
     ///
     ///Histogram, unit: seconds, component: `core`.
-    ///Labels: `op` (open, at most 48 values, then `other`).
+    ///Labels: `op` (closed, 10 values).
     ///Buckets: 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5.
     ///Note: R07.
     #[inline]
-    pub fn core_db_query_seconds(op: &str) -> &'static ::obspec::metrics::Histogram {
-        core_db_query_seconds_row(op).get()
+    pub fn core_db_query_seconds(op: Op) -> &'static ::obspec::metrics::Histogram {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Histogram,
+            10usize,
+        > = ::obspec::metrics::ClosedFamily::new("core_db_query_seconds");
+        FAMILY
+            .get(
+                op as usize,
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("op", op.as_str())
+                    ]
+                },
+            )
     }
     ///The handles of `core_rate_limit_hits_total` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
     #[derive(Debug, Clone, Copy)]
@@ -1874,114 +2139,195 @@ pub mod metrics {
                 },
             )
     }
-    ///The handles of `office_mcp_call_total` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
-    #[derive(Debug, Clone, Copy)]
-    pub struct OfficeMcpCallTotalRow(
-        &'static ::obspec::metrics::Row<::obspec::metrics::Counter>,
-    );
-    impl OfficeMcpCallTotalRow {
-        ///The `office_mcp_call_total` handle for these closed labels.
-        #[inline]
-        pub fn get(
-            self,
-            ok: bool,
-            err: ::core::option::Option<super::ErrorToken>,
-        ) -> &'static ::obspec::metrics::Counter {
-            self.0
-                .get(
-                    (if ok { 0usize } else { 1usize }) * 14usize
-                        + match err {
-                            ::core::option::Option::None => 0usize,
-                            ::core::option::Option::Some(t) => 1usize + t as usize,
-                        },
-                    |open| {
-                        ::std::vec![
-                            ::obspec::metrics::open_label("tool", open, 0usize),
-                            ::obspec::metrics::Label::from_static_parts("ok", if ok {
-                            "true" } else { "false" }),
-                            ::obspec::metrics::Label::from_static_parts("err", match err
-                            { ::core::option::Option::None => "NONE",
-                            ::core::option::Option::Some(t) => t.as_str() })
-                        ]
-                    },
-                )
-        }
-    }
-    ///Resolves the open label(s) of `office_mcp_call_total` (`tool`); values past the bound fold into `other`.
+    ///`office_http_requests_total`: HTTP requests handled by the Office service (WebSocket upgrades and MCP calls).
+    ///
+    ///Counter, unit: count, component: `office`.
+    ///Labels: `route` (the component's 2 routes, or unmatched), `method` (closed, 7 values), `code` (closed, 18 values).
+    ///Note: R43.
     #[inline]
-    pub fn office_mcp_call_total_row(tool: &str) -> OfficeMcpCallTotalRow {
-        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Counter> = ::obspec::metrics::OpenFamily::new(
-            "office_mcp_call_total",
-            &[
-                ::obspec::metrics::OpenLabel {
-                    name: "tool",
-                    max_values: 64u64,
+    pub fn office_http_requests_total(
+        route: ::core::option::Option<super::routes::OfficeRoute>,
+        method: Method,
+        code: Code,
+    ) -> &'static ::obspec::metrics::Counter {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Counter,
+            378usize,
+        > = ::obspec::metrics::ClosedFamily::new("office_http_requests_total");
+        FAMILY
+            .get(
+                (match route {
+                    ::core::option::Option::None => 0usize,
+                    ::core::option::Option::Some(r) => 1usize + r as usize,
+                }) * 126usize + (method as usize) * 18usize + code as usize,
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("route", match route
+                        { ::core::option::Option::None =>
+                        ::obspec::http::route::UNMATCHED, ::core::option::Option::Some(r)
+                        => r.template() }),
+                        ::obspec::metrics::Label::from_static_parts("method", method
+                        .as_str()), ::obspec::metrics::Label::from_static_parts("code",
+                        code.as_str())
+                    ]
                 },
-            ],
-            28usize,
+            )
+    }
+    ///`office_http_request_duration_seconds`: Office request latency (for a WebSocket, the upgrade).
+    ///
+    ///Histogram, unit: seconds, component: `office`.
+    ///Labels: `route` (the component's 2 routes, or unmatched).
+    ///Buckets: 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5, 10.
+    ///Note: R43.
+    #[inline]
+    pub fn office_http_request_duration_seconds(
+        route: ::core::option::Option<super::routes::OfficeRoute>,
+    ) -> &'static ::obspec::metrics::Histogram {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Histogram,
+            3usize,
+        > = ::obspec::metrics::ClosedFamily::new("office_http_request_duration_seconds");
+        FAMILY
+            .get(
+                match route {
+                    ::core::option::Option::None => 0usize,
+                    ::core::option::Option::Some(r) => 1usize + r as usize,
+                },
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("route", match route
+                        { ::core::option::Option::None =>
+                        ::obspec::http::route::UNMATCHED, ::core::option::Option::Some(r)
+                        => r.template() })
+                    ]
+                },
+            )
+    }
+    ///`policy_proxy_http_requests_total`: HTTP requests handled by the policy proxy (evaluated, forwarded or refused).
+    ///
+    ///Counter, unit: count, component: `policy_proxy`.
+    ///Labels: `route` (the component's 8 routes, or unmatched), `method` (closed, 7 values), `code` (closed, 18 values).
+    ///Note: R43.
+    #[inline]
+    pub fn policy_proxy_http_requests_total(
+        route: ::core::option::Option<super::routes::PolicyProxyRoute>,
+        method: Method,
+        code: Code,
+    ) -> &'static ::obspec::metrics::Counter {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Counter,
+            1134usize,
+        > = ::obspec::metrics::ClosedFamily::new("policy_proxy_http_requests_total");
+        FAMILY
+            .get(
+                (match route {
+                    ::core::option::Option::None => 0usize,
+                    ::core::option::Option::Some(r) => 1usize + r as usize,
+                }) * 126usize + (method as usize) * 18usize + code as usize,
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("route", match route
+                        { ::core::option::Option::None =>
+                        ::obspec::http::route::UNMATCHED, ::core::option::Option::Some(r)
+                        => r.template() }),
+                        ::obspec::metrics::Label::from_static_parts("method", method
+                        .as_str()), ::obspec::metrics::Label::from_static_parts("code",
+                        code.as_str())
+                    ]
+                },
+            )
+    }
+    ///`policy_proxy_http_request_duration_seconds`: Policy proxy request latency, the upstream's included.
+    ///
+    ///Histogram, unit: seconds, component: `policy_proxy`.
+    ///Labels: `route` (the component's 8 routes, or unmatched).
+    ///Buckets: 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5, 10.
+    ///Note: R43.
+    #[inline]
+    pub fn policy_proxy_http_request_duration_seconds(
+        route: ::core::option::Option<super::routes::PolicyProxyRoute>,
+    ) -> &'static ::obspec::metrics::Histogram {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Histogram,
+            9usize,
+        > = ::obspec::metrics::ClosedFamily::new(
+            "policy_proxy_http_request_duration_seconds",
         );
-        OfficeMcpCallTotalRow(FAMILY.row(&[tool]))
+        FAMILY
+            .get(
+                match route {
+                    ::core::option::Option::None => 0usize,
+                    ::core::option::Option::Some(r) => 1usize + r as usize,
+                },
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("route", match route
+                        { ::core::option::Option::None =>
+                        ::obspec::http::route::UNMATCHED, ::core::option::Option::Some(r)
+                        => r.template() })
+                    ]
+                },
+            )
     }
     ///`office_mcp_call_total`: MCP tool calls.
     ///
     ///Counter, unit: count, component: `office`.
-    ///Labels: `tool` (open, at most 64 values, then `other`), `ok` (closed, 2 values), `err` (closed, 14 values).
+    ///Labels: `tool` (closed, 5 values), `ok` (closed, 2 values), `err` (closed, 14 values).
     ///SLOs: `office-backpressure`.
     ///Note: R01.
     #[inline]
     pub fn office_mcp_call_total(
-        tool: &str,
+        tool: Tool,
         ok: bool,
         err: ::core::option::Option<super::ErrorToken>,
     ) -> &'static ::obspec::metrics::Counter {
-        office_mcp_call_total_row(tool).get(ok, err)
-    }
-    ///The handles of `office_mcp_call_duration_seconds` for one value of its open label(s), resolved once: keep it to skip the open-label lookup on the hot path.
-    #[derive(Debug, Clone, Copy)]
-    pub struct OfficeMcpCallDurationSecondsRow(
-        &'static ::obspec::metrics::Row<::obspec::metrics::Histogram>,
-    );
-    impl OfficeMcpCallDurationSecondsRow {
-        ///The `office_mcp_call_duration_seconds` handle for these closed labels.
-        #[inline]
-        pub fn get(self) -> &'static ::obspec::metrics::Histogram {
-            self.0
-                .get(
-                    0usize,
-                    |open| {
-                        ::std::vec![::obspec::metrics::open_label("tool", open, 0usize)]
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Counter,
+            140usize,
+        > = ::obspec::metrics::ClosedFamily::new("office_mcp_call_total");
+        FAMILY
+            .get(
+                (tool as usize) * 28usize + (if ok { 0usize } else { 1usize }) * 14usize
+                    + match err {
+                        ::core::option::Option::None => 0usize,
+                        ::core::option::Option::Some(t) => 1usize + t as usize,
                     },
-                )
-        }
-    }
-    ///Resolves the open label(s) of `office_mcp_call_duration_seconds` (`tool`); values past the bound fold into `other`.
-    #[inline]
-    pub fn office_mcp_call_duration_seconds_row(
-        tool: &str,
-    ) -> OfficeMcpCallDurationSecondsRow {
-        static FAMILY: ::obspec::metrics::OpenFamily<::obspec::metrics::Histogram> = ::obspec::metrics::OpenFamily::new(
-            "office_mcp_call_duration_seconds",
-            &[
-                ::obspec::metrics::OpenLabel {
-                    name: "tool",
-                    max_values: 64u64,
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("tool", tool
+                        .as_str()), ::obspec::metrics::Label::from_static_parts("ok", if
+                        ok { "true" } else { "false" }),
+                        ::obspec::metrics::Label::from_static_parts("err", match err {
+                        ::core::option::Option::None => "NONE",
+                        ::core::option::Option::Some(t) => t.as_str() })
+                    ]
                 },
-            ],
-            1usize,
-        );
-        OfficeMcpCallDurationSecondsRow(FAMILY.row(&[tool]))
+            )
     }
     ///`office_mcp_call_duration_seconds`: MCP tool call latency.
     ///
     ///Histogram, unit: seconds, component: `office`.
-    ///Labels: `tool` (open, at most 64 values, then `other`).
+    ///Labels: `tool` (closed, 5 values).
     ///Buckets: 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5, 10.
     ///SLOs: `office-tool-call-latency`.
     #[inline]
     pub fn office_mcp_call_duration_seconds(
-        tool: &str,
+        tool: Tool,
     ) -> &'static ::obspec::metrics::Histogram {
-        office_mcp_call_duration_seconds_row(tool).get()
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Histogram,
+            5usize,
+        > = ::obspec::metrics::ClosedFamily::new("office_mcp_call_duration_seconds");
+        FAMILY
+            .get(
+                tool as usize,
+                || {
+                    ::std::vec![
+                        ::obspec::metrics::Label::from_static_parts("tool", tool
+                        .as_str())
+                    ]
+                },
+            )
     }
     ///`office_ws_reconnect_duration_seconds`: Time for a WebSocket client to reconnect.
     ///

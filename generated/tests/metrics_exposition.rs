@@ -6,8 +6,8 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use obspec_generated::ErrorToken;
-use obspec_generated::routes::{CoreRoute, GatewayRoute};
-use obspec_generated::metrics::{self as m, Bucket, Code, Decision, Method, Quota, Reason, SessionType, Step};
+use obspec_generated::routes::{CoreRoute, GatewayRoute, OfficeRoute, PolicyProxyRoute};
+use obspec_generated::metrics::{self as m, Bucket, Code, Decision, Method, Op, Quota, Reason, SessionType, Step, Tool};
 
 /// Touches every emitter of the spec once (and some more than once).
 fn touch_all() {
@@ -23,15 +23,19 @@ fn touch_all() {
     m::core_http_requests_total(Some(CoreRoute::Rooms), Method::Delete, Code::S404).increment(1);
     m::core_http_requests_total(None, Method::Get, Code::S404).increment(1);
     m::core_http_request_duration_seconds(Some(CoreRoute::Rooms)).record(0.2);
-    m::core_db_query_seconds("rooms.by_id").record(0.003);
+    m::core_db_query_seconds(Op::RoomsGet).record(0.003);
     m::core_rate_limit_hits_total(Bucket::Tenant, "t-1").increment(1);
     m::core_tenant_requests_total("t-1").increment(1);
     m::core_quota_exceeded_total(SessionType::User, Quota::Backpressure).increment(1);
     m::core_degraded_responses_total(Step::Reduced).increment(1);
     m::media_presign_total(true).increment(1);
-    m::office_mcp_call_total("search", false, Some(ErrorToken::Backpressure)).increment(1);
-    m::office_mcp_call_total("search", true, None).increment(1);
-    m::office_mcp_call_duration_seconds("search").record(0.01);
+    m::office_mcp_call_total(Tool::Sum, false, Some(ErrorToken::Backpressure)).increment(1);
+    m::office_mcp_call_total(Tool::Sum, true, None).increment(1);
+    m::office_mcp_call_duration_seconds(Tool::Sum).record(0.01);
+    m::office_http_requests_total(Some(OfficeRoute::Mcp), Method::Post, Code::S200).increment(1);
+    m::office_http_request_duration_seconds(Some(OfficeRoute::Mcp)).record(0.004);
+    m::policy_proxy_http_requests_total(Some(PolicyProxyRoute::Eval), Method::Get, Code::S403).increment(1);
+    m::policy_proxy_http_request_duration_seconds(None).record(0.001);
     m::office_ws_reconnect_duration_seconds().record(0.7);
     // The runtime's self-metrics: what the log plane counts, by the spec's names.
     m::obspec_log_dropped_total(Reason::QueueFull).increment(1);
@@ -96,14 +100,14 @@ fn emitters_record_the_spec_series_and_promtool_accepts_the_scrape() {
     // Routes are the component's enum: the spec's template, or `unmatched`.
     assert!(text.contains(r#"gateway_http_requests_total{route="/v1/rooms/:room_id",method="POST",code="503"} 2"#));
     assert!(text.contains(r#"core_http_requests_total{route="unmatched",method="GET",code="404"} 1"#), "{text}");
-    assert!(text.contains(r#"office_mcp_call_total{tool="search",ok="false",err="BACKPRESSURE"} 1"#));
-    assert!(text.contains(r#"office_mcp_call_total{tool="search",ok="true",err="NONE"} 1"#));
+    assert!(text.contains(r#"office_mcp_call_total{tool="sum",ok="false",err="BACKPRESSURE"} 1"#));
+    assert!(text.contains(r#"office_mcp_call_total{tool="sum",ok="true",err="NONE"} 1"#));
     assert!(text.contains(r#"gateway_http_request_duration_seconds_bucket{route="/v1/rooms/:room_id",le="0.05"} 1"#));
     assert!(text.contains(r#"gateway_http_request_duration_seconds_bucket{route="/v1/rooms/:room_id",le="+Inf"} 1"#));
     assert!(text.contains("office_ws_reconnect_duration_seconds_count 1\n"));
     assert!(text.contains("gateway_jwks_refresh_consecutive_failures 3\n"));
     // Buckets come from the spec, not the recorder's defaults.
-    assert!(text.contains(r#"core_db_query_seconds_bucket{op="rooms.by_id",le="0.0025"} 0"#));
+    assert!(text.contains(r#"core_db_query_seconds_bucket{op="rooms.get",le="0.0025"} 0"#));
 
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])

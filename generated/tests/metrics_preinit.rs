@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use obspec_generated::ErrorToken;
-use obspec_generated::metrics::{self as m, Decision, Quota, SessionType};
+use obspec_generated::metrics::{self as m, Decision, Quota, SessionType, Tool};
 
 /// Sample lines of an exposition: series text → value.
 fn samples(text: &str) -> BTreeMap<String, f64> {
@@ -82,7 +82,7 @@ fn install_for_creates_the_components_closed_series_at_zero_and_no_open_one() {
         closed_metrics_of(&["gateway", "core", "office", "policy_proxy"]),
         "{text}"
     );
-    for open in ["office_mcp_call_total", "core_rate_limit_hits_total", "core_tenant_requests_total"] {
+    for open in ["webhook_delivery_total", "core_rate_limit_hits_total", "core_tenant_requests_total"] {
         assert!(!per_family.contains_key(open), "{open} has an open label:\n{text}");
     }
     // Every combination of the closed labels, with the spec's values.
@@ -108,8 +108,12 @@ fn install_for_creates_the_components_closed_series_at_zero_and_no_open_one() {
     assert_eq!(after.get(r#"policy_eval_total{decision="deny"}"#), Some(&1.0));
     assert_eq!(after.len(), got.len(), "no new series");
     // Open-labelled metrics appear on first use only.
-    m::office_mcp_call_total("search", false, Some(ErrorToken::Backpressure)).increment(1);
-    assert!(exporter.render().contains(r#"office_mcp_call_total{tool="search",ok="false",err="BACKPRESSURE"} 1"#));
+    m::core_tenant_requests_total("t-9").increment(1);
+    assert!(exporter.render().contains(r#"core_tenant_requests_total{tenant="t-9"} 1"#));
+    // A closed tool label (R42): every tool × ok × err is there from the start.
+    assert_eq!(per_family["office_mcp_call_total"], Tool::ALL.len() * 2 * (ErrorToken::ALL.len() + 1));
+    m::office_mcp_call_total(Tool::Sum, false, Some(ErrorToken::Backpressure)).increment(1);
+    assert!(exporter.render().contains(r#"office_mcp_call_total{tool="sum",ok="false",err="BACKPRESSURE"} 1"#));
 
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])

@@ -19,7 +19,7 @@ use obspec_generated::routes::CoreRoute;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::db::Db;
+use crate::db::{Db, DbOp};
 use crate::ladder::Ladder;
 use crate::media::Media;
 use crate::obs::{
@@ -155,7 +155,7 @@ async fn create_room(
     let created_ms = now_ms();
     let (r, t, tt) = (room_id.clone(), tenant, title.clone());
     app.db
-        .run("rooms.insert", move |c| {
+        .run(DbOp::RoomsInsert, move |c| {
             let tx = c.unchecked_transaction()?;
             tx.execute(
                 "INSERT INTO rooms (id, tenant, title, created_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -190,7 +190,7 @@ async fn list_rooms(
     let limit = step.clamp(q.limit);
     let rows = app
         .db
-        .run("rooms.list", move |c| {
+        .run(DbOp::RoomsList, move |c| {
             let mut st = c.prepare(
                 "SELECT id, title, created_ms FROM rooms WHERE tenant = ?1 ORDER BY created_ms DESC, id LIMIT ?2",
             )?;
@@ -212,7 +212,7 @@ async fn get_room(
     let room_id = id(&room_id)?;
     let row = app
         .db
-        .run("rooms.get", move |c| {
+        .run(DbOp::RoomsGet, move |c| {
             let mut st = c.prepare(
                 "SELECT r.id, r.title, r.created_ms, (SELECT count(*) FROM links l WHERE l.room_id = r.id)
                  FROM rooms r WHERE r.id = ?1 AND r.tenant = ?2",
@@ -256,7 +256,7 @@ async fn append_link(
     // The link, its room event and its webhook deliveries commit together.
     let deliveries = app
         .db
-        .run("links.insert", move |c| {
+        .run(DbOp::LinksInsert, move |c| {
             let tx = c.unchecked_transaction()?;
             let inserted = tx.execute(
                 "INSERT INTO links (id, tenant, room_id, target_id, kind, created_ms)
@@ -297,7 +297,7 @@ async fn list_links(
     let limit = step.clamp(q.limit);
     let rows = app
         .db
-        .run("links.list", move |c| {
+        .run(DbOp::LinksList, move |c| {
             let exists: bool = c
                 .prepare("SELECT 1 FROM rooms WHERE id = ?1 AND tenant = ?2")?
                 .exists(rusqlite::params![room_id, tenant])?;
@@ -350,7 +350,7 @@ async fn list_events(
     let limit = step.clamp(q.limit);
     let rows = app
         .db
-        .run("room_events.list", move |c| {
+        .run(DbOp::RoomEventsList, move |c| {
             let exists: bool = c
                 .prepare("SELECT 1 FROM rooms WHERE id = ?1 AND tenant = ?2")?
                 .exists(rusqlite::params![room_id, tenant])?;
@@ -421,7 +421,7 @@ async fn login(
     let token = format!("{}{}", new_id("s_"), new_id(""));
     let (tk, t, now) = (token.clone(), tenant.clone(), now_ms());
     app.db
-        .run("sessions.insert", move |c| {
+        .run(DbOp::SessionsInsert, move |c| {
             c.execute(
                 "INSERT INTO sessions (token, tenant, created_ms) VALUES (?1, ?2, ?3)",
                 rusqlite::params![tk, t, now],
@@ -484,7 +484,7 @@ async fn get_tenant(
     let t = tenant.clone();
     let (rooms, links) = app
         .db
-        .run("tenants.summary", move |c| {
+        .run(DbOp::TenantsSummary, move |c| {
             c.query_row(
                 "SELECT (SELECT count(*) FROM rooms WHERE tenant = ?1), (SELECT count(*) FROM links WHERE tenant = ?1)",
                 rusqlite::params![t],

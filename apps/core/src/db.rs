@@ -6,9 +6,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use obspec_generated::metrics::Op;
 use rusqlite::Connection;
 
 use crate::obs::CoreError;
+
+/// A database operation: the closed `op` label of `core_db_query_seconds`.
+pub type DbOp = Op;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` is the number applied.
 const MIGRATIONS: &[&str] = &[
@@ -100,8 +104,8 @@ impl Db {
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
-    /// Runs `f` on the blocking pool, timing it as `op`.
-    pub async fn run<T, F>(&self, op: &'static str, f: F) -> Result<T, CoreError>
+    /// Runs `f` on the blocking pool, timing it as `op` (the spec's closed set).
+    pub async fn run<T, F>(&self, op: Op, f: F) -> Result<T, CoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,

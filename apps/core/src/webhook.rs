@@ -26,7 +26,7 @@ use obspec_generated::metrics;
 use rusqlite::Connection;
 
 use crate::api::now_ms;
-use crate::db::Db;
+use crate::db::{Db, DbOp};
 use crate::obs::{CoreError, DeliveryMin, DeliveryState, WebhookAttempt};
 
 /// The header carrying a delivery's idempotency key.
@@ -155,7 +155,7 @@ impl Webhooks {
     pub async fn resume(&self) -> Result<usize, CoreError> {
         let open = self
             .db
-            .run("webhook_deliveries.open", |c| {
+            .run(DbOp::WebhookDeliveriesOpen, |c| {
                 let mut st = c.prepare(
                     "SELECT d.id, d.dest, d.tenant, d.attempts, d.next_ms, l.id, l.room_id, l.target_id
                      FROM webhook_deliveries d JOIN links l ON l.id = d.link_id
@@ -212,7 +212,7 @@ impl Webhooks {
         // and is resumed at the next start (at worst one repeated attempt).
         let _ = self
             .db
-            .run("webhook_deliveries.update", move |c| {
+            .run(DbOp::WebhookDeliveriesUpdate, move |c| {
                 c.execute(
                     "UPDATE webhook_deliveries SET state = ?1, attempts = ?2, next_ms = ?3, updated_ms = ?4 WHERE id = ?5",
                     rusqlite::params![state, attempts, next_ms, now_ms(), id],

@@ -137,11 +137,12 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
         drops,
         durations: Arc::default(),
     };
-    // Office declares no per-request metric: the layer logs and indexes only.
     let router = routes(app)
         .layer(ChaosLayer::new(flags))
         .layer(LimitLayer::<ErrorToken>::new(Arc::clone(&limits))?)
-        .layer(ObservabilityLayer::<ErrorToken>::builder().trace_index(index).build())
+        .layer(
+            ObservabilityLayer::<ErrorToken>::builder().metrics(obs::OfficeRequestMetrics).trace_index(index).build(),
+        )
         .merge(ops::router::<ErrorToken>(ops));
 
     let listener = obspec::service::bind(listen).await?;

@@ -23,7 +23,7 @@ use http::{HeaderMap, StatusCode};
 use obspec::event::LogEvent;
 use obspec::http::{ApiError, RequestIds};
 use obspec_generated::ErrorToken;
-use obspec_generated::metrics;
+use obspec_generated::metrics::{self, Tool as ToolLabel};
 use serde_json::{Value, json};
 
 use crate::obs::{HandoverMin, OfficeError, ToolCallMin, ToolCalled};
@@ -47,14 +47,19 @@ impl Tool {
     /// Every tool.
     pub const ALL: [Tool; 4] = [Tool::RoomStats, Tool::Sum, Tool::Wait, Tool::Handover];
 
+    /// The tool's value of the spec's closed `tool` label.
+    pub fn label(self) -> ToolLabel {
+        match self {
+            Tool::RoomStats => ToolLabel::RoomStats,
+            Tool::Sum => ToolLabel::Sum,
+            Tool::Wait => ToolLabel::Wait,
+            Tool::Handover => ToolLabel::Handover,
+        }
+    }
+
     /// The tool's name (its `tool` label and trail value).
     pub fn name(self) -> &'static str {
-        match self {
-            Tool::RoomStats => "room_stats",
-            Tool::Sum => "sum",
-            Tool::Wait => "wait",
-            Tool::Handover => "handover",
-        }
+        self.label().as_str()
     }
 
     fn parse(s: &str) -> Option<Tool> {
@@ -168,7 +173,7 @@ async fn call(app: &App, headers: &HeaderMap, params: &Value) -> Result<Value, A
     let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
     let Some(tool) = Tool::parse(name) else {
         // A name the service does not define never becomes a label value.
-        metrics::office_mcp_call_total(obspec::metrics::OTHER, false, Some(ErrorToken::Unsupported)).increment(1);
+        metrics::office_mcp_call_total(ToolLabel::Other, false, Some(ErrorToken::Unsupported)).increment(1);
         return Err(OfficeError::Unsupported.into());
     };
     let tenant = tenant(headers).ok();
@@ -179,8 +184,8 @@ async fn call(app: &App, headers: &HeaderMap, params: &Value) -> Result<Value, A
     };
     let elapsed = start.elapsed();
     let err = r.as_ref().err().map(ApiError::token);
-    metrics::office_mcp_call_total(tool.name(), err.is_none(), err).increment(1);
-    metrics::office_mcp_call_duration_seconds(tool.name()).record(elapsed.as_secs_f64());
+    metrics::office_mcp_call_total(tool.label(), err.is_none(), err).increment(1);
+    metrics::office_mcp_call_duration_seconds(tool.label()).record(elapsed.as_secs_f64());
     if let Some(t) = &tenant {
         let arg_count = args.as_object().map_or(0, |o| o.len() as u64);
         let call =
@@ -284,4 +289,17 @@ async fn run(app: &App, tenant: &str, tool: Tool, args: &Value) -> Result<Value,
     };
     app.durations.observe(tool, start.elapsed());
     Ok(out)
+}
+
+#[cfg(test)]
+mod tool_label_tests {
+    use super::*;
+
+    #[test]
+    fn the_tools_are_the_spec_tool_label_but_other() {
+        let mine: Vec<ToolLabel> = Tool::ALL.iter().map(|t| t.label()).collect();
+        let spec: Vec<ToolLabel> = ToolLabel::ALL.into_iter().filter(|l| *l != ToolLabel::Other).collect();
+        assert_eq!(mine, spec, "a tool the spec's `tool` label lacks, or one it declares that Office does not serve");
+        assert!(Tool::ALL.iter().all(|t| Tool::parse(t.name()) == Some(*t)));
+    }
 }

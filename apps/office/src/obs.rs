@@ -128,6 +128,23 @@ pub struct SessionEnded<'a> {
     pub ok: bool,
 }
 
+/// `office_http_requests_total{route,method,code}` and
+/// `office_http_request_duration_seconds{route}` for every request (R43).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OfficeRequestMetrics;
+
+impl obspec::http::RequestMetrics for OfficeRequestMetrics {
+    fn record(&self, route: &str, method: &http::Method, status: u16, latency: std::time::Duration) {
+        use obspec_generated::metrics::{self, Code, Method};
+        // The route enum indexes the series (None: no route matched).
+        let route = obspec_generated::routes::OfficeRoute::from_template(route);
+        if let (Some(m), Some(c)) = (Method::from_value(method.as_str()), Code::from_value(&status.to_string())) {
+            metrics::office_http_requests_total(route, m, c).increment(1);
+        }
+        metrics::office_http_request_duration_seconds(route).record(latency.as_secs_f64());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use obspec::event::TrailData;

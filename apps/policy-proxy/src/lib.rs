@@ -34,7 +34,7 @@ use obspec::http::{
 use obspec::log::LogPlane;
 use obspec::service::{ServeOptions, Shutdown, TrailSink};
 use obspec_generated::metrics::{self, Decision};
-use obspec_generated::routes::{CoreRoute, PolicyProxyRoute};
+use obspec_generated::routes::PolicyProxyRoute;
 use obspec_generated::{ErrorToken, FLAGS, LOG_SCHEMA};
 use serde_json::json;
 
@@ -146,13 +146,16 @@ async fn forward(State(app): State<App>, req: Request<Body>) -> Response {
     resp
 }
 
-/// The routes: the proxy's own (`PolicyProxyRoute::Eval`, evaluates without
-/// forwarding), and every route of Core, the upstream, forwarded (anything
-/// else is `NOT_FOUND` here).
+/// The routes of the spec's `policy_proxy`: its own (`PolicyProxyRoute::Eval`,
+/// evaluates without forwarding) and the Core routes it forwards to the
+/// upstream (anything else is `NOT_FOUND` here).
 pub fn routes(app: App) -> Router {
-    let mut r = Router::new().spec_route(PolicyProxyRoute::Eval, any(eval));
-    for route in CoreRoute::ALL {
-        r = r.spec_route(route, any(forward));
+    let mut r = Router::new();
+    for route in PolicyProxyRoute::ALL {
+        r = match route {
+            PolicyProxyRoute::Eval => r.spec_route(route, any(eval)),
+            _ => r.spec_route(route, any(forward)),
+        };
     }
     r.not_found_fallback::<ErrorToken>().with_state(app)
 }
@@ -207,10 +210,14 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
         trails,
         flags: Arc::clone(&flags),
     };
-    // The policy proxy declares no per-request metric beyond its decisions.
     let router = routes(app)
         .layer(ChaosLayer::new(flags))
-        .layer(ObservabilityLayer::<ErrorToken>::builder().trace_index(index).build())
+        .layer(
+            ObservabilityLayer::<ErrorToken>::builder()
+                .metrics(obs::PolicyProxyRequestMetrics)
+                .trace_index(index)
+                .build(),
+        )
         .merge(ops::router::<ErrorToken>(ops));
 
     let listener = obspec::service::bind(listen).await?;
@@ -224,13 +231,17 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
 #[cfg(test)]
 mod tests {
     use obspec::http::route::spec_template;
+    use obspec_generated::routes::CoreRoute;
 
     use super::*;
 
     #[test]
-    fn every_upstream_route_has_the_spec_template() {
-        for r in CoreRoute::ALL {
+    fn every_route_has_the_spec_template_and_every_core_route_is_forwarded() {
+        for r in PolicyProxyRoute::ALL {
             assert_eq!(spec_template(r.axum_path()), r.template());
+        }
+        for r in CoreRoute::ALL {
+            assert!(PolicyProxyRoute::from_template(r.template()).is_some(), "{r} is not forwarded");
         }
     }
 }

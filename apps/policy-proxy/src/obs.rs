@@ -52,3 +52,20 @@ pub struct Forwarded<'a> {
     /// Upstream time.
     pub latency_ms: u64,
 }
+
+/// `policy_proxy_http_requests_total{route,method,code}` and
+/// `policy_proxy_http_request_duration_seconds{route}` for every request (R43).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PolicyProxyRequestMetrics;
+
+impl obspec::http::RequestMetrics for PolicyProxyRequestMetrics {
+    fn record(&self, route: &str, method: &http::Method, status: u16, latency: std::time::Duration) {
+        use obspec_generated::metrics::{self, Code, Method};
+        // The route enum indexes the series (None: no route matched).
+        let route = obspec_generated::routes::PolicyProxyRoute::from_template(route);
+        if let (Some(m), Some(c)) = (Method::from_value(method.as_str()), Code::from_value(&status.to_string())) {
+            metrics::policy_proxy_http_requests_total(route, m, c).increment(1);
+        }
+        metrics::policy_proxy_http_request_duration_seconds(route).record(latency.as_secs_f64());
+    }
+}

@@ -7,11 +7,12 @@
 //! struct CoreMetrics;
 //! impl obspec::http::RequestMetrics for CoreMetrics {
 //!     fn record(&self, route: &str, method: &http::Method, status: u16, latency: Duration) {
-//!         let m = metrics::Method::from_value(method.as_str()).unwrap_or(metrics::Method::Get);
-//!         if let Some(code) = metrics::Code::from_value(itoa::Buffer::new().format(status)) {
-//!             metrics::core_http_requests_total(route, m, code).increment(1);
+//!         // The generated route enum indexes the series (None: unmatched).
+//!         let route = obspec_generated::routes::CoreRoute::from_template(route);
+//!         if let (Some(m), Some(c)) = (metrics::Method::from_value(method.as_str()), metrics::Code::from_value(&status.to_string())) {
+//!             metrics::core_http_requests_total(route, m, c).increment(1);
 //!         }
-//!         metrics::core_http_request_duration_seconds(route, m).record(latency.as_secs_f64());
+//!         metrics::core_http_request_duration_seconds(route).record(latency.as_secs_f64());
 //!     }
 //! }
 //! ```
