@@ -3,7 +3,8 @@
 //!
 //! - [`ObspecRecorder`] implements [`::metrics::Recorder`], so any code using the
 //!   `metrics` facade records into it; counters and gauges are `Arc<AtomicU64>`,
-//!   histograms are [`BucketHistogram`]s with the buckets the spec declares.
+//!   histograms are [`BucketHistogram`]s with the buckets the spec declares,
+//!   sharded per thread (no shared compare-and-swap when threads contend).
 //! - [`render`] writes the Prometheus text exposition (`# HELP`/`# TYPE` from
 //!   the spec, histograms as `_bucket`/`_sum`/`_count`).
 //! - [`ClosedFamily`] and [`OpenFamily`] cache handles per label combination,
@@ -23,7 +24,7 @@ mod recorder;
 pub use desc::{DEFAULT_BUCKETS, MetricDesc, MetricKind, SelfMetric, SelfMetrics, self_metrics, set_self_metrics};
 pub use exposition::CONTENT_TYPE;
 pub use family::{ClosedFamily, Handle, OTHER, OpenFamily, OpenLabel, Row, open_label};
-pub use histogram::{BucketHistogram, HistogramSnapshot};
+pub use histogram::{BucketHistogram, HistogramSnapshot, shards as histogram_shards};
 pub use recorder::{Exporter, InstallError, ObspecRecorder, exporter, install, render};
 
 pub use ::metrics::{Counter, Gauge, Histogram, Label};
