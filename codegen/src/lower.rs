@@ -449,33 +449,14 @@ pub fn blueprint_alert(spec: &Spec, a: &Alert) -> AlertRuleOut {
     }
 }
 
-/// Every alerting rule: per-SLO groups, then the blueprint's alerts.
+/// Every alerting rule: per-SLO groups, then the blueprint's alerts (of [`lower`]).
 pub fn all_alerts(spec: &Spec) -> Vec<(String, Vec<AlertRuleOut>)> {
-    let mut groups: Vec<(String, Vec<AlertRuleOut>)> =
-        spec.slos.iter().map(|s| (format!("slo-alerts-{}", s.name), slo_alerts(spec, s))).collect();
-    groups.push((SPEC_ALERTS_GROUP.to_owned(), spec.alerts.iter().map(|a| blueprint_alert(spec, a)).collect()));
-    groups
+    lower(spec).alert_groups().into_iter().map(|(name, rules)| (name, rules.to_vec())).collect()
 }
 
-/// Every PromQL expression the rule files hold, with where it comes from.
+/// Every PromQL expression the rule files hold, with where it comes from (of [`lower`]).
 pub fn all_exprs(spec: &Spec) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for slo in &spec.slos {
-        if let Some(rules) = recording_group(slo)["rules"].as_array() {
-            for r in rules {
-                out.push((
-                    format!("recording rule {} of SLO {}", r["record"].as_str().unwrap_or(""), slo.name),
-                    r["expr"].as_str().unwrap_or("").to_owned(),
-                ));
-            }
-        }
-    }
-    for (_, alerts) in all_alerts(spec) {
-        for a in alerts {
-            out.push((format!("alert {}", a.name), a.expr));
-        }
-    }
-    out
+    lower(spec).exprs()
 }
 
 /// The inhibit rules: within one SLO (both alerts carry the same non-empty
@@ -515,4 +496,114 @@ pub fn alertmanager() -> Value {
             { "name": "ticket", "webhook_configs": [{ "url": "http://127.0.0.1:9099/ticket", "send_resolved": true }] },
         ],
     })
+}
+
+/// One burn-rate tier of one SLO, with its figures computed.
+#[derive(Debug, Clone, Copy)]
+pub struct LoweredTier {
+    /// The window pair.
+    pub window: &'static BurnWindow,
+    /// Whether the SLO generates this tier (`tiers:`).
+    pub enabled: bool,
+    /// Burn-rate factor for the SLO's period ([`burn_factor`]).
+    pub factor: f64,
+    /// Error-ratio threshold: factor × error budget ([`burn_threshold`]).
+    pub threshold: f64,
+}
+
+/// One SLO, lowered: its identifiers, figures and rules.
+#[derive(Debug, Clone)]
+pub struct LoweredSlo {
+    /// The SLO's name (`gateway-latency`).
+    pub name: String,
+    /// Its identifier in alert names (`GatewayLatency`).
+    pub ident: String,
+    /// Its catalogue anchor (`slo-gateway-latency`).
+    pub anchor: String,
+    /// The period, in seconds.
+    pub period_secs: u64,
+    /// The error budget, `1 - objective`, rounded.
+    pub budget: f64,
+    /// Every tier of [`BURN_WINDOWS`], in order, enabled or not.
+    pub tiers: Vec<LoweredTier>,
+    /// Its recording rule group, as the rules file holds it.
+    pub recording: Value,
+    /// Its burn-rate and absent-SLI alerting rules.
+    pub alerts: Vec<AlertRuleOut>,
+}
+
+/// The lowered model of a valid spec: computed once ([`lower`]) and read by
+/// the renderers (through `render::RenderCx`) and by validation.
+#[derive(Debug, Clone)]
+pub struct Lowered {
+    /// The SLOs, in spec order.
+    pub slos: Vec<LoweredSlo>,
+    /// The spec's own alerts as alerting rules (group [`SPEC_ALERTS_GROUP`]).
+    pub spec_alerts: Vec<AlertRuleOut>,
+}
+
+impl Lowered {
+    /// Every alerting rule group, in file order: one per SLO, then the spec's alerts.
+    pub fn alert_groups(&self) -> Vec<(String, &[AlertRuleOut])> {
+        let mut groups: Vec<(String, &[AlertRuleOut])> =
+            self.slos.iter().map(|s| (format!("slo-alerts-{}", s.name), s.alerts.as_slice())).collect();
+        groups.push((SPEC_ALERTS_GROUP.to_owned(), self.spec_alerts.as_slice()));
+        groups
+    }
+
+    /// The recording rule groups, in file order.
+    pub fn recording_groups(&self) -> Vec<Value> {
+        self.slos.iter().map(|s| s.recording.clone()).collect()
+    }
+
+    /// Every PromQL expression the rule files hold, with where it comes from.
+    pub fn exprs(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for slo in &self.slos {
+            if let Some(rules) = slo.recording["rules"].as_array() {
+                for r in rules {
+                    out.push((
+                        format!("recording rule {} of SLO {}", r["record"].as_str().unwrap_or(""), slo.name),
+                        r["expr"].as_str().unwrap_or("").to_owned(),
+                    ));
+                }
+            }
+        }
+        for (_, alerts) in self.alert_groups() {
+            for a in alerts {
+                out.push((format!("alert {}", a.name), a.expr.clone()));
+            }
+        }
+        out
+    }
+}
+
+/// Lowers a valid spec.
+pub fn lower(spec: &Spec) -> Lowered {
+    let slos = spec
+        .slos
+        .iter()
+        .map(|s| {
+            let period_secs = names::duration_seconds(&s.period).unwrap_or(30 * 86_400);
+            LoweredSlo {
+                name: s.name.clone(),
+                ident: slo_camel(&s.name),
+                anchor: slo_anchor(&s.name),
+                period_secs,
+                budget: round(1.0 - s.objective),
+                tiers: BURN_WINDOWS
+                    .iter()
+                    .map(|w| LoweredTier {
+                        window: w,
+                        enabled: s.tiers.enabled(w.tier),
+                        factor: burn_factor(w, period_secs),
+                        threshold: burn_threshold(w, s),
+                    })
+                    .collect(),
+                recording: recording_group(s),
+                alerts: slo_alerts(spec, s),
+            }
+        })
+        .collect();
+    Lowered { slos, spec_alerts: spec.alerts.iter().map(|a| blueprint_alert(spec, a)).collect() }
 }

@@ -303,7 +303,9 @@ fn every_renderer_writes_only_where_it_owns() {
         let loaded = obspec_codegen::check(&inputs).unwrap_or_else(|d| panic!("{what}: {d:?}"));
         let sources = loaded.sources.file_names();
         for r in &RENDERERS {
-            let files = (r.render)(&loaded.spec, &sources);
+            let lowered = obspec_codegen::lower::lower(&loaded.spec);
+            let cx = obspec_codegen::render::RenderCx { spec: &loaded.spec, lowered: &lowered, sources: &sources };
+            let files = (r.render)(&cx);
             for f in &files {
                 let inside = r.owns.iter().any(|o| o.covers(&f.path));
                 assert_eq!(inside, r.committed(), "{what}: {} writes {} outside {:?}", r.name, f.path, r.owns);

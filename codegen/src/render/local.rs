@@ -20,7 +20,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{header, yaml};
-use crate::lower::{ALERTS, DIR, RECORDING, SPEC_ALERTS_GROUP, alertmanager, all_alerts};
+use crate::lower::{ALERTS, DIR, Lowered, RECORDING, SPEC_ALERTS_GROUP, alertmanager};
 use crate::model::{Environment, Spec};
 use crate::names;
 use crate::output::GeneratedFile;
@@ -30,6 +30,11 @@ pub const COMPRESSED_ALERTS: &str = "rules/alerts-compressed.yml";
 
 /// Renders the files of every environment.
 pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
+    render_lowered(spec, &crate::lower::lower(spec), sources)
+}
+
+/// [`render`] from an already lowered spec.
+pub fn render_lowered(spec: &Spec, lowered: &Lowered, sources: &[String]) -> Vec<GeneratedFile> {
     let mut out = Vec::new();
     for env in &spec.environments {
         let file = |name: &str, value: &Value| GeneratedFile {
@@ -44,7 +49,7 @@ pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
         if let Some(k) = env.time_compression {
             let rules = vec![format!("../{RECORDING}"), COMPRESSED_ALERTS.to_owned()];
             out.push(file("prometheus-quick.yml", &prometheus(spec, env, &rules)));
-            out.push(file(COMPRESSED_ALERTS, &compressed_alerts(spec, env, k)));
+            out.push(file(COMPRESSED_ALERTS, &compressed_alerts(lowered, env, k)));
         }
     }
     out
@@ -94,9 +99,10 @@ fn local_alertmanager(receiver: &str) -> Value {
 }
 
 /// The generated alerting rules with the blueprint alerts time-compressed by `k`.
-fn compressed_alerts(spec: &Spec, env: &Environment, k: u32) -> Value {
+fn compressed_alerts(lowered: &Lowered, env: &Environment, k: u32) -> Value {
     let floor = names::duration_seconds(&env.scrape_interval).unwrap_or(1).saturating_mul(4);
-    let groups: Vec<Value> = all_alerts(spec)
+    let groups: Vec<Value> = lowered
+        .alert_groups()
         .into_iter()
         .map(|(name, rules)| {
             let compress = name == SPEC_ALERTS_GROUP;

@@ -18,6 +18,7 @@ pub mod typescript;
 pub mod yaml;
 
 use crate::load::Loaded;
+use crate::lower::{self, Lowered};
 use crate::model::Spec;
 use crate::output::GeneratedFile;
 
@@ -66,7 +67,19 @@ pub struct Renderer {
     /// are not committed (they are not checked by `gen --check` either).
     pub owns: &'static [Owns],
     /// Renders its files.
-    pub render: fn(&Spec, &[String]) -> Vec<GeneratedFile>,
+    pub render: fn(&RenderCx<'_>) -> Vec<GeneratedFile>,
+}
+
+/// What every renderer reads: the validated spec, its lowered model (computed
+/// once per run), and the names of the spec's files (for the headers).
+#[derive(Debug, Clone, Copy)]
+pub struct RenderCx<'a> {
+    /// The validated spec.
+    pub spec: &'a Spec,
+    /// Its lowered model.
+    pub lowered: &'a Lowered,
+    /// The spec files' names, as the headers cite them.
+    pub sources: &'a [String],
 }
 
 impl Renderer {
@@ -81,22 +94,34 @@ const INFRA: &[Owns] = &[Owns::Dir("infra/observability")];
 /// Every renderer, in the order `gen` runs them: adding an artifact kind is
 /// one module and one row. The owned directories are derived from it ([`owned`]).
 pub const RENDERERS: [Renderer; 11] = [
-    Renderer { name: "schema", owns: &[Owns::Dir("generated/schema")], render: |_, s| vec![schema::render(s)] },
+    Renderer { name: "schema", owns: &[Owns::Dir("generated/schema")], render: |cx| vec![schema::render(cx.sources)] },
     Renderer {
         name: "catalogue",
         owns: &[Owns::File(catalogue::PATH)],
-        render: |spec, s| vec![catalogue::render(spec, s)],
+        render: |cx| vec![catalogue::render(cx.spec, cx.sources)],
     },
-    Renderer { name: "rust", owns: &[Owns::Dir("generated/src")], render: |spec, s| vec![rust::render_file(spec, s)] },
-    Renderer { name: "prometheus", owns: INFRA, render: prometheus::render },
-    Renderer { name: "promtool_tests", owns: INFRA, render: promtool_tests::render },
-    Renderer { name: "grafana", owns: INFRA, render: grafana::render },
-    Renderer { name: "local", owns: INFRA, render: local::render },
-    Renderer { name: "typescript", owns: &[Owns::DirIn { parent: "apps", dir: "obs" }], render: typescript::render },
-    Renderer { name: "collector", owns: INFRA, render: collector::render },
-    Renderer { name: "retention", owns: INFRA, render: retention::render },
+    Renderer {
+        name: "rust",
+        owns: &[Owns::Dir("generated/src")],
+        render: |cx| vec![rust::render_file(cx.spec, cx.sources)],
+    },
+    Renderer {
+        name: "prometheus",
+        owns: INFRA,
+        render: |cx| prometheus::render_lowered(cx.spec, cx.lowered, cx.sources),
+    },
+    Renderer { name: "promtool_tests", owns: INFRA, render: |cx| promtool_tests::render(cx.spec, cx.sources) },
+    Renderer { name: "grafana", owns: INFRA, render: |cx| grafana::render(cx.spec, cx.sources) },
+    Renderer { name: "local", owns: INFRA, render: |cx| local::render_lowered(cx.spec, cx.lowered, cx.sources) },
+    Renderer {
+        name: "typescript",
+        owns: &[Owns::DirIn { parent: "apps", dir: "obs" }],
+        render: |cx| typescript::render(cx.spec, cx.sources),
+    },
+    Renderer { name: "collector", owns: INFRA, render: |cx| collector::render(cx.spec, cx.sources) },
+    Renderer { name: "retention", owns: INFRA, render: |cx| retention::render(cx.spec, cx.sources) },
     // Review pages under `target/`: written by `gen`, never committed nor checked.
-    Renderer { name: "preview", owns: &[], render: preview::render },
+    Renderer { name: "preview", owns: &[], render: |cx| preview::render(cx.spec, cx.sources) },
 ];
 
 /// What `gen` owns: the union of the committed renderers' [`Owns`], sorted, without repeats.
@@ -115,11 +140,10 @@ pub fn owned() -> Vec<Owns> {
 
 fn run(loaded: &Loaded, committed: bool) -> Vec<GeneratedFile> {
     let sources = loaded.sources.file_names();
-    let mut files: Vec<GeneratedFile> = RENDERERS
-        .iter()
-        .filter(|r| r.committed() == committed)
-        .flat_map(|r| (r.render)(&loaded.spec, &sources))
-        .collect();
+    let lowered = lower::lower(&loaded.spec);
+    let cx = RenderCx { spec: &loaded.spec, lowered: &lowered, sources: &sources };
+    let mut files: Vec<GeneratedFile> =
+        RENDERERS.iter().filter(|r| r.committed() == committed).flat_map(|r| (r.render)(&cx)).collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{header, yaml};
+use crate::lower::Lowered;
 use crate::model::Spec;
 use crate::output::GeneratedFile;
 
@@ -25,6 +26,11 @@ fn file(path: &str, sources: &[String], value: &Value) -> GeneratedFile {
 
 /// Renders prometheus.yml, the flags file, the rule files and alertmanager.yml.
 pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
+    render_lowered(spec, &crate::lower::lower(spec), sources)
+}
+
+/// [`render`] from an already lowered spec.
+pub fn render_lowered(spec: &Spec, lowered: &Lowered, sources: &[String]) -> Vec<GeneratedFile> {
     let scrape: Vec<Value> = spec
         .components
         .iter()
@@ -45,9 +51,9 @@ pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
         "alerting": { "alertmanagers": [{ "static_configs": [{ "targets": [spec.project.alertmanager] }] }] },
         "scrape_configs": scrape,
     });
-    let recording = json!({ "groups": spec.slos.iter().map(recording_group).collect::<Vec<_>>() });
+    let recording = json!({ "groups": lowered.recording_groups() });
     let alerts = json!({
-        "groups": all_alerts(spec)
+        "groups": lowered.alert_groups()
             .into_iter()
             .map(|(name, rules)| json!({ "name": name, "rules": rules.iter().map(AlertRuleOut::to_value).collect::<Vec<_>>() }))
             .collect::<Vec<_>>()

@@ -4,7 +4,7 @@ use super::Cx;
 use crate::promql;
 
 pub(super) fn check(cx: &mut Cx<'_>) {
-    for (what, expr) in crate::lower::all_exprs(cx.spec) {
+    for (what, expr) in crate::lower::lower(cx.spec).exprs() {
         for p in promql::check(&expr, &cx.cat) {
             let loc = cx.spec.project.loc.clone();
             cx.err(
