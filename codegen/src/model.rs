@@ -173,9 +173,18 @@ pub struct Component {
     /// Trail kinds the component emits.
     #[serde(default)]
     pub trails: Vec<String>,
+    /// Largest request body the component reads, in bytes (default 1 MiB): a
+    /// larger body is answered with the `payload_too_large` token before it is read.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: u64,
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// `components[].max_body_bytes` when the spec does not say: 1 MiB.
+fn default_max_body_bytes() -> u64 {
+    1 << 20
 }
 
 /// Who may call an endpoint.
@@ -1268,6 +1277,12 @@ pub struct Environment {
     pub receiver: Option<String>,
     /// Scrape target (`host:port`) of each component the profile runs, by component name.
     pub targets: std::collections::BTreeMap<String, String>,
+    /// `host:port` of the profile's OTLP/HTTP receiver, where the OTLP
+    /// components (`exposition: otlp`) send; their target is then where that
+    /// receiver's Prometheus exporter is scraped (locally `obspec-tools
+    /// live-check --otlp <this> --expose <target>` stands in for the collector).
+    #[serde(default)]
+    pub otlp: Option<String>,
     /// When set, `gen` also renders a time-compressed variant of the spec's
     /// `alerts` (ranges, offsets and `for:` divided by this factor) and a
     /// Prometheus config loading it, for short test runs.

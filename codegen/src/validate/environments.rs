@@ -2,8 +2,9 @@
 //! config `gen` renders (`render::local`).
 //!
 //! Each profile has a unique name, a valid scrape interval, `host:port`
-//! addresses for its Prometheus, Alertmanager and every target, targets that
-//! name components of the spec, no address used twice, and a sensible time
+//! addresses for its Prometheus, Alertmanager, OTLP receiver and every
+//! target, targets that name components of the spec, an OTLP receiver when
+//! it scrapes an OTLP component, no address used twice, and a sensible time
 //! compression factor.
 
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use std::collections::BTreeMap;
 use super::Cx;
 use crate::diag::Diagnostic;
 use crate::load::{Loc, SourceMap};
-use crate::model::{Environment, Spec};
+use crate::model::{Environment, Exposition, Spec};
 use crate::names;
 
 /// The largest accepted `time_compression` (one hour becomes one second).
@@ -74,6 +75,9 @@ fn check_env(spec: &Spec, sm: &SourceMap, env: &Environment, loc: &Loc, out: &mu
     if let Some(r) = &env.receiver {
         addrs.push(("receiver".to_owned(), loc.key("receiver"), r.as_str()));
     }
+    if let Some(o) = &env.otlp {
+        addrs.push(("OTLP receiver".to_owned(), loc.key("otlp"), o.as_str()));
+    }
     for (component, addr) in &env.targets {
         let at = loc.key("targets").key(component);
         if !spec.components.iter().any(|c| &c.name == component) {
@@ -82,6 +86,18 @@ fn check_env(spec: &Spec, sm: &SourceMap, env: &Environment, loc: &Loc, out: &mu
                 &at,
                 format!("environment `{}` has a target for `{component}`, which is not a component", env.name),
                 format!("use one of the components: {}", known.join(", ")),
+            ));
+        }
+        if env.otlp.is_none()
+            && spec.components.iter().any(|c| &c.name == component && c.exposition == Exposition::Otlp)
+        {
+            out.push(sm.diag_key(
+                &at,
+                format!(
+                    "environment `{}` scrapes the OTLP component `{component}` but names no OTLP receiver",
+                    env.name
+                ),
+                "add `otlp: host:port` (where the component sends; its target is that receiver's Prometheus exporter)",
             ));
         }
         addrs.push((format!("target of `{component}`"), at, addr.as_str()));
