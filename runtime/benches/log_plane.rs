@@ -43,6 +43,8 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("log_plane");
     let trace = unsampled_trace();
     let trace_hex = format!("{trace:0TRACE_HEX_LEN$x}");
+    // Resolved once, as the derive's `const` slots are.
+    let (code, latency) = (code_slot(), latency_slot());
 
     // 1. Sampled-out success (1% spec rate; this trace-id is not in the 1%).
     let spec = plane(&SPEC);
@@ -53,8 +55,8 @@ fn benches(c: &mut Criterion) {
                     .route(black_box("/v1/rooms/:id"))
                     .method("GET")
                     .ok(true)
-                    .u64(code_slot(), 200)
-                    .u64(latency_slot(), black_box(12))
+                    .u64(code, 200)
+                    .u64(latency, black_box(12))
                     .trace(black_box(trace))
                     .emit(),
             )
@@ -101,8 +103,8 @@ fn benches(c: &mut Criterion) {
                     .route(black_box("/v1/rooms/:id"))
                     .method("GET")
                     .ok(true)
-                    .u64(code_slot(), 200)
-                    .u64(latency_slot(), black_box(12))
+                    .u64(code, 200)
+                    .u64(latency, black_box(12))
                     .trace(black_box(trace))
                     .emit(),
             )

@@ -1,7 +1,18 @@
 //! [`LogLine`]: the typed, allocation-free path that `#[derive(LogEvent)]` code
-//! calls. Values are checked as they are set (same rules as the tracing layer),
-//! the sampler decides on `emit` before anything is formatted, and the line is
-//! formatted into a reused thread-local buffer.
+//! calls. Values given as `&'static str` or plain values (route, method,
+//! outcome, error token, trace-id, counts, booleans) are only noted as they are
+//! set; on `emit` the level filter and the sampler decide from the outcome and
+//! the trace-id alone, so a sampled-out line costs no validation, clock read,
+//! allocation or formatting. A kept line is validated (same rules as the tracing
+//! layer) and formatted into a reused thread-local buffer. A borrowed string
+//! ([`LogLine::str`]) is validated and copied when set, as is every later value
+//! of that line; sampling overrides (which match a validated route or tool) also
+//! make the decision wait for validation.
+//!
+//! What a sampled-out line still counts: unknown fields and plane-owned fields
+//! (`obspec_log_redacted_total` reasons `unknown` and `reserved`); its values
+//! are never checked, so an invalid value in a line nobody keeps is not counted
+//! as `invalid`.
 //!
 //! ```
 //! # use obspec::log::*;
@@ -29,18 +40,76 @@
 use std::cell::Cell;
 
 use crate::log::plane::{Emitted, Inner, LogPlane, global};
-use crate::log::record::{Reason, Record, Val};
-use crate::log::schema::FieldSlot;
+use crate::log::record::{Compiled, Reason, Record, Val};
+use crate::log::schema::{FieldSlot, LogFieldType};
+use crate::log::validate;
 
 thread_local! {
     static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
-/// A line being built; nothing is formatted unless the sampler keeps it.
+/// A value noted before validation.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Str(u8, &'static str),
+    U64(u8, u64),
+    Bool(u8, bool),
+    /// A trace-id (`None`: zero or malformed, redacted).
+    Trace(u8, Option<u128>),
+}
+
+impl Op {
+    fn slot(self) -> u8 {
+        match self {
+            Op::Str(s, _) | Op::U64(s, _) | Op::Bool(s, _) | Op::Trace(s, _) => s,
+        }
+    }
+
+    /// Validates this value into `rec`.
+    fn apply(self, c: &Compiled, rec: &mut Record) {
+        match self {
+            Op::Str(s, v) => rec.set_str(c, s, v),
+            Op::U64(s, v) => rec.set_u64(c, s, v),
+            Op::Bool(s, v) => rec.set_bool(c, s, v),
+            Op::Trace(s, t) => {
+                let v = match t {
+                    Some(t) => {
+                        rec.trace = t;
+                        Val::Trace
+                    }
+                    None => {
+                        rec.count(Reason::Invalid);
+                        Val::Redacted
+                    }
+                };
+                if let Some(x) = rec.vals.get_mut(s as usize) {
+                    *x = v;
+                    rec.any = true;
+                }
+            }
+        }
+    }
+}
+
+/// Values a line notes before it needs a [`Record`] (more go straight to one).
+const DEFER: usize = 8;
+
+/// A line being built; nothing is validated or formatted unless the sampler keeps it.
 #[derive(Debug)]
 pub struct LogLine<'p> {
     inner: Option<&'p Inner>,
-    rec: Record,
+    /// The validated line, once a value could not be deferred.
+    rec: Option<Record>,
+    ops: [Op; DEFER],
+    n: usize,
+    /// Drops counted while deferring (unknown and reserved fields).
+    drops: [u32; 5],
+    /// The outcome slot was last set to `false`.
+    outcome_false: bool,
+    /// The error-token slot was set (even to an invalid value).
+    err_set: bool,
+    /// The trace-id slot's value, if a valid trace-id.
+    trace: Option<u128>,
 }
 
 impl LogPlane {
@@ -61,7 +130,78 @@ pub fn line() -> LogLine<'static> {
 impl<'p> LogLine<'p> {
     #[inline]
     fn on(inner: Option<&'p Inner>) -> Self {
-        Self { inner, rec: Record::new(SCRATCH.with(Cell::take)) }
+        Self {
+            inner,
+            rec: None,
+            ops: [Op::Bool(0, false); DEFER],
+            n: 0,
+            drops: [0; 5],
+            outcome_false: false,
+            err_set: false,
+            trace: None,
+        }
+    }
+
+    #[inline]
+    fn count(&mut self, r: Reason) {
+        match &mut self.rec {
+            Some(rec) => rec.count(r),
+            None => self.drops[r as usize] += 1,
+        }
+    }
+
+    /// A record holding every value noted so far (the deferred ones validated now).
+    fn replay(&mut self, c: &Compiled) -> Record {
+        let mut rec = Record::new(SCRATCH.with(Cell::take));
+        for op in &self.ops[..self.n] {
+            op.apply(c, &mut rec);
+        }
+        for (a, b) in rec.drops.iter_mut().zip(self.drops) {
+            *a += b;
+        }
+        self.n = 0;
+        self.drops = [0; 5];
+        rec
+    }
+
+    /// The validated record, made from the deferred values on first use.
+    fn full(&mut self, c: &Compiled) -> &mut Record {
+        if self.rec.is_none() {
+            let rec = self.replay(c);
+            self.rec = Some(rec);
+        }
+        self.rec.get_or_insert_with(|| Record::new(Vec::new()))
+    }
+
+    /// Notes (or, once validating, applies) one value.
+    #[inline]
+    fn put(&mut self, inner: &'p Inner, op: Op) {
+        let c = &inner.c;
+        if self.rec.is_none() && self.n < DEFER {
+            let s = op.slot();
+            if matches!(c.types.get(s as usize), Some(LogFieldType::Timestamp | LogFieldType::Component)) {
+                self.drops[Reason::Reserved as usize] += 1;
+                return;
+            }
+            if c.outcome == Some(s) {
+                self.outcome_false = matches!(op, Op::Bool(_, false));
+            }
+            if c.err_token == Some(s) {
+                self.err_set = true;
+            }
+            if c.trace == Some(s) {
+                self.trace = match op {
+                    Op::Trace(_, t) => t,
+                    _ => None,
+                };
+            }
+            if let Some(x) = self.ops.get_mut(self.n) {
+                *x = op;
+                self.n += 1;
+            }
+        } else {
+            op.apply(c, self.full(c));
+        }
     }
 
     #[inline]
@@ -70,7 +210,7 @@ impl<'p> LogLine<'p> {
         match slot {
             Some(s) => Some((inner, s)),
             None => {
-                self.rec.count(Reason::Unknown);
+                self.count(Reason::Unknown);
                 None
             }
         }
@@ -80,7 +220,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn route(&mut self, route: &'static str) -> &mut Self {
         if let Some((i, s)) = self.role(self.inner.and_then(|i| i.c.route)) {
-            self.rec.set_str(&i.c, s, route);
+            self.put(i, Op::Str(s, route));
         }
         self
     }
@@ -89,7 +229,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn method(&mut self, method: &'static str) -> &mut Self {
         if let Some((i, s)) = self.role(self.inner.and_then(|i| i.c.method)) {
-            self.rec.set_str(&i.c, s, method);
+            self.put(i, Op::Str(s, method));
         }
         self
     }
@@ -98,7 +238,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn ok(&mut self, ok: bool) -> &mut Self {
         if let Some((i, s)) = self.role(self.inner.and_then(|i| i.c.outcome)) {
-            self.rec.set_bool(&i.c, s, ok);
+            self.put(i, Op::Bool(s, ok));
         }
         self
     }
@@ -107,7 +247,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn err_token(&mut self, token: &'static str) -> &mut Self {
         if let Some((i, s)) = self.role(self.inner.and_then(|i| i.c.err_token)) {
-            self.rec.set_str(&i.c, s, token);
+            self.put(i, Op::Str(s, token));
         }
         self
     }
@@ -116,7 +256,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn trace_id(&mut self, trace_id: &str) -> &mut Self {
         if let Some((i, s)) = self.role(self.inner.and_then(|i| i.c.trace)) {
-            self.rec.set_str(&i.c, s, trace_id);
+            self.put(i, Op::Trace(s, validate::parse_trace_id(trace_id)));
         }
         self
     }
@@ -124,15 +264,8 @@ impl<'p> LogLine<'p> {
     /// Sets the TraceId field from its 128-bit value (zero is redacted).
     #[inline]
     pub fn trace(&mut self, trace_id: u128) -> &mut Self {
-        if let Some((_, s)) = self.role(self.inner.and_then(|i| i.c.trace)) {
-            if trace_id == 0 {
-                self.rec.count(Reason::Invalid);
-                self.rec.vals[s as usize] = Val::Redacted;
-            } else {
-                self.rec.trace = trace_id;
-                self.rec.vals[s as usize] = Val::Trace;
-            }
-            self.rec.any = true;
+        if let Some((i, s)) = self.role(self.inner.and_then(|i| i.c.trace)) {
+            self.put(i, Op::Trace(s, (trace_id != 0).then_some(trace_id)));
         }
         self
     }
@@ -143,17 +276,18 @@ impl<'p> LogLine<'p> {
         if slot.index() < inner.c.schema.fields.len() {
             Some((inner, slot.0))
         } else {
-            self.rec.count(Reason::Unknown);
+            self.count(Reason::Unknown);
             None
         }
     }
 
     /// Sets any field from a string (IDs, names, routes, tokens…), checked
-    /// against the field's type.
+    /// against the field's type. The string is borrowed, so it is validated
+    /// and copied now (and the rest of this line is validated as it is set).
     #[inline]
     pub fn str(&mut self, slot: FieldSlot, v: &str) -> &mut Self {
         if let Some((i, s)) = self.slot(slot) {
-            self.rec.set_str(&i.c, s, v);
+            self.full(&i.c).set_str(&i.c, s, v);
         }
         self
     }
@@ -162,7 +296,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn u64(&mut self, slot: FieldSlot, v: u64) -> &mut Self {
         if let Some((i, s)) = self.slot(slot) {
-            self.rec.set_u64(&i.c, s, v);
+            self.put(i, Op::U64(s, v));
         }
         self
     }
@@ -171,7 +305,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn bool(&mut self, slot: FieldSlot, v: bool) -> &mut Self {
         if let Some((i, s)) = self.slot(slot) {
-            self.rec.set_bool(&i.c, s, v);
+            self.put(i, Op::Bool(s, v));
         }
         self
     }
@@ -194,27 +328,160 @@ impl<'p> LogLine<'p> {
     }
 
     fn unknown(&mut self) -> &mut Self {
-        self.rec.count(Reason::Unknown);
+        self.count(Reason::Unknown);
         self
     }
 
-    /// Samples, then formats and queues the line. The builder is reset, so it
-    /// may be reused.
+    /// Samples, then validates, formats and queues the line. The builder is
+    /// reset, so it may be reused.
     #[inline]
     pub fn emit(&mut self) -> Emitted {
         let Some(inner) = self.inner else { return Emitted::SampledOut };
-        let r = inner.emit(&self.rec, None);
-        self.rec.vals = [Val::Absent; crate::log::MAX_FIELDS];
-        self.rec.drops = [0; 5];
-        self.rec.scratch.clear();
-        self.rec.any = false;
+        let r = match self.rec.take() {
+            Some(rec) => {
+                let r = inner.emit(&rec, None);
+                recycle(rec);
+                r
+            }
+            None => match inner.decide_early(self.outcome_false || self.err_set, self.trace) {
+                Err(e) => {
+                    if self.drops != [0; 5] {
+                        inner.count_drops(&self.drops);
+                    }
+                    e
+                }
+                Ok(kept) => {
+                    let rec = self.replay(&inner.c);
+                    let r = if kept {
+                        if rec.drops != [0; 5] {
+                            inner.count_drops(&rec.drops);
+                        }
+                        inner.write(&rec)
+                    } else {
+                        inner.emit(&rec, None)
+                    };
+                    recycle(rec);
+                    r
+                }
+            },
+        };
+        self.n = 0;
+        self.drops = [0; 5];
+        self.outcome_false = false;
+        self.err_set = false;
+        self.trace = None;
         r
     }
 }
 
+/// Gives a record's buffer back to the thread.
+fn recycle(rec: Record) {
+    SCRATCH.with(|c| c.set(rec.scratch));
+}
+
 impl Drop for LogLine<'_> {
     fn drop(&mut self) {
-        let buf = std::mem::take(&mut self.rec.scratch);
-        SCRATCH.with(|c| c.set(buf));
+        if let Some(rec) = self.rec.take() {
+            recycle(rec);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::log::record::Reason;
+    use crate::log::schema::{LogField, LogFieldType as T, LogRole as R, LogSchema, SamplingDefaults};
+    use crate::log::{Emitted, FieldSlot, LogPlane, MemorySink};
+    use crate::metrics::{SelfMetric, SelfMetrics};
+
+    static M: SelfMetric = SelfMetric { name: "line_test_self_total", labels: &["reason"] };
+    static SELF: SelfMetrics = SelfMetrics { log_dropped: M, log_redacted: M, label_overflow: M };
+    const FIELDS: &[LogField] = &[
+        LogField { name: "ts", ty: T::Timestamp, role: Some(R::Ts) },
+        LogField { name: "route", ty: T::Route, role: Some(R::Route) },
+        LogField { name: "ok", ty: T::Outcome, role: Some(R::Ok) },
+        LogField { name: "err", ty: T::ErrorToken, role: Some(R::ErrToken) },
+        LogField { name: "latency_ms", ty: T::Count, role: Some(R::Latency) },
+        LogField { name: "trace_id", ty: T::TraceId, role: Some(R::TraceId) },
+        LogField { name: "session", ty: T::Id, role: None },
+    ];
+    const fn schema(success: f64) -> LogSchema {
+        LogSchema {
+            fields: FIELDS,
+            forbidden: &[],
+            routes: &["/v1/rooms/:id"],
+            error_tokens: &["TIMEOUT"],
+            components: &[],
+            methods: &[],
+            id_max_len: 64,
+            sampling: SamplingDefaults { success, error: 1.0, spike: success, max_override: 1.0, overrides: &[] },
+            self_metrics: &SELF,
+        }
+    }
+    static DROP_SUCCESS: LogSchema = schema(0.0);
+    static KEEP_ALL: LogSchema = schema(1.0);
+    const TS: FieldSlot = FieldSlot::new(0);
+    const LATENCY: FieldSlot = FieldSlot::new(4);
+    const SESSION: FieldSlot = FieldSlot::new(6);
+
+    fn plane(s: &'static LogSchema, mem: &MemorySink) -> LogPlane {
+        LogPlane::builder(s, "core").memory(mem).build().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn sampled_out_line_counts_key_drops_but_validates_no_value() {
+        let mem = MemorySink::new();
+        let p = plane(&DROP_SUCCESS, &mem);
+        let r = p.line().route("/not/a/route").u64(TS, 1).u64(FieldSlot::new(30), 1).trace(7).ok(true).emit();
+        assert_eq!(r, Emitted::SampledOut);
+        p.flush(Duration::from_secs(5));
+        assert!(mem.lines().is_empty());
+        let s = p.stats();
+        assert_eq!((s.redacted(Reason::Reserved), s.redacted(Reason::Unknown)), (1, 1));
+        assert_eq!(s.redacted(Reason::Invalid), 0, "a line nobody keeps is not validated");
+    }
+
+    #[test]
+    fn a_late_error_keeps_the_line_and_every_value_is_validated() {
+        let mem = MemorySink::new();
+        let p = plane(&DROP_SUCCESS, &mem);
+        let mut line = p.line();
+        assert_eq!(line.route("/not/a/route").u64(LATENCY, 3).ok(true).trace(7).ok(false).emit(), Emitted::Queued);
+        // The builder is reset: the same trace's success is sampled out again.
+        assert_eq!(line.ok(true).trace(7).emit(), Emitted::SampledOut);
+        assert_eq!(p.line().err_token("NOT_A_TOKEN").trace(7).emit(), Emitted::Queued);
+        p.flush(Duration::from_secs(5));
+        let lines = mem.lines();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].ends_with(
+            r#""route":"[redacted]","ok":false,"latency_ms":3,"trace_id":"00000000000000000000000000000007"}"#
+        ));
+        assert!(lines[1].ends_with(r#""err":"[redacted]","trace_id":"00000000000000000000000000000007"}"#));
+        assert_eq!(p.stats().redacted(Reason::Invalid), 2);
+    }
+
+    #[test]
+    fn a_borrowed_string_switches_to_validating_in_order() {
+        let mem = MemorySink::new();
+        let p = plane(&KEEP_ALL, &mem);
+        let session = String::from("ses_1");
+        let mut line = p.line();
+        line.u64(LATENCY, 5).route("/v1/rooms/:id").str(SESSION, &session).u64(LATENCY, 7).trace(0);
+        assert_eq!(line.emit(), Emitted::Queued);
+        // More values than are deferred, all on one line: the last write wins.
+        let mut line = p.line();
+        for n in 0..20 {
+            line.u64(LATENCY, n);
+        }
+        assert_eq!(line.trace_id("zz").emit(), Emitted::Queued);
+        p.flush(Duration::from_secs(5));
+        let lines = mem.lines();
+        assert!(
+            lines[0].ends_with(r#""route":"/v1/rooms/:id","latency_ms":7,"trace_id":"[redacted]","session":"ses_1"}"#)
+        );
+        assert!(lines[1].ends_with(r#""latency_ms":19,"trace_id":"[redacted]"}"#));
+        assert_eq!(p.stats().redacted(Reason::Invalid), 2);
     }
 }

@@ -257,6 +257,30 @@ impl Inner {
         if !self.sampler.keep(&self.c, rec) {
             return Emitted::SampledOut;
         }
+        self.write(rec)
+    }
+
+    /// The level filter and the sampling decision of a line not validated yet,
+    /// from what they need only: whether it is an error and its trace-id.
+    /// `Ok(true)`: keep it (then [`Inner::write`] it, without deciding again);
+    /// `Err(emitted)`: filtered or sampled out; `Ok(false)`: undecided (sampling
+    /// overrides need the validated line: validate it and call [`Inner::emit`]).
+    #[inline]
+    pub(crate) fn decide_early(&self, is_error: bool, trace: Option<u128>) -> Result<bool, Emitted> {
+        let level = if is_error { &Level::ERROR } else { &Level::INFO };
+        if !self.level_enabled(level) {
+            return Err(Emitted::Filtered);
+        }
+        self.refresh();
+        match self.sampler.keep_early(is_error, trace) {
+            Some(true) => Ok(true),
+            Some(false) => Err(Emitted::SampledOut),
+            None => Ok(false),
+        }
+    }
+
+    /// Formats and queues a line already kept (its redactions counted).
+    pub(crate) fn write(&self, rec: &Record) -> Emitted {
         let (ts, day) = time::rfc3339((self.clock)());
         let mut out = OUT.with(std::cell::Cell::take);
         out.clear();

@@ -191,13 +191,35 @@ impl Sampler {
             }
             t.max(self.spike.load(Ordering::Relaxed))
         };
+        Self::flip(t, rec.trace_id(c))
+    }
+
+    /// The decision from the outcome and the trace-id alone, before any value
+    /// is validated; `None` when sampling overrides are in force (they match
+    /// on a validated route or tool, so only [`Sampler::keep`] can decide).
+    #[inline]
+    pub fn keep_early(&self, is_error: bool, trace: Option<u128>) -> Option<bool> {
+        let t = if is_error {
+            self.error.load(Ordering::Relaxed)
+        } else {
+            if self.has_overrides.load(Ordering::Acquire) {
+                return None;
+            }
+            self.success.load(Ordering::Relaxed).max(self.spike.load(Ordering::Relaxed))
+        };
+        Some(Self::flip(t, trace))
+    }
+
+    /// Keeps with threshold `t`: the trace's coin, else a per-thread one.
+    #[inline]
+    fn flip(t: u64, trace: Option<u128>) -> bool {
         if t >= ONE {
             return true;
         }
         if t == 0 {
             return false;
         }
-        let coin = match rec.trace_id(c) {
+        let coin = match trace {
             Some(trace) => trace_coin(trace),
             None => rng(),
         };
