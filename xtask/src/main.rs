@@ -78,9 +78,11 @@ fn generate(args: &[String]) -> Result<(), String> {
         }
     }
     let spec = if spec.is_absolute() { spec } else { std::env::current_dir().unwrap_or_default().join(spec) };
-    let files = obspec_codegen::compile_dir(&spec, &display_path(&spec)).map_err(|e| match e {
+    // Loaded and validated once: the committed files and the previews come from it.
+    let loaded = obspec_codegen::check_dir(&spec, &display_path(&spec)).map_err(|e| match e {
         CompileError::Spec(_) | CompileError::Io(..) => e.to_string(),
     })?;
+    let files = obspec_codegen::render::all(&loaded);
     if check {
         let drift = output::diff(&out, &files).map_err(|e| format!("error: cannot read {}: {e}\n", out.display()))?;
         if drift.is_clean() {
@@ -92,7 +94,7 @@ fn generate(args: &[String]) -> Result<(), String> {
     } else {
         let changed =
             output::write(&out, &files).map_err(|e| format!("error: cannot write under {}: {e}\n", out.display()))?;
-        write_previews(&spec, &out)?;
+        write_previews(&obspec_codegen::render::uncommitted(&loaded), &out)?;
         for p in &changed {
             eprintln!("wrote {p}");
         }
@@ -101,12 +103,10 @@ fn generate(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// Writes the static HTML previews of the dashboards under `target/` (not committed).
-fn write_previews(spec_dir: &Path, out: &Path) -> Result<(), String> {
-    let inputs = obspec_codegen::load::read_dir(spec_dir, "spec").map_err(|e| format!("error: {e}\n"))?;
-    let loaded = obspec_codegen::check(&inputs).map_err(|d| obspec_codegen::diag::render_all(&d))?;
-    let pages = obspec_codegen::render::preview::render(&loaded.spec, &loaded.sources.file_names());
-    for page in &pages {
+/// Writes the static HTML previews of the dashboards under `target/` (not
+/// committed): the uncommitted renderers' output (`render::uncommitted`).
+fn write_previews(pages: &[obspec_codegen::GeneratedFile], out: &Path) -> Result<(), String> {
+    for page in pages {
         let path = out.join(&page.path);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("error: {}: {e}\n", parent.display()))?;
