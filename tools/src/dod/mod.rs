@@ -17,6 +17,7 @@
 //! `drop-replay` (the client discards the first replayed event, as a lossy
 //! replay would look).
 
+pub mod gateway;
 pub mod load;
 pub mod net;
 pub mod prom;
@@ -223,6 +224,8 @@ pub struct Ctx {
     pub bin_dir: PathBuf,
     /// Ops token of the services.
     pub ops_token: String,
+    /// The gateway Worker and live-check standing in for its collector, when the environment runs them.
+    pub gateway: Option<gateway::Gateway>,
 }
 
 /// Unix seconds now.
@@ -540,6 +543,9 @@ async fn run(opts: Options) -> Result<(), String> {
     let mut wanted: Vec<(String, String)> =
         vec![(env.prometheus.clone(), "prometheus".into()), (env.alertmanager.clone(), "alertmanager".into())];
     wanted.extend(env.targets.iter().map(|(c, a)| (a.clone(), c.clone())));
+    if let Some(o) = &env.otlp {
+        wanted.push((o.clone(), "OTLP receiver (live-check)".into()));
+    }
     wanted.push((hook_addr.clone(), "webhook receiver of alertmanager.yml".into()));
     for (addr, what) in &wanted {
         stack::check_free(addr, what)?;
@@ -570,8 +576,11 @@ async fn run(opts: Options) -> Result<(), String> {
     for (component, app) in &apps {
         services.insert(component.clone(), start_service(&run, &bin_dir, component, app, &env, &ops_token)?);
     }
+    progress.phase("start the gateway Worker (miniflare) and live-check");
+    let gateway = gateway::start(&root, &run, &spec, &env)?;
     let prom = Prom::new(&env.prometheus, client.clone());
-    let jobs: Vec<String> = services.keys().cloned().collect();
+    let mut jobs: Vec<String> = services.keys().cloned().collect();
+    jobs.extend(gateway.as_ref().map(|g| g.component.clone()));
     prom.wait_targets_up(&jobs, Duration::from_secs(30)).await?;
 
     let mut ctx = Ctx {
@@ -594,6 +603,7 @@ async fn run(opts: Options) -> Result<(), String> {
         marks: Vec::new(),
         bin_dir,
         ops_token,
+        gateway,
     };
     if opts.fault("never-fire") {
         proofs::backpressure::inject_never_fire(&ctx).await?;
@@ -629,6 +639,14 @@ async fn run(opts: Options) -> Result<(), String> {
             if ctx.services.contains_key(c) {
                 eprintln!("  {c:<13} http://{a}");
             }
+        }
+        if let Some(g) = &ctx.gateway {
+            eprintln!(
+                "  {:<13} http://{}  (Worker; OTLP to live-check, series on {})",
+                g.component,
+                g.addr,
+                g.live_check.addr.as_deref().unwrap_or_default()
+            );
         }
         eprintln!("  receiver      http://{}  (notifications in {})", ctx.receiver.addr, ctx.receiver.file.display());
         eprintln!("  s3            http://127.0.0.1:{}", ctx.s3_port);

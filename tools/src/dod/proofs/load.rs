@@ -2,7 +2,9 @@
 //! corrected, through the policy proxy into Core; then a ramp to the highest
 //! rate whose p99 stays under 10 ms. Client latency from an HDR histogram,
 //! server latency from Prometheus (`histogram_quantile` on the generated
-//! histogram), error ratio from both.
+//! histogram), error ratio from both. Last, a few hundred requests through the
+//! gateway Worker: its OTLP series in Prometheus and live-check's 0 errors
+//! ([`crate::dod::gateway`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -195,5 +197,7 @@ pub async fn run(ctx: &mut Ctx, r: &mut ProofResult) -> Result<(), String> {
         None => r.figure("highest rate holding p99 < 10 ms", format!("below {:.0} req/s", steps[0])),
     }
     r.figure("build", if ctx.opts.quick { "dev profile (--quick)" } else { "release profile" });
-    Ok(())
+
+    // 3. The gateway Worker's OTLP, through live-check into Prometheus.
+    crate::dod::gateway::check(ctx, r).await
 }

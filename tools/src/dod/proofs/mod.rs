@@ -74,5 +74,14 @@ pub fn restart_stopped(ctx: &mut Ctx, _apps: &BTreeMap<String, App>) -> Result<(
             p.wait_http("/_health", Duration::from_secs(30))?;
         }
     }
+    if let Some(g) = &mut ctx.gateway {
+        if !g.live_check.running() {
+            g.live_check.restart()?;
+            g.live_check.wait_http("/metrics", Duration::from_secs(30))?;
+        }
+        if !g.worker.running() {
+            g.worker.restart()?;
+        }
+    }
     Ok(())
 }
