@@ -16,7 +16,7 @@ fn spec_macro_items_match_the_generated_crate() {
     assert_eq!(local::metrics::METRICS, obspec_generated::metrics::METRICS);
     assert_eq!(local::metrics::Method::Post.as_str(), "POST");
     let _handle: &'static obspec::metrics::Counter =
-        local::metrics::office_mcp_call_total("search", false, Some(local::ErrorToken::Backpressure));
+        local::metrics::office_mcp_call_total(local::metrics::Tool::Sum, false, Some(local::ErrorToken::Backpressure));
 }
 
 /// The tokens `spec!` expands to are `render::rust::tokens` of the spec; the
