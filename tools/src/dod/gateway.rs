@@ -122,7 +122,7 @@ fn make(base: &str, routes: &[String]) -> MakeRequest {
         let (method, path) = &paths[(i as usize) % paths.len()];
         let headers = vec![
             ("x-tenant-id".to_owned(), format!("t_gw{}", i % 4)),
-            ("x-session-type".to_owned(), if i % 2 == 0 { "user" } else { "agent" }.to_owned()),
+            ("x-session-type".to_owned(), if i.is_multiple_of(2) { "user" } else { "agent" }.to_owned()),
             ("x-scopes".to_owned(), "read,write".to_owned()),
         ];
         let body = (*method == Method::POST).then(|| b"{}".to_vec());
