@@ -173,9 +173,18 @@ pub struct Component {
     /// Trail kinds the component emits.
     #[serde(default)]
     pub trails: Vec<String>,
+    /// Largest request body the component reads, in bytes (default 1 MiB): a
+    /// larger body is answered with the `payload_too_large` token before it is read.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: u64,
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// `components[].max_body_bytes` when the spec does not say: 1 MiB.
+fn default_max_body_bytes() -> u64 {
+    1 << 20
 }
 
 /// Who may call an endpoint.

@@ -1018,3 +1018,14 @@ fn burn_rate_window_longer_than_the_period_is_a_warning() {
     let real = obspec_codegen::check(&common::real()).unwrap_or_else(|d| panic!("{}", summary(&d)));
     assert!(obspec_codegen::warnings(&real).is_empty(), "{}", summary(&obspec_codegen::warnings(&real)));
 }
+
+#[test]
+fn a_body_limit_of_zero_or_over_a_gibibyte_is_refused() {
+    let inputs =
+        mutate("components.yaml", "    targets: [\"api:9100\"]", "    targets: [\"api:9100\"]\n    max_body_bytes: 0");
+    let d = diags(&inputs);
+    let d: Vec<_> = d.iter().filter(|d| d.message.contains("max_body_bytes")).collect();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].message, "max_body_bytes 0 is outside [1, 1073741824]");
+    assert_eq!(d[0].location(), "spec/components.yaml:7:21");
+}

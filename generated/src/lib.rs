@@ -259,6 +259,16 @@ impl Component {
             Component::Office => &["/v1/rooms/:room_id/ws", "/mcp"],
         }
     }
+    /// The largest request body it reads, in bytes (`components[].max_body_bytes`):
+    /// give it to `obspec::http::BodyLimitLayer`.
+    pub const fn max_body_bytes(self) -> u64 {
+        match self {
+            Component::Gateway => 1048576,
+            Component::PolicyProxy => 1048576,
+            Component::Core => 1048576,
+            Component::Office => 262144,
+        }
+    }
     /// The names of the metrics it emits (`metrics[].component` or `also_in`), in spec order:
     /// its `/metrics` holds these families and no other of the spec.
     pub const fn metrics(self) -> &'static [&'static str] {

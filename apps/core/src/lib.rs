@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use obspec::flags::{FlagSource, Flags};
 use obspec::http::ops::{self, Ops};
-use obspec::http::{ChaosLayer, LimitLayer, Limits, ObservabilityLayer, Rate, TraceIndex};
+use obspec::http::{BodyLimitLayer, ChaosLayer, LimitLayer, Limits, ObservabilityLayer, Rate, TraceIndex};
 use obspec::log::LogPlane;
 use obspec::service::{ServeOptions, Shutdown, TrailSink};
 use obspec_generated::{ErrorToken, FLAGS, LOG_SCHEMA};
@@ -121,6 +121,9 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
     let router: Router = api::routes(app)
         .layer(ChaosLayer::new(flags))
         .layer(LimitLayer::<ErrorToken>::new(Arc::clone(&limits))?)
+        // A body over the spec's bound is answered before it is read (inside the
+        // observability layer, so the refusal is logged and counted).
+        .layer(BodyLimitLayer::<ErrorToken>::new(obspec_generated::Component::Core.max_body_bytes()))
         .layer(ObservabilityLayer::<ErrorToken>::builder().metrics(obs::CoreRequestMetrics).trace_index(index).build())
         .merge(ops::router::<ErrorToken>(ops));
 

@@ -604,3 +604,24 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_spec_bound_gets_payload_too_large_before_it_is_read() {
+    let s = start("body-limit", &[]);
+    let limit = usize::try_from(obspec_generated::Component::Core.max_body_bytes()).expect("limit fits usize");
+    // One byte over the bound, declared in Content-Length: refused without reading the body.
+    let big = vec![b'a'; limit + 1];
+    let r = client()
+        .post(s.url("/v1/rooms"))
+        .header(TENANT, "t1")
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .expect("post");
+    let (st, body) = json_of(r).await;
+    assert_token(st, &body, obspec_generated::ErrorToken::PayloadTooLarge);
+    // A body within the bound is read and handled as usual.
+    let (st, room) = post(&s, "/v1/rooms", "t1", json!({"title": "Small"})).await;
+    assert_eq!(st, 201, "{room}");
+}

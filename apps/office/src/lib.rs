@@ -21,7 +21,9 @@ use axum::routing::{get, post};
 use http::HeaderMap;
 use obspec::flags::{FlagSource, Flags};
 use obspec::http::ops::{self, Ops};
-use obspec::http::{ApiError, ChaosLayer, LimitLayer, Limits, ObservabilityLayer, RouteExt, TraceIndex};
+use obspec::http::{
+    ApiError, BodyLimitLayer, ChaosLayer, LimitLayer, Limits, ObservabilityLayer, RouteExt, TraceIndex,
+};
 use obspec::log::LogPlane;
 use obspec::service::{ServeOptions, Shutdown, Tasks, TrailSink};
 use obspec_generated::routes::OfficeRoute;
@@ -140,6 +142,8 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
     let router = routes(app)
         .layer(ChaosLayer::new(flags))
         .layer(LimitLayer::<ErrorToken>::new(Arc::clone(&limits))?)
+        // A body over the spec's bound is answered before it is read.
+        .layer(BodyLimitLayer::<ErrorToken>::new(obspec_generated::Component::Office.max_body_bytes()))
         .layer(
             ObservabilityLayer::<ErrorToken>::builder().metrics(obs::OfficeRequestMetrics).trace_index(index).build(),
         )

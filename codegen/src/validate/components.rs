@@ -5,6 +5,9 @@ use std::collections::BTreeSet;
 use super::Cx;
 use crate::names;
 
+/// The largest `max_body_bytes` a component may declare (1 GiB).
+const MAX_BODY_BYTES: u64 = 1 << 30;
+
 pub(super) fn check(cx: &mut Cx<'_>) {
     let spec = cx.spec;
     cx.unique("component", spec.components.iter().map(|c| (c.name.as_str(), c.loc.key("name"))));
@@ -19,6 +22,13 @@ pub(super) fn check(cx: &mut Cx<'_>) {
         }
         if !c.metrics_path.starts_with('/') {
             cx.err(&loc.key("metrics_path"), "a metrics path must start with `/`", "write `/metrics`");
+        }
+        if c.max_body_bytes == 0 || c.max_body_bytes > MAX_BODY_BYTES {
+            cx.err(
+                &loc.key("max_body_bytes"),
+                format!("max_body_bytes {} is outside [1, {MAX_BODY_BYTES}]", c.max_body_bytes),
+                "bodies are limited so no client can exhaust memory: pick a bound up to 1 GiB",
+            );
         }
         if c.targets.is_empty() {
             cx.err_key(

@@ -129,6 +129,8 @@ pub fn tokens(spec: &Spec) -> TokenStream {
             quote!(&[#(#m),*])
         })
         .collect();
+    let body_limits: Vec<proc_macro2::Literal> =
+        spec.components.iter().map(|c| proc_macro2::Literal::u64_unsuffixed(c.max_body_bytes)).collect();
     let n = variants.len();
     let enums = spec.components.iter().filter(|c| !c.routes.is_empty()).map(route_enum);
     quote! {
@@ -155,6 +157,12 @@ pub fn tokens(spec: &Spec) -> TokenStream {
             /// The spec templates of its routes, in spec order.
             pub const fn routes(self) -> &'static [&'static str] {
                 match self { #(Component::#variants => #routes,)* }
+            }
+
+            /// The largest request body it reads, in bytes (`components[].max_body_bytes`):
+            /// give it to `obspec::http::BodyLimitLayer`.
+            pub const fn max_body_bytes(self) -> u64 {
+                match self { #(Component::#variants => #body_limits,)* }
             }
 
             /// The names of the metrics it emits (`metrics[].component` or `also_in`), in spec order:
