@@ -4,6 +4,9 @@
 //!   appears as a string literal in the source of `runtime/`, `roll/`,
 //!   `trail/` or `apps/` (comments and doc comments aside), except for the
 //!   listed, reasoned exceptions, each of which must still be needed;
+//! - in the Worker sources (`apps/*/src/**/*.ts`) no metric name is a string
+//!   literal, and an ErrorToken name only as the argument of a function whose
+//!   parameter is the generated `ErrorToken` union, which `tsc --strict` checks;
 //! - renaming an ErrorToken, a log field and a flag on a copy of the spec
 //!   either compiles with the roles intact (the runtime asks for roles, so its
 //!   behaviour follows) or fails with located diagnostics.
@@ -338,4 +341,91 @@ fn renaming_a_token_a_log_field_and_a_flag_keeps_the_roles() {
         "{}",
         obspec_codegen::diag::render_all(&d)
     );
+}
+
+/// The Worker sources (`apps/*/src/**/*.ts`, not the generated `obs/`).
+fn typescript_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if p.is_dir() && name != "node_modules" {
+                walk(&p, out);
+            } else if name.ends_with(".ts") && !name.ends_with(".d.ts") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    if let Ok(apps) = std::fs::read_dir(root().join("apps")) {
+        let mut apps: Vec<PathBuf> = apps.filter_map(|e| e.ok().map(|e| e.path().join("src"))).collect();
+        apps.sort();
+        for d in apps {
+            walk(&d, &mut files);
+        }
+    }
+    files
+}
+
+/// Functions of `text` whose first parameter is typed with the generated
+/// `ErrorToken` union (`function f(token: ErrorToken…`): a literal passed
+/// there is checked by `tsc --strict` (the app's tsconfig, run by its tests).
+fn error_token_functions(text: &str) -> Vec<String> {
+    text.match_indices("function ")
+        .filter_map(|(i, _)| {
+            let rest = &text[i + "function ".len()..];
+            let (name, params) = rest.split_once('(')?;
+            let first = params.split([',', ')']).next()?;
+            let ty = first.split_once(':')?.1.trim();
+            (ty == "ErrorToken" && !name.trim().is_empty()).then(|| name.trim().to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn the_worker_names_tokens_only_where_tsc_checks_them_and_no_metric() {
+    let spec = spec();
+    let tokens: BTreeSet<&str> = spec.error_tokens.iter().map(|t| t.token.as_str()).collect();
+    let metrics: BTreeSet<&str> = spec.metrics.iter().map(|m| m.name.as_str()).collect();
+    let root = root();
+    let files = typescript_files();
+    assert!(files.iter().any(|f| f.ends_with("apps/gateway/src/index.ts")), "scans the gateway Worker");
+    let tsconfig = std::fs::read_to_string(root.join("apps/gateway/tsconfig.json")).expect("read tsconfig");
+    assert!(
+        tsconfig.contains("\"strict\": true") && tsconfig.contains("src/**/*.ts"),
+        "the Worker's sources are compiled by tsc --strict"
+    );
+    let (mut found, mut checked) = (Vec::new(), 0usize);
+    for f in &files {
+        let rel = f.strip_prefix(&root).unwrap_or(f).to_string_lossy().replace('\\', "/");
+        let text = std::fs::read_to_string(f).expect("read source");
+        let typed = error_token_functions(&text);
+        let lines: Vec<&str> = text.lines().collect();
+        for (line, lit) in string_literals(&text) {
+            if metrics.contains(lit.as_str()) {
+                found.push(format!("{rel}:{line}: \"{lit}\" is the spec's metric; call the generated emitter"));
+            } else if tokens.contains(lit.as_str()) {
+                let src = lines.get(line - 1).copied().unwrap_or("");
+                let passed = typed.iter().any(|f| src.contains(&format!("{f}(\"{lit}\"")));
+                if passed {
+                    checked += 1;
+                } else {
+                    found.push(format!(
+                        "{rel}:{line}: \"{lit}\" is the spec's ErrorToken outside a parameter typed ErrorToken \
+                         (tsc cannot check it): pass it to one, or use the generated tables (ERROR_STATUS)"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "spec names spelled in the Worker:\n{}", found.join("\n"));
+    assert!(checked > 0, "the Worker answers with ErrorTokens through a typed function");
+}
+
+#[test]
+fn error_token_parameters_are_recognised() {
+    let src = "function errorResponse(token: ErrorToken, ms?: number) {}\nfunction other(t: string) {}\nfunction f2(x: ErrorTokenish) {}";
+    assert_eq!(error_token_functions(src), vec!["errorResponse".to_owned()]);
 }
