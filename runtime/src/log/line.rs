@@ -396,15 +396,16 @@ mod tests {
     use crate::log::{Emitted, FieldSlot, LogPlane, MemorySink};
     use crate::metrics::{SelfMetric, SelfMetrics};
 
+    // Field names of their own, not the spec's (tests/tidy.rs keeps the spec's out of the runtime).
     static M: SelfMetric = SelfMetric { name: "line_test_self_total", labels: &["reason"] };
     static SELF: SelfMetrics = SelfMetrics { log_dropped: M, log_redacted: M, label_overflow: M };
     const FIELDS: &[LogField] = &[
-        LogField { name: "ts", ty: T::Timestamp, role: Some(R::Ts) },
-        LogField { name: "route", ty: T::Route, role: Some(R::Route) },
-        LogField { name: "ok", ty: T::Outcome, role: Some(R::Ok) },
+        LogField { name: "at", ty: T::Timestamp, role: Some(R::Ts) },
+        LogField { name: "path", ty: T::Route, role: Some(R::Route) },
+        LogField { name: "success", ty: T::Outcome, role: Some(R::Ok) },
         LogField { name: "err", ty: T::ErrorToken, role: Some(R::ErrToken) },
-        LogField { name: "latency_ms", ty: T::Count, role: Some(R::Latency) },
-        LogField { name: "trace_id", ty: T::TraceId, role: Some(R::TraceId) },
+        LogField { name: "took_ms", ty: T::Count, role: Some(R::Latency) },
+        LogField { name: "trace", ty: T::TraceId, role: Some(R::TraceId) },
         LogField { name: "session", ty: T::Id, role: None },
     ];
     const fn schema(success: f64) -> LogSchema {
@@ -456,9 +457,9 @@ mod tests {
         let lines = mem.lines();
         assert_eq!(lines.len(), 2);
         assert!(lines[0].ends_with(
-            r#""route":"[redacted]","ok":false,"latency_ms":3,"trace_id":"00000000000000000000000000000007"}"#
+            r#""path":"[redacted]","success":false,"took_ms":3,"trace":"00000000000000000000000000000007"}"#
         ));
-        assert!(lines[1].ends_with(r#""err":"[redacted]","trace_id":"00000000000000000000000000000007"}"#));
+        assert!(lines[1].ends_with(r#""err":"[redacted]","trace":"00000000000000000000000000000007"}"#));
         assert_eq!(p.stats().redacted(Reason::Invalid), 2);
     }
 
@@ -479,9 +480,9 @@ mod tests {
         p.flush(Duration::from_secs(5));
         let lines = mem.lines();
         assert!(
-            lines[0].ends_with(r#""route":"/v1/rooms/:id","latency_ms":7,"trace_id":"[redacted]","session":"ses_1"}"#)
+            lines[0].ends_with(r#""path":"/v1/rooms/:id","took_ms":7,"trace":"[redacted]","session":"ses_1"}"#)
         );
-        assert!(lines[1].ends_with(r#""latency_ms":19,"trace_id":"[redacted]"}"#));
+        assert!(lines[1].ends_with(r#""took_ms":19,"trace":"[redacted]"}"#));
         assert_eq!(p.stats().redacted(Reason::Invalid), 2);
     }
 }
