@@ -19,20 +19,9 @@ use crate::output::GeneratedFile;
 /// Where the generated crate's source is written.
 pub const PATH: &str = "generated/src/lib.rs";
 
-/// `SCREAMING_SNAKE` or `snake_case` or `kebab-case` → `UpperCamelCase`.
-pub fn camel(s: &str) -> String {
-    s.split(['_', '-', '.'])
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let lower = w.to_lowercase();
-            let mut c = lower.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect()
-}
+/// The spec-name → Rust-name rule lives in [`crate::names::camel`], which
+/// validation also uses to check that every generated name is an identifier.
+pub use crate::names::camel;
 
 fn ident(s: &str) -> Ident {
     Ident::new(s, Span::call_site())

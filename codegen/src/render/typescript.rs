@@ -20,9 +20,9 @@ use std::fmt::Write as _;
 
 use crate::model::{LabelDef, LabelKind, LogFieldType, LogRole, Metric, MetricKind, MetricRole, Spec, Unit};
 use crate::names;
+use crate::names::camel;
 use crate::output::GeneratedFile;
 use crate::render::header;
-use crate::render::rust::camel;
 
 /// The file name under each OTLP component's `obs/` directory.
 pub const FILE: &str = "otlp_client.ts";
