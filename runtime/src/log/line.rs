@@ -479,9 +479,7 @@ mod tests {
         assert_eq!(line.trace_id("zz").emit(), Emitted::Queued);
         p.flush(Duration::from_secs(5));
         let lines = mem.lines();
-        assert!(
-            lines[0].ends_with(r#""path":"/v1/rooms/:id","took_ms":7,"trace":"[redacted]","session":"ses_1"}"#)
-        );
+        assert!(lines[0].ends_with(r#""path":"/v1/rooms/:id","took_ms":7,"trace":"[redacted]","session":"ses_1"}"#));
         assert!(lines[1].ends_with(r#""took_ms":19,"trace":"[redacted]"}"#));
         assert_eq!(p.stats().redacted(Reason::Invalid), 2);
     }
