@@ -83,6 +83,19 @@ export const ERROR_STATUS: Readonly<Record<ErrorToken, number>> = {
   INTERNAL: 500,
 };
 
+/** The ErrorToken that plays each role of the spec (`error_tokens[].role`, `fallback`). */
+export const ERROR_ROLE = {
+  fallback: "INTERNAL",
+  unauthenticated: "UNAUTHENTICATED",
+  access_denied: "ACCESS_DENIED",
+  invalid_input: "INVALID_INPUT",
+  not_found: "NOT_FOUND",
+  unavailable: "UNAVAILABLE",
+  rate_limit: "RATE_LIMIT",
+  backpressure: "BACKPRESSURE",
+  payload_too_large: "PAYLOAD_TOO_LARGE",
+} as const satisfies Readonly<Record<string, ErrorToken>>;
+
 /** Labels of `gateway_http_requests_total`. */
 export interface GatewayHttpRequestsTotalLabels {
   /** Route template matched by the router (never the raw path). Open: at most 32 values, then `other`. */

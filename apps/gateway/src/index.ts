@@ -21,6 +21,7 @@
 import {
   COMPONENT_ROUTES,
   type Code,
+  ERROR_ROLE,
   ERROR_STATUS,
   type ErrorToken,
   type LogFields,
@@ -159,7 +160,7 @@ async function deliver(req: Request, env: Env, o: Obs): Promise<Response> {
   const hook = new URL(req.url).pathname.split("/").pop() ?? "";
   const dests = JSON.parse(env.WEBHOOK_DESTINATIONS ?? "{}") as Record<string, string>;
   const url = Object.prototype.hasOwnProperty.call(dests, hook) ? dests[hook] : undefined;
-  if (!url) return errorResponse("NOT_FOUND");
+  if (!url) return errorResponse(ERROR_ROLE.not_found);
   const started = Date.now();
   let ok = false;
   try {
@@ -189,14 +190,14 @@ async function proxy(req: Request, env: Env): Promise<Response> {
 
 async function handle(req: Request, env: Env, o: Obs, route: RouteTemplate | null, method: Method): Promise<Response> {
   await refreshKeys(env, o);
-  if (!route) return errorResponse("NOT_FOUND");
-  if (!(await authorised(req, env))) return errorResponse("UNAUTHENTICATED");
+  if (!route) return errorResponse(ERROR_ROLE.not_found);
+  if (!(await authorised(req, env))) return errorResponse(ERROR_ROLE.unauthenticated);
   const max = Number(env.MAX_INFLIGHT ?? "256");
   if (inflight > max) {
     const st = req.headers.get("x-session-type") ?? "";
     const session_type: SessionType = isSessionType(st) ? st : (SESSION_TYPE_VALUES[0] as SessionType);
     o.gateway_backpressure_total({ session_type });
-    return errorResponse("BACKPRESSURE", 1000);
+    return errorResponse(ERROR_ROLE.backpressure, 1000);
   }
   if (route === "/v1/webhooks/:hook_id" && method === "POST") return deliver(req, env, o);
   return proxy(req, env);

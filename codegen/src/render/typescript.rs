@@ -202,6 +202,21 @@ export const OTHER = "other";
         "export const ERROR_STATUS: Readonly<Record<ErrorToken, number>> = {{\n{}\n}};\n",
         statuses.join("\n")
     );
+    // Code answers by role, as the Rust runtime does (`TokenInfo::for_role`), so a
+    // renamed token changes no caller.
+    let mut roles: Vec<String> =
+        spec.error_tokens.iter().filter(|t| t.fallback).map(|t| format!("  fallback: {},", lit(&t.token))).collect();
+    for role in crate::model::TokenRole::ALL {
+        if let Some(t) = spec.error_tokens.iter().find(|t| t.role == Some(role)) {
+            roles.push(format!("  {}: {},", role.as_str(), lit(&t.token)));
+        }
+    }
+    let _ = writeln!(o, "/** The ErrorToken that plays each role of the spec (`error_tokens[].role`, `fallback`). */");
+    let _ = writeln!(
+        o,
+        "export const ERROR_ROLE = {{\n{}\n}} as const satisfies Readonly<Record<string, ErrorToken>>;\n",
+        roles.join("\n")
+    );
 
     // Label interfaces.
     for m in &metrics {
