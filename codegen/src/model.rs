@@ -374,11 +374,15 @@ pub enum MetricRole {
     LogRedacted,
     /// Open-label values folded into `other` (counter, labels: metric, label).
     LabelOverflow,
+    /// Requests limited by the shared overflow bucket because their tenant found
+    /// the rate limiter's table full of active tenants (counter, no labels).
+    LimitOverflow,
 }
 
 impl MetricRole {
     /// Every role; each is held by exactly one metric.
-    pub const ALL: [MetricRole; 3] = [MetricRole::LogDropped, MetricRole::LogRedacted, MetricRole::LabelOverflow];
+    pub const ALL: [MetricRole; 4] =
+        [MetricRole::LogDropped, MetricRole::LogRedacted, MetricRole::LabelOverflow, MetricRole::LimitOverflow];
 
     /// The spec spelling.
     pub fn as_str(self) -> &'static str {
@@ -386,6 +390,7 @@ impl MetricRole {
             MetricRole::LogDropped => "log_dropped",
             MetricRole::LogRedacted => "log_redacted",
             MetricRole::LabelOverflow => "label_overflow",
+            MetricRole::LimitOverflow => "limit_overflow",
         }
     }
 
@@ -394,6 +399,7 @@ impl MetricRole {
         match self {
             MetricRole::LogDropped | MetricRole::LogRedacted => &["reason"],
             MetricRole::LabelOverflow => &["metric", "label"],
+            MetricRole::LimitOverflow => &[],
         }
     }
 }

@@ -693,8 +693,10 @@ pub mod metric_names {
     pub const OBSPEC_LOG_REDACTED_TOTAL: &str = "obspec_log_redacted_total";
     ///`obspec_label_overflow_total` (Counter, Count): Label values folded into "other" because an open label reached its max_values bound.
     pub const OBSPEC_LABEL_OVERFLOW_TOTAL: &str = "obspec_label_overflow_total";
+    ///`obspec_limit_overflow_total` (Counter, Count): Requests limited by the shared overflow bucket because their tenant found the rate limiter's table full of active tenants.
+    pub const OBSPEC_LIMIT_OVERFLOW_TOTAL: &str = "obspec_limit_overflow_total";
     /// Every metric name, in spec order.
-    pub const ALL: [&str; 26usize] = [
+    pub const ALL: [&str; 27usize] = [
         "gateway_http_requests_total",
         "gateway_http_request_duration_seconds",
         "gateway_backpressure_total",
@@ -721,6 +723,7 @@ pub mod metric_names {
         "obspec_log_dropped_total",
         "obspec_log_redacted_total",
         "obspec_label_overflow_total",
+        "obspec_limit_overflow_total",
     ];
 }
 /// Typed metric emitters (§1.2), one function per metric of the spec.
@@ -1239,7 +1242,7 @@ pub mod metrics {
         }
     }
     /// Every metric of the spec (help, type, labels, buckets), for the recorder.
-    pub static METRICS: [::obspec::metrics::MetricDesc; 26usize] = [
+    pub static METRICS: [::obspec::metrics::MetricDesc; 27usize] = [
         ::obspec::metrics::MetricDesc {
             name: "gateway_http_requests_total",
             kind: ::obspec::metrics::MetricKind::Counter,
@@ -1535,11 +1538,19 @@ pub mod metrics {
             labels: &["metric", "label"],
             buckets: &[],
         },
+        ::obspec::metrics::MetricDesc {
+            name: "obspec_limit_overflow_total",
+            kind: ::obspec::metrics::MetricKind::Counter,
+            help: "Requests limited by the shared overflow bucket because their tenant found the rate limiter's table full of active tenants.",
+            unit: "count",
+            labels: &[],
+            buckets: &[],
+        },
     ];
     /// `(component, metric)` of every metric whose labels are all closed:
     /// [`install_for`] the component creates each of its series at zero.
     /// Metrics with an open label (route, tool, tenant…) start empty.
-    pub static PREINITIALISED: [(&str, &str); 13usize] = [
+    pub static PREINITIALISED: [(&str, &str); 14usize] = [
         ("gateway", "gateway_backpressure_total"),
         ("gateway", "gateway_jwks_refresh_total"),
         ("gateway", "gateway_jwks_refresh_consecutive_failures"),
@@ -1553,6 +1564,7 @@ pub mod metrics {
         ("office", "office_ws_reconnect_duration_seconds"),
         ("obspec", "obspec_log_dropped_total"),
         ("obspec", "obspec_log_redacted_total"),
+        ("obspec", "obspec_limit_overflow_total"),
     ];
     /// Installs obspec's recorder with the spec's metrics as the global
     /// `metrics` recorder; serve [`render`] on `/metrics`. Creates no series:
@@ -1641,6 +1653,7 @@ pub mod metrics {
                 for reason in Reason::ALL {
                     let _ = obspec_log_redacted_total(reason);
                 }
+                let _ = obspec_limit_overflow_total();
                 true
             }
             _ => false,
@@ -2456,6 +2469,18 @@ pub mod metrics {
     ) -> &'static ::obspec::metrics::Counter {
         obspec_label_overflow_total_row(metric, label).get()
     }
+    ///`obspec_limit_overflow_total`: Requests limited by the shared overflow bucket because their tenant found the rate limiter's table full of active tenants.
+    ///
+    ///Counter, unit: count, component: `obspec`.
+    ///Note: R44.
+    #[inline]
+    pub fn obspec_limit_overflow_total() -> &'static ::obspec::metrics::Counter {
+        static FAMILY: ::obspec::metrics::ClosedFamily<
+            ::obspec::metrics::Counter,
+            1usize,
+        > = ::obspec::metrics::ClosedFamily::new("obspec_limit_overflow_total");
+        FAMILY.get(0usize, || ::std::vec![])
+    }
 }
 /// The server-blind log plane's vocabulary (§2): the closed field list with
 /// a shape per field, the forbidden names, routes, tokens and sampling.
@@ -2636,6 +2661,10 @@ pub static SELF_METRICS: ::obspec::metrics::SelfMetrics = ::obspec::metrics::Sel
     label_overflow: ::obspec::metrics::SelfMetric {
         name: "obspec_label_overflow_total",
         labels: &["metric", "label"],
+    },
+    limit_overflow: ::obspec::metrics::SelfMetric {
+        name: "obspec_limit_overflow_total",
+        labels: &[],
     },
 };
 impl ::obspec::http::TokenInfo for ErrorToken {

@@ -293,6 +293,10 @@ fn a_flood_of_random_tenants_never_throttles_a_known_tenant() {
         .metrics(counts.clone())
         .clock(clock)
         .build();
+    // The overflow is counted under the spec's `limit_overflow` self-metric.
+    obspec::metrics::set_self_metrics(&obspec_generated::SELF_METRICS);
+    let rec = obspec::metrics::ObspecRecorder::new(&obspec_generated::metrics::METRICS);
+    let _recorder = metrics::set_default_local_recorder(&rec);
     let started = std::time::Instant::now();
     assert!(limits.check(Some("good"), None).is_ok(), "the good tenant is known before the flood");
     let (mut x, mut id, mut max_tracked, mut good_sent) = (0x9E37_79B9_7F4A_7C15_u64, String::new(), 0, 1_u64);
@@ -339,6 +343,12 @@ fn a_flood_of_random_tenants_never_throttles_a_known_tenant() {
     assert!(max_tracked <= MAX_KEYS, "bounded: {max_tracked} buckets");
     assert!(overflowed > FLOOD / 2, "most of the flood found the table full");
     assert_eq!(overflowed, counts.get(Counts::OTHER_ADMITTED) + counts.get(Counts::OTHER_LIMITED));
+    let scrape = rec.exporter().render();
+    let counted = scrape
+        .lines()
+        .find_map(|l| l.strip_prefix(obspec_generated::SELF_METRICS.limit_overflow.name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no limit_overflow sample in\n{scrape}"));
+    assert_eq!(counted.parse::<u64>().unwrap(), overflowed, "the self-metric counts every overflow");
     // The overflow bucket has the tenant rate: ~100 a second over 10 s, plus its burst.
     assert!(counts.get(Counts::OTHER_ADMITTED) <= 1000 + 10, "{}", counts.get(Counts::OTHER_ADMITTED));
     // Idle buckets were forgotten during the flood: far more than MAX_KEYS

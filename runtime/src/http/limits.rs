@@ -25,8 +25,9 @@
 //! added, at most once per `max(idle_after / 8, 1 ms)`, so its cost is bounded
 //! whatever the request rate. A new tenant that finds the table full (every
 //! tracked tenant active within `idle_after`) is limited by one shared
-//! overflow bucket of the same rate, labelled [`OTHER`] and counted
-//! ([`Limits::overflowed`]): it can never take a token from a tracked tenant,
+//! overflow bucket of the same rate, labelled [`OTHER`] and counted (by
+//! [`Limits::overflowed`], and by the spec's self-metric with
+//! `role: limit_overflow`): it can never take a token from a tracked tenant,
 //! whose answers stay exact.
 //!
 //! Why not `governor`'s keyed limiter: its store has no capacity bound (it
@@ -380,6 +381,8 @@ pub struct Limits {
     other_session: Option<Keyed>,
     bound: Bound,
     overflowed: AtomicU64,
+    /// The `limit_overflow` self-metric, registered at the first overflow.
+    overflow_counter: OnceLock<::metrics::Counter>,
     max_concurrency: usize,
     in_flight: AtomicUsize,
     backpressure_retry_ms: u64,
@@ -502,6 +505,7 @@ impl LimitsBuilder {
             other_session: self.other_session.map(Keyed::new),
             bound: Bound::new(self.max_keys, self.idle_after),
             overflowed: AtomicU64::new(0),
+            overflow_counter: OnceLock::new(),
             max_concurrency: self.max_concurrency,
             in_flight: AtomicUsize::new(0),
             backpressure_retry_ms: self.backpressure_retry_ms,
@@ -620,6 +624,9 @@ impl Limits {
     /// Counts a request limited by an overflow bucket; its tenant label.
     fn overflow(&self) -> &'static str {
         self.overflowed.fetch_add(1, Ordering::Relaxed);
+        if let Some(m) = crate::metrics::self_metrics() {
+            self.overflow_counter.get_or_init(|| m.limit_overflow.counter(&[])).increment(1);
+        }
         OTHER
     }
 

@@ -18,7 +18,7 @@
 //! # use obspec::log::*;
 //! # use obspec::metrics::{SelfMetric, SelfMetrics};
 //! # static M: SelfMetric = SelfMetric { name: "demo_self_total", labels: &["reason"] };
-//! # static SELF: SelfMetrics = SelfMetrics { log_dropped: M, log_redacted: M, label_overflow: M };
+//! # static SELF: SelfMetrics = SelfMetrics { log_dropped: M, log_redacted: M, label_overflow: M, limit_overflow: M };
 //! # static S: LogSchema = LogSchema { fields: &[
 //! #   LogField { name: "ts", ty: LogFieldType::Timestamp, role: Some(LogRole::Ts) },
 //! #   LogField { name: "route", ty: LogFieldType::Route, role: Some(LogRole::Route) },
@@ -398,7 +398,7 @@ mod tests {
 
     // Field names of their own, not the spec's (tests/tidy.rs keeps the spec's out of the runtime).
     static M: SelfMetric = SelfMetric { name: "line_test_self_total", labels: &["reason"] };
-    static SELF: SelfMetrics = SelfMetrics { log_dropped: M, log_redacted: M, label_overflow: M };
+    static SELF: SelfMetrics = SelfMetrics { log_dropped: M, log_redacted: M, label_overflow: M, limit_overflow: M };
     const FIELDS: &[LogField] = &[
         LogField { name: "at", ty: T::Timestamp, role: Some(R::Ts) },
         LogField { name: "path", ty: T::Route, role: Some(R::Route) },

@@ -10,6 +10,7 @@
 //!     log_dropped: SelfMetric { name: "demo_log_dropped_total", labels: &["reason"] },
 //!     log_redacted: SelfMetric { name: "demo_log_redacted_total", labels: &["reason"] },
 //!     label_overflow: SelfMetric { name: "demo_label_overflow_total", labels: &["metric", "label"] },
+//!     limit_overflow: SelfMetric { name: "demo_limit_overflow_total", labels: &[] },
 //! };
 //! pub static LOG_SCHEMA: LogSchema = LogSchema {
 //!     fields: &[

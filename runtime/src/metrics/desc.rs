@@ -58,6 +58,9 @@ pub struct SelfMetrics {
     pub log_redacted: SelfMetric,
     /// Open-label values folded into `other`; labels: the metric, the label.
     pub label_overflow: SelfMetric,
+    /// Requests limited by the rate limiter's shared overflow bucket (their
+    /// tenant found the table full of active tenants); no labels.
+    pub limit_overflow: SelfMetric,
 }
 
 static SELF_METRICS: std::sync::OnceLock<&'static SelfMetrics> = std::sync::OnceLock::new();

@@ -107,6 +107,7 @@ pub fn tokens(spec: &Spec) -> TokenStream {
     let dropped = self_metric(spec, MetricRole::LogDropped);
     let redacted = self_metric(spec, MetricRole::LogRedacted);
     let overflow = self_metric(spec, MetricRole::LabelOverflow);
+    let limit_overflow = self_metric(spec, MetricRole::LimitOverflow);
     let forbidden = &logs.forbidden;
     let routes: BTreeSet<&str> = spec.components.iter().flat_map(|c| c.routes.iter().map(String::as_str)).collect();
     let routes = routes.into_iter();
@@ -156,6 +157,7 @@ pub fn tokens(spec: &Spec) -> TokenStream {
             log_dropped: #dropped,
             log_redacted: #redacted,
             label_overflow: #overflow,
+            limit_overflow: #limit_overflow,
         };
 
         impl ::obspec::http::TokenInfo for ErrorToken {
