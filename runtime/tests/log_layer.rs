@@ -152,3 +152,62 @@ fn display_and_debug_values_are_checked_too() {
     assert_eq!(obj["tool"], "search");
     assert_eq!(obj["node"], REDACTED);
 }
+
+#[test]
+fn the_layer_samples_as_typed_lines_do_before_reading_values() {
+    use fixture::{BLUEPRINT, trace_hex};
+    let (layer_mem, typed_mem) = (MemorySink::new(), MemorySink::new());
+    let build = |m: &MemorySink| LogPlane::builder(&BLUEPRINT, "core").memory(m).build().expect("plane");
+    let (lp, tp) = (build(&layer_mem), build(&typed_mem));
+    const N: u128 = 2000;
+    let traces = || (0..N).map(|i| 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_0000 + i * 7919);
+    run(&lp, || {
+        for (i, t) in traces().enumerate() {
+            let hex = trace_hex(t);
+            if i % 2 == 0 {
+                // The trace-id on the request span, the outcome on the event.
+                let span = tracing::info_span!("request", trace_id = hex.as_str(), tenant = "t1");
+                let _g = span.enter();
+                tracing::info!(route = "/v1/rooms", ok = true, latency_ms = 3, prompt = "never");
+            } else {
+                tracing::info!(
+                    route = "/v1/rooms",
+                    ok = true,
+                    latency_ms = 3,
+                    trace_id = hex.as_str(),
+                    prompt = "never"
+                );
+            }
+        }
+        // Errors are kept whatever their trace: by outcome, or by an error token set on a span.
+        tracing::info!(route = "/v1/rooms", ok = false, trace_id = trace_hex(1).as_str());
+        let span = tracing::info_span!("request", err_token = "RATE_LIMIT");
+        let _g = span.enter();
+        tracing::info!(route = "/v1/rooms", latency_ms = 1, trace_id = trace_hex(2).as_str());
+    });
+    for t in traces() {
+        tp.line().route("/v1/rooms").ok(true).trace(t).emit();
+    }
+    assert!(tp.flush(Duration::from_secs(5)));
+    let kept = |lines: &[String]| -> Vec<String> {
+        parse(lines)
+            .iter()
+            .filter(|o| o.get("ok") == Some(&serde_json::Value::Bool(true)))
+            .map(|o| o.get("trace_id").and_then(|t| t.as_str()).unwrap_or("").to_owned())
+            .collect()
+    };
+    let (by_layer, by_line) = (kept(&layer_mem.lines()), kept(&typed_mem.lines()));
+    assert!(
+        !by_line.is_empty() && by_line.len() < N as usize / 2,
+        "the spec's success rate samples: {}",
+        by_line.len()
+    );
+    assert_eq!(by_layer, by_line, "the same traces kept, wherever the trace-id was recorded");
+    let errors = parse(&layer_mem.lines())
+        .iter()
+        .filter(|o| o.get("ok") == Some(&serde_json::Value::Bool(false)) || o.contains_key("err_token"))
+        .count();
+    assert_eq!(errors, 2, "both errors kept");
+    // A sampled-out event's forbidden key is still counted, once per event.
+    assert_eq!(lp.stats().redacted(Reason::Forbidden), N as u64);
+}

@@ -7,6 +7,11 @@
 //! counted; each value must fit its field's shape or is written as
 //! `"[redacted]"`. Fields recorded on enclosing spans (for example a request
 //! span carrying `trace_id`) fill the slots the event left empty.
+//!
+//! The sampling decision comes first: a [`Peek`] visit reads only the keys
+//! (through the per-thread key cache) and the outcome, error-token and
+//! trace-id values, the enclosing spans fill in what the event lacks, and a
+//! line the sampler drops is never validated, formatted or given a clock read.
 
 use std::cell::Cell;
 use std::fmt;
@@ -52,6 +57,26 @@ struct Visitor<'a> {
     rec: &'a mut Record,
 }
 
+/// The sampling decision's inputs, read from an event before any value is
+/// validated (see [`Peek`]).
+struct Peek<'a> {
+    c: &'a Compiled,
+    /// The outcome field's value, if the event set it.
+    ok: Option<bool>,
+    /// The error-token field is set (to any value: validated later, it is
+    /// still present, so the line is an error).
+    err: bool,
+    /// The trace-id field: `Some(None)` set but not a trace-id.
+    trace: Option<Option<u128>>,
+    /// A decision field came in a shape only the full visit reads (`?value`,
+    /// a number): decide after it.
+    unsure: bool,
+    /// Some key is a schema field.
+    any: bool,
+    /// Keys dropped, by reason (counted if the line is sampled out).
+    drops: [u32; 5],
+}
+
 /// One entry of the per-thread key cache: (plane, key pointer, key length) → class.
 type CacheEntry = (usize, usize, usize, Class);
 
@@ -64,21 +89,119 @@ thread_local! {
     static KEYS: [Cell<CacheEntry>; CACHE] = const { [const { Cell::new(EMPTY) }; CACHE] };
 }
 
+/// The class of a tracing key, through the per-thread cache.
+#[inline]
+fn classify(c: &Compiled, name: &'static str) -> Class {
+    let plane = c as *const Compiled as usize;
+    let ptr = name.as_ptr() as usize;
+    let i = ((ptr >> 3) ^ (ptr >> 11) ^ (plane >> 4)) % CACHE;
+    KEYS.with(|keys| {
+        let e = keys[i].get();
+        if e.0 == plane && e.1 == ptr && e.2 == name.len() {
+            return e.3;
+        }
+        let class = c.classify(name);
+        keys[i].set((plane, ptr, name.len(), class));
+        class
+    })
+}
+
+impl<'a> Peek<'a> {
+    fn new(c: &'a Compiled) -> Self {
+        Self { c, ok: None, err: false, trace: None, unsure: false, any: false, drops: [0; 5] }
+    }
+
+    /// The decision field `f` is, if any (`None` also for dropped keys).
+    #[inline]
+    fn role(&mut self, f: &Field) -> Option<Decides> {
+        match classify(self.c, f.name()) {
+            Class::Slot(s) => {
+                self.any = true;
+                let s = Some(s);
+                if s == self.c.outcome {
+                    Some(Decides::Outcome)
+                } else if s == self.c.err_token {
+                    self.err = true;
+                    None
+                } else if s == self.c.trace {
+                    Some(Decides::Trace)
+                } else {
+                    None
+                }
+            }
+            Class::Drop(r) => {
+                self.drops[r as usize] += 1;
+                None
+            }
+        }
+    }
+
+    /// Fills what the event left unset from a span's validated fields.
+    fn fill(&mut self, span: &Record) {
+        let c = self.c;
+        // As `Record::merge_absent`: the innermost span with the slot set wins.
+        if self.ok.is_none()
+            && let Some(v) = c.outcome.map(|s| span.vals[s as usize])
+            && v != Val::Absent
+        {
+            self.ok = Some(v != Val::Bool(false));
+        }
+        if !self.err && c.err_token.is_some_and(|s| span.vals[s as usize] != Val::Absent) {
+            self.err = true;
+        }
+        if self.trace.is_none() && c.trace.is_some_and(|s| span.vals[s as usize] != Val::Absent) {
+            self.trace = Some(span.trace_id(c));
+        }
+    }
+
+    /// Whether a span could still change the decision.
+    fn open(&self) -> bool {
+        (self.c.outcome.is_some() && self.ok.is_none())
+            || (self.c.err_token.is_some() && !self.err)
+            || (self.c.trace.is_some() && self.trace.is_none())
+    }
+}
+
+/// A field the sampling decision reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Decides {
+    Outcome,
+    Trace,
+}
+
+impl Visit for Peek<'_> {
+    fn record_str(&mut self, f: &Field, v: &str) {
+        match self.role(f) {
+            Some(Decides::Outcome) => match v {
+                "true" => self.ok = Some(true),
+                "false" => self.ok = Some(false),
+                _ => self.unsure = true,
+            },
+            Some(Decides::Trace) => self.trace = Some(crate::log::validate::parse_trace_id(v)),
+            None => {}
+        }
+    }
+
+    fn record_bool(&mut self, f: &Field, v: bool) {
+        match self.role(f) {
+            Some(Decides::Outcome) => self.ok = Some(v),
+            Some(Decides::Trace) => self.unsure = true,
+            None => {}
+        }
+    }
+
+    fn record_debug(&mut self, f: &Field, _: &dyn fmt::Debug) {
+        // Never formatted here: a decision field in this shape waits for the full visit.
+        if self.role(f).is_some() {
+            self.unsure = true;
+        }
+    }
+}
+
 impl Visitor<'_> {
     #[inline]
     fn classify(&self, name: &'static str) -> Class {
-        let plane = self.c as *const Compiled as usize;
-        let ptr = name.as_ptr() as usize;
-        let i = ((ptr >> 3) ^ (ptr >> 11) ^ (plane >> 4)) % CACHE;
-        KEYS.with(|keys| {
-            let e = keys[i].get();
-            if e.0 == plane && e.1 == ptr && e.2 == name.len() {
-                return e.3;
-            }
-            let class = self.c.classify(name);
-            keys[i].set((plane, ptr, name.len(), class));
-            class
-        })
+        classify(self.c, name)
     }
 
     #[inline]
@@ -230,9 +353,49 @@ where
         if !inner.level_enabled(event.metadata().level()) {
             return;
         }
+        // The sampling decision first, from the keys and three values only.
+        let mut peek = Peek::new(&inner.c);
+        event.record(&mut peek);
+        let mut kept = false;
+        if peek.any && !peek.unsure {
+            if peek.open()
+                && let Some(scope) = ctx.event_scope(event)
+            {
+                for span in scope {
+                    if let Some(sf) = span.extensions().get::<SpanFields>() {
+                        peek.fill(&sf.0);
+                    }
+                    if !peek.open() {
+                        break;
+                    }
+                }
+            }
+            let is_error = peek.ok == Some(false) || peek.err;
+            match inner.sample_early(is_error, peek.trace.flatten()) {
+                Err(_) => {
+                    if peek.drops != [0; 5] {
+                        inner.count_drops(&peek.drops);
+                    }
+                    return;
+                }
+                Ok(k) => kept = k,
+            }
+        }
         let mut rec = Record::new(SCRATCH.with(Cell::take));
         event.record(&mut Visitor { c: &inner.c, rec: &mut rec });
-        if rec.any {
+        if rec.any && kept {
+            if let Some(scope) = ctx.event_scope(event) {
+                for span in scope {
+                    if let Some(sf) = span.extensions().get::<SpanFields>() {
+                        rec.merge_absent(&sf.0);
+                    }
+                }
+            }
+            if rec.drops != [0; 5] {
+                inner.count_drops(&rec.drops);
+            }
+            inner.write(&rec);
+        } else if rec.any {
             if let Some(scope) = ctx.event_scope(event) {
                 for span in scope {
                     if let Some(sf) = span.extensions().get::<SpanFields>() {

@@ -271,6 +271,13 @@ impl Inner {
         if !self.level_enabled(level) {
             return Err(Emitted::Filtered);
         }
+        self.sample_early(is_error, trace)
+    }
+
+    /// The sampling decision alone (the level already passed), as
+    /// [`Inner::decide_early`] returns it.
+    #[inline]
+    pub(crate) fn sample_early(&self, is_error: bool, trace: Option<u128>) -> Result<bool, Emitted> {
         self.refresh();
         match self.sampler.keep_early(is_error, trace) {
             Some(true) => Ok(true),
