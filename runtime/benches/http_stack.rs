@@ -9,10 +9,18 @@
 //! - `full`: + metrics (a counter and a histogram through `OpenFamily`, as the
 //!   generated emitters do), the log plane at the spec's 1% success sampling
 //!   (lines to a discarding sink), the 1024-entry trace index, the limits
-//!   (tenant bucket, session-type bucket, concurrency) and chaos light (off);
+//!   (tenant bucket, session-type bucket, concurrency) and chaos light (off),
+//!   all in the one observability service (`builder().limits(..).chaos(..)`);
+//! - `full_layered`: the same with the limits and chaos as their own layers
+//!   (`LimitLayer`, `ChaosLayer`), as before they joined the one service;
 //! - `full_log_all`: `full` with every line formatted and queued (100% sampling).
 //!
-//! Run: `CARGO_TARGET_DIR=/work/target-http cargo bench -p obspec --bench http_stack -- --warm-up-time 1 --measurement-time 3`
+//! After criterion, two paired harnesses (blocks of requests to each app in
+//! turn, median per-round ratio to `bare`): in-process, and over a real
+//! socket (a hyper HTTP/1.1 server on 127.0.0.1 and one keep-alive client
+//! connection, both on the same current-thread runtime).
+//!
+//! Run: `cargo bench -p obspec --bench http_stack -- --warm-up-time 1 --measurement-time 3`
 #![allow(missing_docs, clippy::print_stdout)]
 
 use std::convert::Infallible;
@@ -123,6 +131,21 @@ fn obs_min() -> Router {
 }
 
 fn full(schema: &'static LogSchema) -> (Router, LogPlane) {
+    let (plane, limits) = full_parts(schema);
+    let router = bare().layer(
+        ObservabilityLayer::<Tok>::builder()
+            .metrics(Emitters)
+            .log_plane(plane.clone())
+            .trace_index(Arc::new(TraceIndex::default()))
+            .limits(limits)
+            .expect("tokens")
+            .chaos(Arc::new(Flags::defaults(&obspec_generated::FLAGS)))
+            .build(),
+    );
+    (router, plane)
+}
+
+fn full_parts(schema: &'static LogSchema) -> (LogPlane, Arc<Limits>) {
     let plane = LogPlane::builder(schema, "core").sink(Discard).build().expect("plane");
     let limits = Limits::builder()
         .tenant_rate(Rate::per_second(1_000_000_000, 1_000_000))
@@ -131,6 +154,11 @@ fn full(schema: &'static LogSchema) -> (Router, LogPlane) {
         .max_concurrency(1024)
         .metrics(LimitCounters)
         .build();
+    (plane, limits)
+}
+
+fn full_layered(schema: &'static LogSchema) -> (Router, LogPlane) {
+    let (plane, limits) = full_parts(schema);
     let router = bare()
         .layer(ChaosLayer::new(Arc::new(Flags::defaults(&obspec_generated::FLAGS))))
         .layer(LimitLayer::<Tok>::new(limits).expect("tokens"))
@@ -147,6 +175,7 @@ fn full(schema: &'static LogSchema) -> (Router, LogPlane) {
 fn request() -> http::Request<Body> {
     http::Request::builder()
         .uri("/v1/rooms/r-123")
+        .header("host", "127.0.0.1")
         .header("x-tenant-id", "tenant-42")
         .header("x-session-type", "user")
         .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
@@ -159,11 +188,13 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     let (full_sampled, p1) = full(&SAMPLED);
     let (full_all, p2) = full(&ALL);
+    let (layered, p3) = full_layered(&SAMPLED);
     let apps = [
         ("bare", bare()),
         ("noop_layer", noop_layer()),
         ("obs_min", obs_min()),
         ("full", full_sampled),
+        ("full_layered", layered),
         ("full_log_all", full_all),
     ];
     let mut g = c.benchmark_group("http");
@@ -178,6 +209,7 @@ fn bench(c: &mut Criterion) {
     g.finish();
     p1.flush(Duration::from_secs(5));
     p2.flush(Duration::from_secs(5));
+    p3.flush(Duration::from_secs(5));
 }
 
 /// Blocks of requests to each app in turn, so machine noise hits them alike;
@@ -188,11 +220,13 @@ fn paired() {
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     let (full_sampled, _p1) = full(&SAMPLED);
     let (full_all, _p2) = full(&ALL);
+    let (layered, _p3) = full_layered(&SAMPLED);
     let apps = [
         ("bare", bare()),
         ("noop_layer", noop_layer()),
         ("obs_min", obs_min()),
         ("full", full_sampled),
+        ("full_layered", layered),
         ("full_log_all", full_all),
     ];
     let mut ns: Vec<Vec<f64>> = vec![Vec::new(); apps.len()];
@@ -206,17 +240,71 @@ fn paired() {
             ns[i].push(t.elapsed().as_nanos() as f64 / f64::from(BLOCK));
         }
     }
+    report("in-process", &apps.map(|(n, _)| n), ns, ROUNDS, BLOCK);
+}
+
+/// Prints each app's median ns/request and its median per-round ratio to the first.
+fn report(what: &str, names: &[&str], mut ns: Vec<Vec<f64>>, rounds: usize, block: u32) {
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
     let base = ns[0].clone();
-    for (i, (name, _)) in apps.iter().enumerate() {
+    for (i, name) in names.iter().enumerate() {
         let mut ratios: Vec<f64> = ns[i].iter().zip(&base).map(|(a, b)| a / b).collect();
         let m = median(&mut ns[i]);
         let r = median(&mut ratios);
-        println!("paired http/{name:<13} median {m:>8.0} ns/request   x{r:.3} of bare   ({ROUNDS} rounds of {BLOCK})");
+        let added = m - median(&mut ns[0].clone());
+        println!(
+            "paired {what} http/{name:<13} median {m:>8.0} ns/request  +{added:>6.0} ns  x{r:.3} of bare  ({rounds} rounds of {block})"
+        );
     }
+}
+
+/// The same pairing over a real socket: per app a hyper HTTP/1.1 server on
+/// 127.0.0.1 and one keep-alive client connection, all on one current-thread
+/// runtime, so each request's full cost (both ends, the loopback) is counted.
+fn paired_socket() {
+    use http_body_util::BodyExt;
+    const ROUNDS: usize = 30;
+    const BLOCK: u32 = 500;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let (full_sampled, _p1) = full(&SAMPLED);
+    let (layered, _p3) = full_layered(&SAMPLED);
+    let apps = [("bare", bare()), ("full", full_sampled), ("full_layered", layered)];
+    let names = apps.clone().map(|(n, _)| n);
+    let ns = rt.block_on(async move {
+        let mut senders = Vec::new();
+        for (_, app) in apps {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            tokio::spawn(async move {
+                let (stream, _) = listener.accept().await.expect("accept");
+                let svc = hyper_util::service::TowerToHyperService::new(app);
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+            });
+            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            stream.set_nodelay(true).expect("nodelay");
+            let (tx, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
+            tokio::spawn(conn);
+            senders.push(tx);
+        }
+        let mut ns: Vec<Vec<f64>> = vec![Vec::new(); senders.len()];
+        for _ in 0..ROUNDS {
+            for (i, tx) in senders.iter_mut().enumerate() {
+                let t = std::time::Instant::now();
+                for _ in 0..BLOCK {
+                    let resp = tx.send_request(request()).await.expect("response");
+                    black_box(resp.into_body().collect().await.expect("body"));
+                }
+                ns[i].push(t.elapsed().as_nanos() as f64 / f64::from(BLOCK));
+            }
+        }
+        ns
+    });
+    report("socket", &names, ns, ROUNDS, BLOCK);
 }
 
 criterion_group!(benches, bench);
@@ -224,5 +312,6 @@ criterion_group!(benches, bench);
 fn main() {
     benches();
     paired();
+    paired_socket();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -295,6 +295,18 @@ fn chaos_light_delays_about_the_ratio_within_the_range() {
 async fn chaos_layer_passes_requests_through_when_off_and_delays_when_on() {
     let flags = Arc::new(Flags::defaults(&FLAGS));
     let app = Router::new().route("/v1/rooms", get(|| async { "ok" })).layer(ChaosLayer::new(Arc::clone(&flags)));
+    chaos_off_then_on(app, &flags).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn chaos_in_the_observability_layer_delays_the_same_way() {
+    let flags = Arc::new(Flags::defaults(&FLAGS));
+    let obs = ObservabilityLayer::<Tok>::builder().no_log().chaos(Arc::clone(&flags)).build();
+    let app = Router::new().route("/v1/rooms", get(|| async { "ok" })).layer(obs);
+    chaos_off_then_on(app, &flags).await;
+}
+
+async fn chaos_off_then_on(app: Router, flags: &Flags) {
     let t0 = tokio::time::Instant::now();
     for _ in 0..50 {
         assert_eq!(app.clone().oneshot(req("/v1/rooms")).await.expect("infallible").status(), StatusCode::OK);

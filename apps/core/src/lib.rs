@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use obspec::flags::{FlagSource, Flags};
 use obspec::http::ops::{self, Ops};
-use obspec::http::{BodyLimitLayer, ChaosLayer, LimitLayer, Limits, ObservabilityLayer, Rate, TraceIndex};
+use obspec::http::{BodyLimitLayer, Limits, ObservabilityLayer, Rate, TraceIndex};
 use obspec::log::LogPlane;
 use obspec::service::{ServeOptions, Shutdown, TrailSink};
 use obspec_generated::{ErrorToken, FLAGS, LOG_SCHEMA};
@@ -118,13 +118,19 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
         ops.on_reload(move |e| reload_trails.submit(&ops_tenant, &obs::Reload { stage: e.stage, ok: e.ok })).build();
     let ready = Arc::clone(ops.ready_flag());
 
+    // One observability service per route: trace context, limits, chaos,
+    // metrics, the log line and the trace index.
+    let observe = ObservabilityLayer::<ErrorToken>::builder()
+        .metrics(obs::CoreRequestMetrics)
+        .trace_index(index)
+        .limits(Arc::clone(&limits))?
+        .chaos(flags)
+        .build();
     let router: Router = api::routes(app)
-        .layer(ChaosLayer::new(flags))
-        .layer(LimitLayer::<ErrorToken>::new(Arc::clone(&limits))?)
         // A body over the spec's bound is answered before it is read (inside the
         // observability layer, so the refusal is logged and counted).
         .layer(BodyLimitLayer::<ErrorToken>::new(obspec_generated::Component::Core.max_body_bytes()))
-        .layer(ObservabilityLayer::<ErrorToken>::builder().metrics(obs::CoreRequestMetrics).trace_index(index).build())
+        .layer(observe)
         .merge(ops::router::<ErrorToken>(ops));
 
     let listener = obspec::service::bind(cfg.listen).await?;

@@ -30,7 +30,7 @@ use http::HeaderMap;
 use obspec::event::LogEvent;
 use obspec::flags::{FlagSource, Flags};
 use obspec::http::ops::{self, Ops};
-use obspec::http::{ApiError, LimitLayer, Limits, ObservabilityLayer, Rate, RequestMetrics, TraceIndex};
+use obspec::http::{ApiError, Limits, ObservabilityLayer, Rate, RequestMetrics, TraceIndex};
 use obspec::log::LogPlane;
 use obspec::service::{ServeOptions, Shutdown};
 
@@ -228,8 +228,9 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
         .build();
     let ready = Arc::clone(ops.ready_flag());
     let router = routes(cfg.loaves)
-        .layer(LimitLayer::<ErrorToken>::new(limits)?)
-        .layer(ObservabilityLayer::<ErrorToken>::builder().metrics(OvenMetrics).trace_index(index).build())
+        .layer(
+            ObservabilityLayer::<ErrorToken>::builder().metrics(OvenMetrics).trace_index(index).limits(limits)?.build(),
+        )
         .merge(ops::router::<ErrorToken>(ops));
     let listener = obspec::service::bind(cfg.listen).await?;
     obspec::service::announce(&listener)?;

@@ -21,9 +21,7 @@ use axum::routing::{get, post};
 use http::HeaderMap;
 use obspec::flags::{FlagSource, Flags};
 use obspec::http::ops::{self, Ops};
-use obspec::http::{
-    ApiError, BodyLimitLayer, ChaosLayer, LimitLayer, Limits, ObservabilityLayer, RouteExt, TraceIndex,
-};
+use obspec::http::{ApiError, BodyLimitLayer, Limits, ObservabilityLayer, RouteExt, TraceIndex};
 use obspec::log::LogPlane;
 use obspec::service::{ServeOptions, Shutdown, Tasks, TrailSink};
 use obspec_generated::routes::OfficeRoute;
@@ -139,14 +137,16 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
         drops,
         durations: Arc::default(),
     };
+    let observe = ObservabilityLayer::<ErrorToken>::builder()
+        .metrics(obs::OfficeRequestMetrics)
+        .trace_index(index)
+        .limits(Arc::clone(&limits))?
+        .chaos(flags)
+        .build();
     let router = routes(app)
-        .layer(ChaosLayer::new(flags))
-        .layer(LimitLayer::<ErrorToken>::new(Arc::clone(&limits))?)
         // A body over the spec's bound is answered before it is read.
         .layer(BodyLimitLayer::<ErrorToken>::new(obspec_generated::Component::Office.max_body_bytes()))
-        .layer(
-            ObservabilityLayer::<ErrorToken>::builder().metrics(obs::OfficeRequestMetrics).trace_index(index).build(),
-        )
+        .layer(observe)
         .merge(ops::router::<ErrorToken>(ops));
 
     let listener = obspec::service::bind(listen).await?;

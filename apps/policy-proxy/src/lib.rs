@@ -29,7 +29,7 @@ use obspec::flags::{FlagSource, Flags};
 use obspec::http::limits::Permit;
 use obspec::http::ops::{self, Ops};
 use obspec::http::{
-    ApiError, BodyLimitLayer, ChaosLayer, LimitLayer, Limits, ObservabilityLayer, Rate, Rejection, RouteExt, TraceIndex,
+    ApiError, BodyLimitLayer, LimitLayer, Limits, ObservabilityLayer, Rate, Rejection, RouteExt, TraceIndex,
 };
 use obspec::log::LogPlane;
 use obspec::service::{ServeOptions, Shutdown, TrailSink};
@@ -210,16 +210,15 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
         trails,
         flags: Arc::clone(&flags),
     };
+    let observe = ObservabilityLayer::<ErrorToken>::builder()
+        .metrics(obs::PolicyProxyRequestMetrics)
+        .trace_index(index)
+        .chaos(flags)
+        .build();
     let router = routes(app)
-        .layer(ChaosLayer::new(flags))
         // A body over the spec's bound is answered before it is read or forwarded.
         .layer(BodyLimitLayer::<ErrorToken>::new(obspec_generated::Component::PolicyProxy.max_body_bytes()))
-        .layer(
-            ObservabilityLayer::<ErrorToken>::builder()
-                .metrics(obs::PolicyProxyRequestMetrics)
-                .trace_index(index)
-                .build(),
-        )
+        .layer(observe)
         .merge(ops::router::<ErrorToken>(ops));
 
     let listener = obspec::service::bind(listen).await?;

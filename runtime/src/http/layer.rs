@@ -1,11 +1,13 @@
 //! [`ObservabilityLayer`]: the per-request middleware of blueprint 09 §6.3 in
 //! one tower layer (one future, no boxing): trace context and correlation ID,
 //! ErrorToken on fail (panics included), per-route metrics, one log line,
-//! and the `/_trace` index.
+//! and the `/_trace` index; with [`ObservabilityBuilder::limits`] and
+//! [`ObservabilityBuilder::chaos`], also rate limits, the concurrency limit
+//! and chaos light, in the same service (each separate layer axum wraps
+//! around a route is one more boxed service per request).
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,28 +16,33 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::MatchedPath;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, Request, header};
 use http_body::Body as _;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::flags::Flags;
+use crate::http::chaos::chaos_delay;
 use crate::http::error::TokenInfo;
 use crate::http::error_token::{CatchPanic, panic_response, tokenize};
 use crate::http::index::{TraceEntry, TraceIndex};
+use crate::http::limits::{LimitLayer, Limits, MissingToken, Permit};
 use crate::http::logging::{RequestLogSlots, log_request};
 use crate::http::metrics::{NoMetrics, RequestMetrics};
 use crate::http::route::{method_label, route_label};
 use crate::http::trace::{CORRELATION_ID, CORRELATION_ID_CAPACITY, RequestIds, TRACEPARENT};
 use crate::log::LogPlane;
 
-struct Shared {
+struct Shared<T> {
     /// Longest correlation ID accepted: the log schema's `id_max_len`.
     id_max_len: usize,
     metrics: Arc<dyn RequestMetrics>,
     log: Option<(LogPlane, RequestLogSlots)>,
     index: Option<Arc<TraceIndex>>,
+    limits: Option<LimitLayer<T>>,
+    chaos: Option<Arc<Flags>>,
 }
 
 /// Observability for every route of a `Router` (`router.layer(...)`, so the
@@ -44,13 +51,12 @@ struct Shared {
 /// Order with the other layers: apply it last (outermost), so rate-limit
 /// rejections and chaos delays are measured and logged too.
 pub struct ObservabilityLayer<T> {
-    shared: Arc<Shared>,
-    _token: PhantomData<fn() -> T>,
+    shared: Arc<Shared<T>>,
 }
 
 impl<T> Clone for ObservabilityLayer<T> {
     fn clone(&self) -> Self {
-        Self { shared: Arc::clone(&self.shared), _token: PhantomData }
+        Self { shared: Arc::clone(&self.shared) }
     }
 }
 
@@ -59,6 +65,8 @@ impl<T> std::fmt::Debug for ObservabilityLayer<T> {
         f.debug_struct("ObservabilityLayer")
             .field("log", &self.shared.log.as_ref().map(|(p, _)| p.component()))
             .field("index", &self.shared.index.as_ref().map(|i| i.capacity()))
+            .field("limits", &self.shared.limits.is_some())
+            .field("chaos", &self.shared.chaos.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -77,7 +85,8 @@ impl<T: TokenInfo> ObservabilityLayer<T> {
             metrics: Arc::new(NoMetrics),
             plane: crate::log::global().cloned(),
             index: None,
-            _token: PhantomData,
+            limits: None,
+            chaos: None,
         }
     }
 }
@@ -87,7 +96,8 @@ pub struct ObservabilityBuilder<T> {
     metrics: Arc<dyn RequestMetrics>,
     plane: Option<LogPlane>,
     index: Option<Arc<TraceIndex>>,
-    _token: PhantomData<fn() -> T>,
+    limits: Option<LimitLayer<T>>,
+    chaos: Option<Arc<Flags>>,
 }
 
 impl<T> std::fmt::Debug for ObservabilityBuilder<T> {
@@ -122,6 +132,24 @@ impl<T: TokenInfo> ObservabilityBuilder<T> {
         self
     }
 
+    /// Admits each request through `limits` first (as a [`LimitLayer`]
+    /// inside this one would): over quota it is answered `RATE_LIMIT` or
+    /// `BACKPRESSURE` (the tokens of those roles) with `retry_after_ms`, and
+    /// measured and logged like any answer; the concurrency permit is held
+    /// until the response is ready.
+    pub fn limits(mut self, limits: Arc<Limits>) -> Result<Self, MissingToken> {
+        self.limits = Some(LimitLayer::new(limits)?);
+        Ok(self)
+    }
+
+    /// Chaos light from `flags` (as a [`ChaosLayer`](crate::http::ChaosLayer)
+    /// inside this one would): a chosen request waits its delay, after the
+    /// limits admitted it. Needs a Tokio runtime with the time driver.
+    pub fn chaos(mut self, flags: Arc<Flags>) -> Self {
+        self.chaos = Some(flags);
+        self
+    }
+
     /// The layer.
     pub fn build(self) -> ObservabilityLayer<T> {
         let id_max_len = self.plane.as_ref().map_or(CORRELATION_ID_CAPACITY, |p| p.schema().id_max_len);
@@ -129,10 +157,15 @@ impl<T: TokenInfo> ObservabilityBuilder<T> {
             let slots = RequestLogSlots::resolve(p.schema());
             (p, slots)
         });
-        ObservabilityLayer {
-            shared: Arc::new(Shared { id_max_len, metrics: self.metrics, log, index: self.index }),
-            _token: PhantomData,
-        }
+        let shared = Shared {
+            id_max_len,
+            metrics: self.metrics,
+            log,
+            index: self.index,
+            limits: self.limits,
+            chaos: self.chaos,
+        };
+        ObservabilityLayer { shared: Arc::new(shared) }
     }
 }
 
@@ -140,20 +173,19 @@ impl<S, T> Layer<S> for ObservabilityLayer<T> {
     type Service = ObservabilityService<S, T>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ObservabilityService { inner, shared: Arc::clone(&self.shared), _token: PhantomData }
+        ObservabilityService { inner, shared: Arc::clone(&self.shared) }
     }
 }
 
 /// The service [`ObservabilityLayer`] wraps around each route.
 pub struct ObservabilityService<S, T> {
     inner: S,
-    shared: Arc<Shared>,
-    _token: PhantomData<fn() -> T>,
+    shared: Arc<Shared<T>>,
 }
 
 impl<S: Clone, T> Clone for ObservabilityService<S, T> {
     fn clone(&self) -> Self {
-        Self { inner: self.inner.clone(), shared: Arc::clone(&self.shared), _token: PhantomData }
+        Self { inner: self.inner.clone(), shared: Arc::clone(&self.shared) }
     }
 }
 
@@ -168,23 +200,35 @@ pub fn content_length(h: &HeaderMap) -> Option<u64> {
     h.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
 
-struct Pending {
+struct Pending<T> {
     start: Instant,
     ids: RequestIds,
     cid_header: Option<HeaderValue>,
     route: &'static str,
     method: Method,
     bytes_in: Option<u64>,
-    shared: Arc<Shared>,
+    /// The concurrency permit, released when the response is ready.
+    permit: Option<Permit>,
+    shared: Arc<Shared<T>>,
+}
+
+pin_project! {
+    /// Where a request is: waiting its chaos delay, in the handler, or
+    /// answered by the limits.
+    #[project = StageProj]
+    enum Stage<S, F> {
+        Delayed { #[pin] sleep: tokio::time::Sleep, call: Option<(S, Request<Body>)> },
+        Called { #[pin] fut: CatchPanic<OptionFuture<F>> },
+        Answered { resp: Option<Response> },
+    }
 }
 
 pin_project! {
     /// The response future of [`ObservabilityService`].
-    pub struct ObservabilityFuture<F, T> {
+    pub struct ObservabilityFuture<S, F, T> {
         #[pin]
-        inner: CatchPanic<F>,
-        pending: Option<Pending>,
-        _token: PhantomData<fn() -> T>,
+        stage: Stage<S, F>,
+        pending: Option<Pending<T>>,
     }
 }
 
@@ -207,6 +251,15 @@ pin_project! {
     }
 }
 
+/// Calls `inner`, catching a panic in `call` itself.
+fn call_caught<S>(inner: &mut S, req: Request<Body>) -> CatchPanic<OptionFuture<S::Future>>
+where
+    S: Service<Request<Body>>,
+{
+    let fut = catch_unwind(AssertUnwindSafe(move || inner.call(req))).ok();
+    CatchPanic::new(OptionFuture { inner: fut })
+}
+
 impl<S, T> Service<Request<Body>> for ObservabilityService<S, T>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
@@ -214,7 +267,7 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = ObservabilityFuture<OptionFuture<S::Future>, T>;
+    type Future = ObservabilityFuture<S, S::Future, T>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -222,41 +275,54 @@ where
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let start = Instant::now();
-        let (ids, cid_header) = RequestIds::read(req.headers(), self.shared.id_max_len);
+        let s = &self.shared;
+        let (ids, cid_header) = RequestIds::read(req.headers(), s.id_max_len);
         let route = route_label(req.extensions().get::<MatchedPath>());
         let method = req.method().clone();
         let bytes_in = content_length(req.headers()).or_else(|| req.body().size_hint().exact());
         req.extensions_mut().insert(ids);
-        let inner = &mut self.inner;
-        let fut = catch_unwind(AssertUnwindSafe(move || inner.call(req))).ok();
-        ObservabilityFuture {
-            inner: CatchPanic::new(OptionFuture { inner: fut }),
-            pending: Some(Pending {
-                start,
-                ids,
-                cid_header,
-                route,
-                method,
-                bytes_in,
-                shared: Arc::clone(&self.shared),
-            }),
-            _token: PhantomData,
-        }
+        let mut permit = None;
+        let stage = match s.limits.as_ref().map(|l| (l, l.limits().check_request(&req))) {
+            Some((l, Err(rejected))) => Stage::Answered { resp: Some(l.error(rejected).into_response()) },
+            admitted => {
+                permit = admitted.and_then(|(_, p)| p.ok());
+                match s.chaos.as_deref().and_then(chaos_delay) {
+                    None => Stage::Called { fut: call_caught(&mut self.inner, req) },
+                    Some(d) => {
+                        // The ready service waits with the request; a clone takes its place.
+                        let clone = self.inner.clone();
+                        let ready = std::mem::replace(&mut self.inner, clone);
+                        Stage::Delayed { sleep: tokio::time::sleep(d), call: Some((ready, req)) }
+                    }
+                }
+            }
+        };
+        let pending = Pending { start, ids, cid_header, route, method, bytes_in, permit, shared: Arc::clone(s) };
+        ObservabilityFuture { stage, pending: Some(pending) }
     }
 }
 
-impl<F, T> Future for ObservabilityFuture<OptionFuture<F>, T>
+impl<S, F, T> Future for ObservabilityFuture<S, F, T>
 where
+    S: Service<Request<Body>, Response = Response, Error = Infallible, Future = F>,
     F: Future<Output = Result<Response, Infallible>>,
     T: TokenInfo,
 {
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let out = match this.inner.poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(out) => out,
+        let mut this = self.project();
+        let out = loop {
+            match this.stage.as_mut().project() {
+                StageProj::Delayed { sleep, call } => {
+                    std::task::ready!(sleep.poll(cx));
+                    let Some((mut svc, req)) = call.take() else { break Ok(None) };
+                    let fut = call_caught(&mut svc, req);
+                    this.stage.set(Stage::Called { fut });
+                }
+                StageProj::Called { fut } => break std::task::ready!(fut.poll(cx)),
+                StageProj::Answered { resp } => break Ok(resp.take().map(Ok)),
+            }
         };
         let Some(p) = this.pending.take() else {
             // Polled after completion: answer the fallback rather than panic.
@@ -272,7 +338,8 @@ where
     }
 }
 
-fn finish<T: TokenInfo>(resp: Response, p: Pending) -> Response {
+fn finish<T: TokenInfo>(resp: Response, mut p: Pending<T>) -> Response {
+    drop(p.permit.take());
     let (mut resp, info) = tokenize::<T>(resp, &p.ids.correlation_id);
     let h = resp.headers_mut();
     h.insert(TRACEPARENT.clone(), p.ids.trace.traceparent());

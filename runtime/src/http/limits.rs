@@ -731,6 +731,11 @@ impl<T: TokenInfo> LimitLayer<T> {
         Self { limits, rate_limit, backpressure }
     }
 
+    /// The limits it checks.
+    pub fn limits(&self) -> &Arc<Limits> {
+        &self.limits
+    }
+
     /// The error for `r`.
     pub fn error(&self, r: Rejection) -> ApiError<T> {
         match r {

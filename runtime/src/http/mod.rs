@@ -5,7 +5,8 @@
 //! - [`ObservabilityLayer`] (in [`layer`], built from [`metrics`], [`logging`]
 //!   and [`error_token`]): trace context and correlation ID, ErrorToken on
 //!   fail (panics included), per-route metrics, one log line per request and
-//!   the recent-request index;
+//!   the recent-request index, and (when given them) the limits and chaos
+//!   light, all in one service;
 //! - [`limits`]: token buckets per tenant and session type and a concurrency
 //!   limit, answering the `rate_limit` / `backpressure` role tokens with
 //!   `retry_after_ms`;
@@ -16,6 +17,9 @@
 //! - [`routes`]: [`RouteExt`] mounts a router from a generated route enum,
 //!   [`not_found`] is the `not_found` fallback.
 //!
+//! A sketch (not compiled: `CoreMetrics`, `auth`, `events` and `trail` are a
+//! service's own; `apps/core/src/lib.rs` is the real wiring):
+//!
 //! ```ignore
 //! let index = Arc::new(TraceIndex::default());
 //! let flags = Arc::new(Flags::load(&obspec_generated::FLAGS, FlagSource::env().with_file("flags.conf"))?);
@@ -24,9 +28,10 @@
 //!     .metrics(CoreLimitMetrics).build();
 //! let app = Router::new()
 //!     .route("/v1/rooms/{room_id}/events", post(events))
-//!     .layer(ChaosLayer::new(flags.clone()))
-//!     .layer(LimitLayer::<ErrorToken>::new(limits.clone())?)
-//!     .layer(ObservabilityLayer::<ErrorToken>::builder().metrics(CoreMetrics).trace_index(index.clone()).build())
+//!     // One service per route does trace context, limits, chaos, metrics and the log line
+//!     // (`LimitLayer` and `ChaosLayer` are the same pieces as layers of their own).
+//!     .layer(ObservabilityLayer::<ErrorToken>::builder().metrics(CoreMetrics).trace_index(index.clone())
+//!         .limits(limits.clone())?.chaos(flags.clone()).build())
 //!     .merge(ops::router::<ErrorToken>(Ops::builder("core").trace_index(index).limits(limits).log_plane(plane)
 //!         .flags(flags).token(ops_token).on_reload(|e| trail.write_reload(e)).build()));
 //! ```
