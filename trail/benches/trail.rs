@@ -4,7 +4,7 @@
 //! each beside a baseline of serde_json + SHA-256 in the same run; then a
 //! one-shot timing of verifying a 1M-record day bundle.
 //!
-//! Run: `cargo bench -p obspec-trail -- --warm-up-time 1 --measurement-time 3`.
+//! Run: `cargo bench -p obspec-trail --bench trail -- --warm-up-time 1 --measurement-time 2`.
 
 #![allow(clippy::unwrap_used)] // A benchmark that cannot set up should stop loudly.
 
@@ -16,7 +16,7 @@ use obspec_trail::canonical::{Object, Record, TrailConfig, Value};
 use obspec_trail::chain::{self, ChainHead};
 use obspec_trail::sign::{self, Signer};
 use obspec_trail::verify::{self, Report, VerifyOptions};
-use obspec_trail::writer::{self, encode_next};
+use obspec_trail::writer::{self, encode_next, encode_next_into};
 use obspec_trail::{Date, bundle, manifest};
 use sha2::{Digest, Sha256};
 
@@ -66,8 +66,7 @@ fn stream(n: usize, signer: Option<&Signer>) -> Vec<u8> {
     let mut head = ChainHead::genesis("t1", day());
     let mut out = Vec::new();
     for i in 0..n {
-        let mut r = record(i);
-        out.extend(encode_next(&cfg, &mut r, &mut head, signer).unwrap().0);
+        encode_next_into(&cfg, &record(i), &mut head, signer, &mut out).unwrap();
     }
     out
 }
@@ -79,21 +78,35 @@ fn append(c: &mut Criterion) {
     let s = signer();
     let mut g = c.benchmark_group("append_before_fsync");
     g.throughput(Throughput::Elements(N as u64));
+    // What the writer thread does per record: borrowed record → batch buffer, hashed in place.
+    let mut buf = Vec::with_capacity(N * 512);
     g.bench_function("obspec_unsigned", |b| {
         b.iter(|| {
             let mut head = ChainHead::genesis("t1", day());
+            buf.clear();
             for r in &records {
-                let mut r = r.clone();
-                black_box(encode_next(&cfg, &mut r, &mut head, None).unwrap());
+                black_box(encode_next_into(&cfg, r, &mut head, None, &mut buf).unwrap());
             }
+            black_box(&buf);
         })
     });
     g.bench_function("obspec_signed", |b| {
         b.iter(|| {
             let mut head = ChainHead::genesis("t1", day());
+            buf.clear();
+            for r in &records {
+                black_box(encode_next_into(&cfg, r, &mut head, Some(&s), &mut buf).unwrap());
+            }
+            black_box(&buf);
+        })
+    });
+    // The previous path, for comparison: clone, set `meta` as a value, serialise into a new line.
+    g.bench_function("obspec_unsigned_tree_previous", |b| {
+        b.iter(|| {
+            let mut head = ChainHead::genesis("t1", day());
             for r in &records {
                 let mut r = r.clone();
-                black_box(encode_next(&cfg, &mut r, &mut head, Some(&s)).unwrap());
+                black_box(encode_next(&cfg, &mut r, &mut head, None).unwrap());
             }
         })
     });
@@ -118,10 +131,19 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn verify_stream(cfg: &TrailConfig, bytes: &[u8], keys: Option<(&ed25519_dalek::VerifyingKey, bool)>) {
+    verify_stream_with(cfg, bytes, keys, chain::inspect_line)
+}
+
+fn verify_stream_with(
+    cfg: &TrailConfig,
+    bytes: &[u8],
+    keys: Option<(&ed25519_dalek::VerifyingKey, bool)>,
+    inspect: fn(&TrailConfig, &[u8]) -> obspec_trail::Result<chain::LineInfo>,
+) {
     let mut head = ChainHead::genesis("t1", day());
     let mut batch: Vec<(Vec<u8>, ed25519_dalek::Signature)> = Vec::new();
     for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let info = chain::inspect_line(cfg, line).unwrap();
+        let info = inspect(cfg, line).unwrap();
         head.advance("t1", day(), &info).unwrap();
         if let (Some((key, batched)), Some(s)) = (keys, &info.sig) {
             if batched {
@@ -154,6 +176,9 @@ fn verify(c: &mut Criterion) {
     let mut g = c.benchmark_group("verify");
     g.throughput(Throughput::Elements(N as u64));
     g.bench_function("obspec_unsigned_chain", |b| b.iter(|| verify_stream(&cfg, &unsigned, None)));
+    g.bench_function("obspec_unsigned_chain_tree_previous", |b| {
+        b.iter(|| verify_stream_with(&cfg, &unsigned, None, chain::inspect_line_reference))
+    });
     g.bench_function("obspec_signed_verify_strict", |b| b.iter(|| verify_stream(&cfg, &signed, Some((&key, false)))));
     g.bench_function("obspec_signed_verify_batch", |b| b.iter(|| verify_stream(&cfg, &signed, Some((&key, true)))));
     g.bench_function("baseline_serde_json_sha256", |b| {
@@ -190,8 +215,9 @@ fn million_record_day() {
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.records, n as u64);
     std::fs::remove_dir_all(&dir).unwrap();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     eprintln!(
-        "one-shot day of {n} records: encode {:.2}s, seal_day {:.2}s, verify bundle {:.2}s ({:.0} records/s)",
+        "one-shot day of {n} records ({threads} cores): encode {:.2}s, seal_day {:.2}s, verify bundle {:.2}s ({:.0} records/s)",
         encode.as_secs_f64(),
         seal.as_secs_f64(),
         verify_time.as_secs_f64(),

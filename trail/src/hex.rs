@@ -11,6 +11,16 @@ pub fn encode(bytes: &[u8]) -> String {
     s
 }
 
+/// Appends the lower-case hexadecimal of `bytes` to `out`.
+pub fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
+    }
+}
+
 /// Decodes lower-case hexadecimal into exactly `N` bytes; upper case is rejected
 /// so that every value has one spelling.
 pub fn decode<const N: usize>(s: &str) -> Option<[u8; N]> {
