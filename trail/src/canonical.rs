@@ -251,46 +251,52 @@ impl TrailConfig {
         prev: &[u8; 32],
         out: &mut Vec<u8>,
     ) -> Result<Option<usize>> {
-        let start = out.len();
-        out.push(b'{');
-        let mut matched = 0;
-        let mut sig_at = None;
-        let written = (|| {
-            for k in &self.key_order {
-                match k.as_str() {
-                    "sig" => sig_at = Some(out.len()),
-                    "meta" => {
-                        if out.len() > start + 1 {
-                            out.push(b',');
-                        }
-                        out.extend_from_slice(b"\"meta\":{\"prev\":\"");
-                        crate::hex::encode_into(prev, out);
-                        out.extend_from_slice(b"\",\"seq\":");
-                        write_int(seq, out)?;
-                        out.push(b'}');
-                    }
-                    _ => {
-                        if let Some(v) = rec.fields.get(k) {
-                            if out.len() > start + 1 {
-                                out.push(b',');
-                            }
-                            write_string(k, out);
-                            out.push(b':');
-                            write_value(v, out, 2, self.max_depth)?;
-                            matched += 1;
-                        }
-                    }
-                }
+        // Each field's place in the key order, found once per field with a
+        // cheap length and first-byte test before any byte comparison.
+        let n = self.key_order.len();
+        let mut stack: [Option<&Value>; 16] = [None; 16];
+        let mut heap;
+        let slots: &mut [Option<&Value>] = if n <= stack.len() {
+            &mut stack[..n]
+        } else {
+            heap = vec![None; n];
+            &mut heap
+        };
+        for (k, v) in &rec.fields {
+            let Some(p) = self.key_order.iter().position(|o| key_eq(o, k)) else {
+                return Err(Error::InvalidRecord(format!("unknown top-level key {k:?}")));
+            };
+            if key_eq(k, "meta") || key_eq(k, "sig") {
+                return Err(Error::InvalidRecord("`meta` and `sig` are set by the writer".into()));
             }
-            Ok(())
-        })();
-        if let Err(e) = written {
-            return Err(self.unknown_key(rec).unwrap_or(e));
+            slots[p] = Some(v);
         }
-        if matched != rec.fields.len() {
-            return Err(self
-                .unknown_key(rec)
-                .unwrap_or_else(|| Error::InvalidRecord("`meta` and `sig` are set by the writer".into())));
+        let start = out.len();
+        out.reserve(512);
+        out.push(b'{');
+        let mut sig_at = None;
+        for (k, slot) in self.key_order.iter().zip(slots.iter()) {
+            if key_eq(k, "sig") {
+                sig_at = Some(out.len());
+            } else if key_eq(k, "meta") {
+                if out.len() > start + 1 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"\"meta\":{\"prev\":\"");
+                let mut hex = [0u8; 64];
+                crate::hex::encode_to(prev, &mut hex);
+                out.extend_from_slice(&hex);
+                out.extend_from_slice(b"\",\"seq\":");
+                write_int(seq, out)?;
+                out.push(b'}');
+            } else if let Some(v) = slot {
+                if out.len() > start + 1 {
+                    out.push(b',');
+                }
+                write_string(k, out);
+                out.push(b':');
+                write_value(v, out, 2, self.max_depth)?;
+            }
         }
         out.push(b'}');
         Ok(sig_at)
@@ -337,6 +343,13 @@ impl TrailConfig {
 
 fn first_difference(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()))
+}
+
+/// String equality that rejects on length and first byte before comparing bytes
+/// (top-level key names differ there, and this avoids a `memcmp` call per probe).
+#[inline]
+fn key_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
 /// A trail record: top-level fields by name, serialised in the configured key order.
@@ -455,8 +468,17 @@ pub(crate) fn write_int(i: i64, out: &mut Vec<u8>) -> Result<()> {
 /// (short forms `\b \t \n \f \r`, otherwise `\u00xx` lower case), all else literal.
 pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
     let bytes = s.as_bytes();
+    // Most strings need no escape: one check over the bytes (branch-free, so
+    // it vectorises), then one copy.
+    if !bytes.iter().fold(false, |acc, &b| acc | (b < 0x20) | (b == b'"') | (b == b'\\')) {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    out.push(b'"');
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if !NEEDS_ESCAPE[usize::from(b)] {

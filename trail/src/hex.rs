@@ -21,6 +21,15 @@ pub fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// Writes the lower-case hexadecimal of `bytes` into `out` (twice as long).
+pub fn encode_to<const N: usize, const M: usize>(bytes: &[u8; N], out: &mut [u8; M]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
+    }
+}
+
 /// Decodes lower-case hexadecimal into exactly `N` bytes; upper case is rejected
 /// so that every value has one spelling.
 pub fn decode<const N: usize>(s: &str) -> Option<[u8; N]> {

@@ -223,6 +223,22 @@ fn hex_digit(c: u8) -> Option<u8> {
     }
 }
 
+/// Lower-case hex digit values; 0xff for every other byte.
+const NIBBLE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// Bytes that end a run of literal string content: `"`, `\` and controls.
 const STOP: [bool; 256] = {
     let mut t = [false; 256];
@@ -400,8 +416,15 @@ impl Cursor<'_> {
     fn hex<const N: usize>(&mut self) -> Option<[u8; N]> {
         let h = self.b.get(self.i..self.i + 2 * N)?;
         let mut out = [0u8; N];
+        // Branch-free: 0xff marks a byte that is not a lower-case hex digit.
+        let mut bad = 0u8;
         for (o, pair) in out.iter_mut().zip(h.chunks_exact(2)) {
-            *o = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
+            let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+            bad |= hi | lo;
+            *o = (hi << 4) | (lo & 0xf);
+        }
+        if bad & 0xf0 != 0 {
+            return None;
         }
         self.i += 2 * N;
         Some(out)

@@ -1211,6 +1211,27 @@ impl<'a> Line<'a> {
 /// Lines of one part of a file: the records read and the malformed lines (local index from 0, reason).
 type Part<'a> = (Vec<Line<'a>>, Vec<(u64, String)>, u64);
 
+/// The first `\n` in `b`, eight bytes at a time.
+fn find_newline(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let mut words = b.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let x = u64::from_le_bytes(a) ^ NL;
+        // The lowest byte of x that is zero sets the lowest flagged bit (borrows only run upwards).
+        let hit = x.wrapping_sub(LO) & !x & HI;
+        if hit != 0 {
+            return Some(at + (hit.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|&c| c == b'\n').map(|p| at + p)
+}
+
 /// Scans the complete lines of `region` (which ends with a newline or is empty), numbering from `first`.
 fn scan_part<'a>(scanner: &LineScanner<'_>, region: &'a [u8], first: u64) -> Part<'a> {
     let count = region.iter().filter(|&&b| b == b'\n').count();
@@ -1218,7 +1239,7 @@ fn scan_part<'a>(scanner: &LineScanner<'_>, region: &'a [u8], first: u64) -> Par
     let mut malformed = Vec::new();
     let mut lineno = first;
     let mut rest = region;
-    while let Some(p) = rest.iter().position(|&b| b == b'\n') {
+    while let Some(p) = find_newline(rest) {
         let (line, tail) = (&rest[..p], &rest[p + 1..]);
         rest = tail;
         match chain::scan_line(scanner, line) {
@@ -1525,5 +1546,33 @@ pub fn verify_or_error(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         Ok(report)
     } else {
         Err(Error::Corrupt { path: path.to_owned(), line: 0, reason: format!("{} failures", report.failures.len()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_newline_finds_the_first_one_anywhere() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut b: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                // Bytes that trip naive word tricks next to the newline: 0x0b, 0x8a, 0x09.
+                if at > 0 {
+                    b[at - 1] = 0x8a;
+                }
+                if at < len {
+                    b[at] = b'\n';
+                    if at + 1 < len {
+                        b[at + 1] = b'\n';
+                    }
+                    if at + 2 < len {
+                        b[at + 2] = 0x0b;
+                    }
+                }
+                assert_eq!(find_newline(&b), b.iter().position(|&c| c == b'\n'), "len {len} at {at}");
+            }
+        }
     }
 }
