@@ -214,10 +214,30 @@ fn million_record_day() {
     let verify_time = t.elapsed();
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.records, n as u64);
+    // Optionally the whole path of `obspec-trail verify` on the `.tar.gz`
+    // (gunzip + tar reading + verify), with the caps raised to fit the day.
+    if std::env::var_os("TRAIL_BENCH_TAR").is_some() {
+        let t = Instant::now();
+        let mut tgz = Vec::new();
+        bundle::write_tar_gz(&entries, &mut tgz).unwrap();
+        let pack = t.elapsed();
+        drop(entries);
+        let opts = VerifyOptions { max_entry_bytes: 1 << 30, max_total_bytes: 1 << 30, ..VerifyOptions::default() };
+        let t = Instant::now();
+        let r = verify::verify_bytes(&tgz, &opts);
+        let tar_time = t.elapsed();
+        assert!(r.is_ok(), "{r}");
+        eprintln!(
+            "one-shot day as .tar.gz ({} MB compressed): write {:.2}s, verify_bytes {:.2}s",
+            tgz.len() >> 20,
+            pack.as_secs_f64(),
+            tar_time.as_secs_f64()
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     eprintln!(
-        "one-shot day of {n} records ({threads} cores): encode {:.2}s, seal_day {:.2}s, verify bundle {:.2}s ({:.0} records/s)",
+        "one-shot day of {n} records ({threads} cores): encode (build + write records) {:.2}s, seal_day {:.2}s, verify bundle {:.2}s ({:.0} records/s)",
         encode.as_secs_f64(),
         seal.as_secs_f64(),
         verify_time.as_secs_f64(),

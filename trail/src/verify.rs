@@ -22,6 +22,11 @@
 //! read. Buffers grow with the bytes actually read and are never allocated
 //! from a declared size. With the default caps the verifier's peak memory
 //! stays under [`PEAK_MEMORY_BOUND`] on any input (measured by the tests).
+//! **Lines are read by the single-pass scanner** ([`crate::scan`]), and the work
+//! is shared over the cores: entries hashed once in parallel, large stream
+//! files split at line boundaries and scanned in parallel, signatures checked
+//! in parallel. Files are checked one at a time, so the per-line state held is
+//! that of one file, as on one core.
 //! Archives are never extracted, so hostile paths cannot write anywhere; they
 //! are still reported. Dependencies are kept to blake3, ed25519-dalek, tar and
 //! flate2 so an outside auditor can build it alone.
@@ -57,7 +62,8 @@ pub const DEFAULT_MAX_ENTRIES: usize = 65_536;
 pub const MAX_TRAILING_ZEROS: u64 = 1 << 20;
 /// The verifier's documented peak memory with the default caps: 256 MiB.
 /// The entries held (at most the total cap) plus the entry being read and the
-/// per-line state of the largest file (each at most about twice the entry cap).
+/// per-line state of the largest file (each at most about twice the entry cap;
+/// the scanner's state is about 130 bytes per record, whatever the number of cores).
 pub const PEAK_MEMORY_BOUND: u64 = 256 << 20;
 
 /// The kind of a failure.
