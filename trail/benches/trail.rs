@@ -193,6 +193,85 @@ fn verify(c: &mut Criterion) {
     g.finish();
 }
 
+/// Paired rounds: each round times one 1,000-record batch of obspec and one
+/// of its baseline back to back (order alternating), so a change of load on a
+/// shared machine hits both; prints the median rates and the median and
+/// quartiles of the per-round ratios.
+fn paired() {
+    let rounds = 300;
+    let cfg = TrailConfig::blueprint_default();
+    let records: Vec<Record> = (0..N).map(record).collect();
+    let jsons: Vec<serde_json::Value> = (0..N).map(json_record).collect();
+    let mut buf = Vec::with_capacity(N * 512);
+    let mut append_obspec = || {
+        let mut head = ChainHead::genesis("t1", day());
+        buf.clear();
+        for r in &records {
+            black_box(encode_next_into(&cfg, r, &mut head, None, &mut buf).unwrap());
+        }
+    };
+    let mut append_baseline = || {
+        let mut prev = [0u8; 32];
+        for (i, j) in jsons.iter().enumerate() {
+            let mut j = j.clone();
+            j["meta"] = serde_json::json!({"seq": i + 1, "prev": hex(&prev)});
+            let mut line = serde_json::to_vec(&j).unwrap();
+            prev = Sha256::digest(&line).into();
+            line.push(b'\n');
+            black_box(line);
+        }
+    };
+    report_paired("append_before_fsync unsigned", rounds, &mut append_obspec, &mut append_baseline);
+    let unsigned = stream(N, None);
+    let jsonl: Vec<Vec<u8>> = (0..N).map(|i| serde_json::to_vec(&json_record(i)).unwrap()).collect();
+    let mut verify_obspec = || verify_stream(&cfg, &unsigned, None);
+    let mut verify_baseline = || {
+        for l in &jsonl {
+            let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+            black_box(v);
+            black_box(Sha256::digest(l));
+        }
+    };
+    report_paired("verify unsigned chain", rounds, &mut verify_obspec, &mut verify_baseline);
+}
+
+fn report_paired(what: &str, rounds: usize, obspec: &mut dyn FnMut(), baseline: &mut dyn FnMut()) {
+    let time = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        t.elapsed().as_secs_f64()
+    };
+    for _ in 0..10 {
+        obspec();
+        baseline();
+    }
+    let (mut a, mut b, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for r in 0..rounds {
+        let (ta, tb) = if r % 2 == 0 {
+            let ta = time(obspec);
+            (ta, time(baseline))
+        } else {
+            let tb = time(baseline);
+            (time(obspec), tb)
+        };
+        a.push(N as f64 / ta);
+        b.push(N as f64 / tb);
+        ratio.push(tb / ta);
+    }
+    let median = |v: &mut Vec<f64>, q: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() - 1) as f64 * q) as usize]
+    };
+    eprintln!(
+        "paired {what} ({rounds} rounds of {N}): obspec {:.0} k/s, baseline {:.0} k/s, ratio median {:.2}x [p25 {:.2}, p75 {:.2}]",
+        median(&mut a, 0.5) / 1e3,
+        median(&mut b, 0.5) / 1e3,
+        median(&mut ratio, 0.5),
+        median(&mut ratio, 0.25),
+        median(&mut ratio, 0.75),
+    );
+}
+
 /// One-shot: a 1M-record day, sealed, bundled and verified.
 fn million_record_day() {
     let n: usize = std::env::var("TRAIL_BENCH_DAY_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
@@ -251,6 +330,7 @@ fn main() {
     verify(&mut c);
     c.final_summary();
     if std::env::args().any(|a| a == "--bench") {
+        paired();
         million_record_day();
     }
 }

@@ -349,7 +349,8 @@ fn first_difference(a: &[u8], b: &[u8]) -> usize {
 /// (top-level key names differ there, and this avoids a `memcmp` call per probe).
 #[inline]
 fn key_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.first() == b.first() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// A trail record: top-level fields by name, serialised in the configured key order.

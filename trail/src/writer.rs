@@ -401,9 +401,7 @@ fn encode_linked(
     signer: Option<&Signer>,
     out: &mut Vec<u8>,
 ) -> Result<[u8; 32]> {
-    if rec.get("meta").is_some() || rec.get("sig").is_some() {
-        return Err(Error::InvalidRecord("`meta` and `sig` are set by the writer".into()));
-    }
+    // `write_linked` refuses a record holding `meta` or `sig`.
     let seq = i64::try_from(head.next_seq).map_err(|_| Error::InvalidRecord("seq overflow".into()))?;
     let start = out.len();
     let sig_at = cfg.write_linked(rec, seq, &head.prev, out)?;
