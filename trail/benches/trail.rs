@@ -272,6 +272,18 @@ fn report_paired(what: &str, rounds: usize, obspec: &mut dyn FnMut(), baseline: 
     );
 }
 
+/// User + system CPU time of this process so far (Linux `/proc/self/stat`, in
+/// clock ticks of 1/100 s; 0 elsewhere). Shows how many cores the verifier kept
+/// busy, which wall time alone cannot on a machine shared by other jobs.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name `(…)`: utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
 /// One-shot: a 1M-record day, sealed, bundled and verified.
 fn million_record_day() {
     let n: usize = std::env::var("TRAIL_BENCH_DAY_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
@@ -288,9 +300,11 @@ fn million_record_day() {
     manifest::store_manifest(&dir, &m).unwrap();
     let entries = bundle::bundle_entries(&dir, day(), day(), None).unwrap();
     let t = Instant::now();
+    let cpu = cpu_seconds();
     let mut report = Report::default();
     verify::verify_entries(&entries, &VerifyOptions::default(), &mut report);
     let verify_time = t.elapsed();
+    let verify_cpu = cpu_seconds() - cpu;
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.records, n as u64);
     // Optionally the whole path of `obspec-trail verify` on the `.tar.gz`
@@ -316,11 +330,13 @@ fn million_record_day() {
     std::fs::remove_dir_all(&dir).unwrap();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     eprintln!(
-        "one-shot day of {n} records ({threads} cores): encode (build + write records) {:.2}s, seal_day {:.2}s, verify bundle {:.2}s ({:.0} records/s)",
+        "one-shot day of {n} records ({threads} cores): encode (build + write records) {:.2}s, seal_day {:.2}s, verify bundle {:.2}s ({:.0} records/s; {:.2} CPU-s, {:.2} cores busy)",
         encode.as_secs_f64(),
         seal.as_secs_f64(),
         verify_time.as_secs_f64(),
-        n as f64 / verify_time.as_secs_f64()
+        n as f64 / verify_time.as_secs_f64(),
+        verify_cpu,
+        verify_cpu / verify_time.as_secs_f64(),
     );
 }
 
