@@ -12,7 +12,7 @@ pub fn encode(bytes: &[u8]) -> String {
 }
 
 /// Appends the lower-case hexadecimal of `bytes` to `out`.
-pub fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     out.reserve(bytes.len() * 2);
     for b in bytes {
@@ -22,7 +22,7 @@ pub fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Writes the lower-case hexadecimal of `bytes` into `out` (twice as long).
-pub fn encode_to<const N: usize, const M: usize>(bytes: &[u8; N], out: &mut [u8; M]) {
+pub(crate) fn encode_to<const N: usize, const M: usize>(bytes: &[u8; N], out: &mut [u8; M]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
         pair[0] = DIGITS[usize::from(b >> 4)];
