@@ -206,10 +206,8 @@ impl TrailConfig {
     /// Serialises a record: top-level keys in [`TrailConfig::key_order`], nested values as JCS.
     /// With `include_sig == false` the `sig` field is left out (the bytes that are hashed).
     pub fn write_record(&self, rec: &Record, include_sig: bool, out: &mut Vec<u8>) -> Result<()> {
-        for k in rec.fields.keys() {
-            if !self.key_order.iter().any(|o| o == k) {
-                return Err(Error::InvalidRecord(format!("unknown top-level key {k:?}")));
-            }
+        if let Some(e) = self.unknown_key(rec) {
+            return Err(e);
         }
         let start = out.len();
         out.push(b'{');
@@ -237,6 +235,78 @@ impl TrailConfig {
             )));
         }
         Ok(())
+    }
+
+    /// Writes a record that gets `meta: {prev, seq}` from the chain, without
+    /// building `meta` as a value or touching `rec`: the writer's path. The
+    /// record must not hold `meta` or `sig`, and the configuration must be
+    /// valid ([`TrailConfig::validate`]). Returns the offset in `out` where a
+    /// `sig` member belongs (right after the member before it in the key
+    /// order), or `None` when the key order has no `sig`. On error `out` may
+    /// hold a partial record; the caller truncates it.
+    pub(crate) fn write_linked(
+        &self,
+        rec: &Record,
+        seq: i64,
+        prev: &[u8; 32],
+        out: &mut Vec<u8>,
+    ) -> Result<Option<usize>> {
+        // Each field's place in the key order, found once per field with a
+        // cheap length and first-byte test before any byte comparison.
+        let n = self.key_order.len();
+        let mut stack: [Option<&Value>; 16] = [None; 16];
+        let mut heap;
+        let slots: &mut [Option<&Value>] = if n <= stack.len() {
+            &mut stack[..n]
+        } else {
+            heap = vec![None; n];
+            &mut heap
+        };
+        for (k, v) in &rec.fields {
+            let Some(p) = self.key_order.iter().position(|o| key_eq(o, k)) else {
+                return Err(Error::InvalidRecord(format!("unknown top-level key {k:?}")));
+            };
+            if key_eq(k, "meta") || key_eq(k, "sig") {
+                return Err(Error::InvalidRecord("`meta` and `sig` are set by the writer".into()));
+            }
+            slots[p] = Some(v);
+        }
+        let start = out.len();
+        out.reserve(512);
+        out.push(b'{');
+        let mut sig_at = None;
+        for (k, slot) in self.key_order.iter().zip(slots.iter()) {
+            if key_eq(k, "sig") {
+                sig_at = Some(out.len());
+            } else if key_eq(k, "meta") {
+                if out.len() > start + 1 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"\"meta\":{\"prev\":\"");
+                let mut hex = [0u8; 64];
+                crate::hex::encode_to(prev, &mut hex);
+                out.extend_from_slice(&hex);
+                out.extend_from_slice(b"\",\"seq\":");
+                write_int(seq, out)?;
+                out.push(b'}');
+            } else if let Some(v) = slot {
+                if out.len() > start + 1 {
+                    out.push(b',');
+                }
+                write_string(k, out);
+                out.push(b':');
+                write_value(v, out, 2, self.max_depth)?;
+            }
+        }
+        out.push(b'}');
+        Ok(sig_at)
+    }
+
+    fn unknown_key(&self, rec: &Record) -> Option<Error> {
+        rec.fields
+            .keys()
+            .find(|k| !self.key_order.iter().any(|o| o == *k))
+            .map(|k| Error::InvalidRecord(format!("unknown top-level key {k:?}")))
     }
 
     /// The canonical bytes of a record, `sig` included.
@@ -273,6 +343,14 @@ impl TrailConfig {
 
 fn first_difference(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()))
+}
+
+/// String equality that rejects on length and first byte before comparing bytes
+/// (top-level key names differ there, and this avoids a `memcmp` call per probe).
+#[inline]
+fn key_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.first() == b.first() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// A trail record: top-level fields by name, serialised in the configured key order.
@@ -326,7 +404,7 @@ pub fn to_jcs(value: &Value, max_depth: usize) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn write_value(v: &Value, out: &mut Vec<u8>, depth: usize, max_depth: usize) -> Result<()> {
+pub(crate) fn write_value(v: &Value, out: &mut Vec<u8>, depth: usize, max_depth: usize) -> Result<()> {
     match v {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
@@ -365,7 +443,7 @@ fn check_depth(depth: usize, max_depth: usize) -> Result<()> {
     if depth > max_depth { Err(Error::NotCanonical(format!("nesting deeper than {max_depth}"))) } else { Ok(()) }
 }
 
-fn write_int(i: i64, out: &mut Vec<u8>) -> Result<()> {
+pub(crate) fn write_int(i: i64, out: &mut Vec<u8>) -> Result<()> {
     if !(-MAX_SAFE_INT..=MAX_SAFE_INT).contains(&i) {
         return Err(Error::NotCanonical(format!("integer {i} outside ±(2^53-1)")));
     }
@@ -389,12 +467,24 @@ fn write_int(i: i64, out: &mut Vec<u8>) -> Result<()> {
 
 /// Writes a string with JCS escaping: `"` `\` and U+0000..U+001F escaped
 /// (short forms `\b \t \n \f \r`, otherwise `\u00xx` lower case), all else literal.
-fn write_string(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
     let bytes = s.as_bytes();
+    // Most strings need no escape: one check over the bytes (branch-free, so
+    // it vectorises), then one copy.
+    if !bytes.iter().fold(false, |acc, &b| acc | (b < 0x20) | (b == b'"') | (b == b'\\')) {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    out.push(b'"');
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
+        if !NEEDS_ESCAPE[usize::from(b)] {
+            continue;
+        }
         let esc: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -403,8 +493,7 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
             0x0a => b"\\n",
             0x0c => b"\\f",
             0x0d => b"\\r",
-            0x00..=0x1f => &[],
-            _ => continue,
+            _ => &[],
         };
         out.extend_from_slice(&bytes[start..i]);
         if esc.is_empty() {
@@ -419,6 +508,19 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
+
+/// Bytes JCS escapes inside strings: `"`, `\` and U+0000..U+001F.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
 
 /// Parses JSON input strictly: UTF-8 only, no duplicate keys, no lone
 /// surrogates, no floats, integers within ±(2^53−1), nesting at most 32.

@@ -10,6 +10,7 @@ use crate::canonical::{Object, Record, TrailConfig, Value};
 use crate::date::{Date, parse_timestamp};
 use crate::error::{Error, Result};
 use crate::hex;
+use crate::scan::{LineScanner, ScannedLine};
 
 /// Domain prefix of a stream's genesis hash.
 pub const GENESIS_DOMAIN: &[u8] = b"obspec-trail/v1/genesis\0";
@@ -109,7 +110,28 @@ pub struct LineInfo {
 
 /// Parses a stored line (without newline): canonical bytes, required fields,
 /// `meta` exactly `{prev, seq}`, `sig` absent or exactly `{ed25519, kid}`.
+///
+/// Runs the single-pass scanner ([`crate::scan`]); only for a line it
+/// rejects does it run [`inspect_line_reference`] to say why, so errors are
+/// those of the reference.
 pub fn inspect_line(cfg: &TrailConfig, line: &[u8]) -> Result<LineInfo> {
+    scan_line(&LineScanner::new(cfg), line).map(ScannedLine::into_info)
+}
+
+/// [`inspect_line`] with a scanner built once, borrowing from the line.
+pub fn scan_line<'a>(scanner: &LineScanner<'_>, line: &'a [u8]) -> Result<ScannedLine<'a>> {
+    match scanner.scan(line) {
+        Some(s) => Ok(s),
+        // The reference explains the rejection (and would accept what the
+        // scanner wrongly refused; the property tests say it never does).
+        None => inspect_line_reference(scanner.config(), line).map(ScannedLine::from),
+    }
+}
+
+/// The tree-building reference of [`inspect_line`]: parses the line into
+/// values, re-serialises them and compares the bytes. Slower; it gives the
+/// precise reason for a rejection.
+pub fn inspect_line_reference(cfg: &TrailConfig, line: &[u8]) -> Result<LineInfo> {
     let rec = cfg.parse_record(line)?;
     let header = header(&rec)?;
     let bad = |m: &str| Error::InvalidRecord(m.to_owned());
@@ -163,20 +185,40 @@ impl ChainHead {
 
     /// Checks that `info` is the next record of the stream `(tenant, date)` and advances.
     pub fn advance(&mut self, tenant: &str, date: Date, info: &LineInfo) -> std::result::Result<(), String> {
-        if info.header.tenant != tenant {
-            return Err(format!("record of tenant {:?} in stream {tenant:?}", info.header.tenant));
+        let h = &info.header;
+        self.advance_by(tenant, date, (&h.tenant, h.date, info.seq, &info.prev, &info.hash))
+    }
+
+    /// [`ChainHead::advance`] for a line read by the scanner.
+    pub fn advance_scanned(
+        &mut self,
+        tenant: &str,
+        date: Date,
+        s: &ScannedLine<'_>,
+    ) -> std::result::Result<(), String> {
+        self.advance_by(tenant, date, (&s.tenant, s.date, s.seq, &s.prev, &s.hash))
+    }
+
+    fn advance_by(
+        &mut self,
+        tenant: &str,
+        date: Date,
+        (of_tenant, of_date, seq, prev, hash): (&str, Date, u64, &[u8; 32], &[u8; 32]),
+    ) -> std::result::Result<(), String> {
+        if of_tenant != tenant {
+            return Err(format!("record of tenant {of_tenant:?} in stream {tenant:?}"));
         }
-        if info.header.date != date {
-            return Err(format!("record of {} in the stream of {date}", info.header.date));
+        if of_date != date {
+            return Err(format!("record of {of_date} in the stream of {date}"));
         }
-        if info.seq != self.next_seq {
-            return Err(format!("seq {} where {} was expected", info.seq, self.next_seq));
+        if seq != self.next_seq {
+            return Err(format!("seq {seq} where {} was expected", self.next_seq));
         }
-        if info.prev != self.prev {
+        if *prev != self.prev {
             return Err("prev does not match the previous record's hash".into());
         }
         self.next_seq += 1;
-        self.prev = info.hash;
+        self.prev = *hash;
         Ok(())
     }
 }

@@ -11,6 +11,25 @@ pub fn encode(bytes: &[u8]) -> String {
     s
 }
 
+/// Appends the lower-case hexadecimal of `bytes` to `out`.
+pub(crate) fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
+    }
+}
+
+/// Writes the lower-case hexadecimal of `bytes` into `out` (twice as long).
+pub(crate) fn encode_to<const N: usize, const M: usize>(bytes: &[u8; N], out: &mut [u8; M]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
+    }
+}
+
 /// Decodes lower-case hexadecimal into exactly `N` bytes; upper case is rejected
 /// so that every value has one spelling.
 pub fn decode<const N: usize>(s: &str) -> Option<[u8; N]> {

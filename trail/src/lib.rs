@@ -3,7 +3,7 @@
 //! NDJSON writer, signed day manifests, auditor bundles and their verifier.
 //!
 //! The pieces, in the order data flows through them:
-//! [`canonical`] → [`chain`] → [`sign`] → [`writer`] → [`manifest`] → [`checkpoint`] → [`bundle`] → [`verify`].
+//! [`canonical`] → [`chain`] (lines read back by [`scan`]) → [`sign`] → [`writer`] → [`manifest`] → [`checkpoint`] → [`bundle`] → [`verify`].
 
 pub mod bundle;
 pub mod canonical;
@@ -15,6 +15,7 @@ mod fsutil;
 pub mod hex;
 pub mod manifest;
 pub mod merkle;
+pub mod scan;
 pub mod sign;
 pub mod verify;
 pub mod writer;

@@ -15,6 +15,7 @@ use crate::canonical::{self, Object, TrailConfig, Value};
 use crate::chain::{self, ChainHead};
 use crate::date::Date;
 use crate::error::{Error, Result, io_err};
+use crate::scan::LineScanner;
 use crate::sign::{self, KeyRing, Signer};
 use crate::{fsutil, hex, merkle};
 
@@ -274,30 +275,32 @@ pub fn check_stream_file(
     let mut last_id = None;
     let mut all_signed = true;
     let mut kids: Vec<String> = Vec::new();
+    let scanner = LineScanner::new(cfg);
     if !body.is_empty() {
         for (n, line) in body.split(|&b| b == b'\n').enumerate() {
             let lineno = u64::try_from(n).unwrap_or(u64::MAX).saturating_add(1);
-            let info = chain::inspect_line(cfg, line).map_err(|e| corrupt(lineno, e.to_string()))?;
-            head.advance(tenant, date, &info).map_err(|e| corrupt(lineno, e))?;
+            let info = chain::scan_line(&scanner, line).map_err(|e| corrupt(lineno, e.to_string()))?;
+            head.advance_scanned(tenant, date, &info).map_err(|e| corrupt(lineno, e))?;
             match &info.sig {
-                Some(s) => {
-                    let key = keys.get(&s.kid).ok_or_else(|| corrupt(lineno, format!("unknown key id {:?}", s.kid)))?;
-                    if !sign::verify(key, sign::RECORD_DOMAIN, &s.kid, &info.hash, &s.sig) {
+                Some((kid, sig)) => {
+                    let key = keys.get(kid).ok_or_else(|| corrupt(lineno, format!("unknown key id {kid:?}")))?;
+                    if !sign::verify(key, sign::RECORD_DOMAIN, kid, &info.hash, sig) {
                         return Err(corrupt(lineno, "record signature does not verify".into()));
                     }
-                    if !kids.contains(&s.kid) {
-                        kids.push(s.kid.clone());
+                    if !kids.iter().any(|k| k == kid) {
+                        kids.push(kid.clone().into_owned());
                     }
                 }
                 None => all_signed = false,
             }
             if first_id.is_none() {
-                first_id = Some(info.header.id.clone());
+                first_id = Some(info.id.clone().into_owned());
             }
-            last_id = Some(info.header.id);
+            last_id = Some(info.id);
             leaves.push(merkle::leaf(line));
         }
     }
+    let last_id = last_id.map(std::borrow::Cow::into_owned);
     let lines = u64::try_from(leaves.len()).unwrap_or(u64::MAX);
     Ok(StreamSummary {
         entry: FileEntry {

@@ -22,10 +22,16 @@
 //! read. Buffers grow with the bytes actually read and are never allocated
 //! from a declared size. With the default caps the verifier's peak memory
 //! stays under [`PEAK_MEMORY_BOUND`] on any input (measured by the tests).
+//! **Lines are read by the single-pass scanner** ([`crate::scan`]), and the work
+//! is shared over the cores: entries hashed once in parallel, large stream
+//! files split at line boundaries and scanned in parallel, signatures checked
+//! in parallel. Files are checked one at a time, so the per-line state held is
+//! that of one file, as on one core.
 //! Archives are never extracted, so hostile paths cannot write anywhere; they
 //! are still reported. Dependencies are kept to blake3, ed25519-dalek, tar and
 //! flate2 so an outside auditor can build it alone.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -37,12 +43,13 @@ use ed25519_dalek::{Signature, VerifyingKey};
 
 use crate::bundle::{INDEX_PATH, INDEX_TYPE};
 use crate::canonical::{self, TrailConfig, Value};
-use crate::chain::{self, LineInfo};
+use crate::chain;
 use crate::checkpoint::Checkpoint;
 use crate::date::Date;
 use crate::error::{Error, Result, io_err};
 use crate::hex;
 use crate::manifest::{self, FileEntry, Manifest};
+use crate::scan::{LineScanner, ScannedLine};
 use crate::sign::{self, KeyRing, Trusted, TrustedKeys};
 
 /// Default largest archive entry: 32 MiB.
@@ -55,7 +62,8 @@ pub const DEFAULT_MAX_ENTRIES: usize = 65_536;
 pub const MAX_TRAILING_ZEROS: u64 = 1 << 20;
 /// The verifier's documented peak memory with the default caps: 256 MiB.
 /// The entries held (at most the total cap) plus the entry being read and the
-/// per-line state of the largest file (each at most about twice the entry cap).
+/// per-line state of the largest file (each at most about twice the entry cap;
+/// the scanner's state is about 130 bytes per record, whatever the number of cores).
 pub const PEAK_MEMORY_BOUND: u64 = 256 << 20;
 
 /// The kind of a failure.
@@ -937,6 +945,8 @@ pub fn verify_entries(entries: &BTreeMap<String, Vec<u8>>, opts: &VerifyOptions,
     report.range = Some((index.from, index.to));
     report.tenant = index.tenant.clone();
     check_range(&index, opts, report);
+    // Every entry is hashed once (on all cores); the index and the manifests compare against these.
+    let hashes = entry_hashes(entries);
     // Index against content.
     for (path, bytes) in entries {
         if path == INDEX_PATH {
@@ -945,7 +955,7 @@ pub fn verify_entries(entries: &BTreeMap<String, Vec<u8>>, opts: &VerifyOptions,
         match index.entries.get(path) {
             None => report.push(path, None, Tamper::UnlistedFile, "not listed in the bundle index"),
             Some((n, h)) => {
-                if u64::try_from(bytes.len()).ok() != Some(*n) || blake3::hash(bytes).as_bytes() != h {
+                if u64::try_from(bytes.len()).ok() != Some(*n) || hashes.get(path.as_str()) != Some(h) {
                     report.push(path, None, Tamper::IndexMismatch, "size or BLAKE3 differs from the index");
                 }
             }
@@ -1044,7 +1054,9 @@ pub fn verify_entries(entries: &BTreeMap<String, Vec<u8>>, opts: &VerifyOptions,
                 continue;
             };
             report.files += 1;
-            verify_stream(&opts.config, bytes, f, date, &m, &ring, trusted, opts.batch_signatures, report);
+            let file_hash = hashes.get(f.path.as_str()).copied().unwrap_or_else(|| *blake3::hash(bytes).as_bytes());
+            let stream = StreamCtx { entry: f, file_hash, date, manifest: &m, ring: &ring, trusted };
+            verify_stream(&opts.config, bytes, &stream, opts.batch_signatures, report);
         }
         for q in &m.quarantine {
             let tenant = q.path.rsplit('/').next().and_then(|n| n.split_once(".ndjson.torn-")).map(|(t, _)| t);
@@ -1054,7 +1066,10 @@ pub fn verify_entries(entries: &BTreeMap<String, Vec<u8>>, opts: &VerifyOptions,
             referenced.insert(q.path.clone());
             match entries.get(&q.path) {
                 None => report.push(&q.path, None, Tamper::MissingFile, "quarantine file listed but absent"),
-                Some(b) if blake3::hash(b).as_bytes() != &q.blake3 => {
+                Some(b)
+                    if hashes.get(q.path.as_str()).copied().unwrap_or_else(|| *blake3::hash(b).as_bytes())
+                        != q.blake3 =>
+                {
                     report.push(&q.path, None, Tamper::FileHashMismatch, "quarantine file differs from the manifest")
                 }
                 Some(_) => {}
@@ -1122,203 +1137,393 @@ fn check_manifest_signature(m: &Manifest, rel: &str, ring: &KeyRing, trusted: bo
     }
 }
 
-/// Checks one stream file against its manifest entry, locating each problem.
-#[allow(clippy::too_many_arguments)]
-fn verify_stream(
-    cfg: &TrailConfig,
-    bytes: &[u8],
-    entry: &FileEntry,
-    date: Date,
-    m: &Manifest,
-    ring: &KeyRing,
-    trusted: bool,
-    batch: bool,
-    report: &mut Report,
-) {
-    let file = entry.path.as_str();
-    if blake3::hash(bytes).as_bytes() != &entry.blake3 {
-        report.push(file, None, Tamper::FileHashMismatch, "file differs from its day manifest");
+/// Files at least this large are scanned on all cores, split at line boundaries.
+const PARALLEL_MIN_BYTES: usize = 256 << 10;
+
+/// How many threads the verifier uses: the cores available, at most 8.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+/// A bundle entry: path and bytes.
+type Entry<'a> = (&'a String, &'a Vec<u8>);
+
+/// BLAKE3 of every entry, computed once, the entries shared out over the cores by size.
+fn entry_hashes(entries: &BTreeMap<String, Vec<u8>>) -> HashMap<&str, [u8; 32]> {
+    let n = workers();
+    let total: usize = entries.values().map(Vec::len).sum();
+    if n < 2 || total < PARALLEL_MIN_BYTES {
+        return entries.iter().map(|(p, b)| (p.as_str(), *blake3::hash(b).as_bytes())).collect();
     }
-    let mut segments: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
-    // `split` yields an empty last segment when the file ends with a newline.
-    let torn = segments.pop().filter(|s| !s.is_empty());
-    let mut infos: Vec<(u64, LineInfo)> = Vec::with_capacity(segments.len());
-    let mut malformed: Vec<u64> = Vec::new();
-    for (n, line) in segments.iter().enumerate() {
-        let lineno = n as u64 + 1;
-        match chain::inspect_line(cfg, line) {
-            Ok(info) => infos.push((lineno, info)),
-            Err(e) => {
-                malformed.push(lineno);
-                report.push(file, Some(lineno), Tamper::Malformed, e.to_string());
-            }
+    // Largest first, each to the least loaded worker.
+    let mut by_size: Vec<Entry<'_>> = entries.iter().collect();
+    by_size.sort_by_key(|(_, b)| std::cmp::Reverse(b.len()));
+    let mut shares: Vec<(usize, Vec<Entry<'_>>)> = (0..n).map(|_| (0, Vec::new())).collect();
+    for e in by_size {
+        if let Some(s) = shares.iter_mut().min_by_key(|s| s.0) {
+            s.0 += e.1.len();
+            s.1.push(e);
         }
     }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|(_, share)| {
+                scope.spawn(move || {
+                    share.into_iter().map(|(p, b)| (p.as_str(), *blake3::hash(b).as_bytes())).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        // A worker only panics if hashing does; report that as a panic here too.
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
+}
+
+/// What a stream file is checked against.
+struct StreamCtx<'m> {
+    entry: &'m FileEntry,
+    file_hash: [u8; 32],
+    date: Date,
+    manifest: &'m Manifest,
+    ring: &'m KeyRing,
+    trusted: bool,
+}
+
+/// The per-line state kept while a file is checked: what the chain analysis needs.
+struct Line<'a> {
+    lineno: u64,
+    seq: u64,
+    prev: [u8; 32],
+    hash: [u8; 32],
+    date: Date,
+    tenant: Cow<'a, str>,
+    sig: Option<Box<(Cow<'a, str>, [u8; 64])>>,
+}
+
+impl<'a> Line<'a> {
+    fn new(lineno: u64, s: ScannedLine<'a>) -> Line<'a> {
+        Line {
+            lineno,
+            seq: s.seq,
+            prev: s.prev,
+            hash: s.hash,
+            date: s.date,
+            tenant: s.tenant,
+            sig: s.sig.map(Box::new),
+        }
+    }
+}
+
+/// Lines of one part of a file: the records read and the malformed lines (local index from 0, reason).
+type Part<'a> = (Vec<Line<'a>>, Vec<(u64, String)>, u64);
+
+/// The first `\n` in `b`, eight bytes at a time.
+fn find_newline(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let mut words = b.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let x = u64::from_le_bytes(a) ^ NL;
+        // The lowest byte of x that is zero sets the lowest flagged bit (borrows only run upwards).
+        let hit = x.wrapping_sub(LO) & !x & HI;
+        if hit != 0 {
+            return Some(at + (hit.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|&c| c == b'\n').map(|p| at + p)
+}
+
+/// Scans the complete lines of `region` (which ends with a newline or is empty), numbering from `first`.
+fn scan_part<'a>(scanner: &LineScanner<'_>, region: &'a [u8], first: u64) -> Part<'a> {
+    let count = region.iter().filter(|&&b| b == b'\n').count();
+    let mut lines = Vec::with_capacity(count);
+    let mut malformed = Vec::new();
+    let mut lineno = first;
+    let mut rest = region;
+    while let Some(p) = find_newline(rest) {
+        let (line, tail) = (&rest[..p], &rest[p + 1..]);
+        rest = tail;
+        match chain::scan_line(scanner, line) {
+            Ok(s) => lines.push(Line::new(lineno, s)),
+            Err(e) => malformed.push((lineno, e.to_string())),
+        }
+        lineno += 1;
+    }
+    (lines, malformed, lineno - first)
+}
+
+/// Scans every complete line of a file, on all cores when it is large; parts are returned in line order.
+fn scan_file<'a>(scanner: &LineScanner<'_>, complete: &'a [u8]) -> Vec<Part<'a>> {
+    let n = workers();
+    if n < 2 || complete.len() < PARALLEL_MIN_BYTES {
+        return vec![scan_part(scanner, complete, 1)];
+    }
+    // Cut after the first newline at or past each n-th of the bytes.
+    let mut cuts = vec![0];
+    for k in 1..n {
+        let from = (complete.len() * k / n).max(*cuts.last().unwrap_or(&0));
+        if let Some(p) = complete[from..].iter().position(|&b| b == b'\n') {
+            cuts.push(from + p + 1);
+        }
+    }
+    cuts.push(complete.len());
+    cuts.dedup();
+    let regions: Vec<&[u8]> = cuts.windows(2).map(|w| &complete[w[0]..w[1]]).collect();
+    let mut parts: Vec<Part<'a>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = regions.iter().map(|r| scope.spawn(move || scan_part(scanner, r, 1))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
+    // Renumber: each part counted from 1.
+    let mut offset = 0;
+    for (lines, malformed, count) in &mut parts {
+        for l in lines.iter_mut() {
+            l.lineno += offset;
+        }
+        for m in malformed.iter_mut() {
+            m.0 += offset;
+        }
+        offset += *count;
+    }
+    parts
+}
+
+/// Where `seq` is among the genuine records: dense (record `seq` at `seq − 1`) or by lookup.
+enum SeqIndex {
+    Dense(u64),
+    Map(HashMap<u64, usize>),
+}
+
+impl SeqIndex {
+    fn get(&self, seq: u64) -> Option<usize> {
+        match self {
+            SeqIndex::Dense(n) => (seq >= 1 && seq <= *n).then(|| usize::try_from(seq - 1).unwrap_or(usize::MAX)),
+            SeqIndex::Map(m) => m.get(&seq).copied(),
+        }
+    }
+
+    fn contains(&self, seq: u64) -> bool {
+        self.get(seq).is_some()
+    }
+}
+
+/// Checks one stream file against its manifest entry, locating each problem.
+fn verify_stream(cfg: &TrailConfig, bytes: &[u8], ctx: &StreamCtx<'_>, batch: bool, report: &mut Report) {
+    let StreamCtx { entry, file_hash, date, manifest: m, ring, trusted } = *ctx;
+    let file = entry.path.as_str();
+    if file_hash != entry.blake3 {
+        report.push(file, None, Tamper::FileHashMismatch, "file differs from its day manifest");
+    }
+    // Complete lines end with a newline; bytes after the last one are a torn line.
+    let split = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let (complete, tail) = bytes.split_at(split);
+    let torn = (!tail.is_empty()).then_some(tail);
+    let scanner = LineScanner::new(cfg);
+    let parts = scan_file(&scanner, complete);
+    let line_count: u64 = parts.iter().map(|p| p.2).sum();
+    let mut malformed: Vec<u64> = Vec::new();
+    for (lineno, reason) in parts.iter().flat_map(|p| &p.1) {
+        malformed.push(*lineno);
+        report.push(file, Some(*lineno), Tamper::Malformed, reason.clone());
+    }
+    let infos: Vec<&Line<'_>> = parts.iter().flat_map(|p| &p.0).collect();
     report.records += infos.len() as u64;
     if torn.is_some() {
-        let lineno = segments.len() as u64 + 1;
+        let lineno = line_count + 1;
         report.push(file, Some(lineno), Tamper::Truncated, "last line has no newline: the file was cut");
     }
     // Records of another day or tenant.
     let mut wrong_place = false;
-    if let Some((l, i)) = infos.iter().find(|(_, i)| i.header.date != date) {
-        let n = infos.iter().filter(|(_, i)| i.header.date != date).count();
-        report.push(
-            file,
-            Some(*l),
-            Tamper::WrongDay,
-            format!("{n} records of {} in the file of {date}", i.header.date),
-        );
+    if let Some(i) = infos.iter().find(|i| i.date != date) {
+        let n = infos.iter().filter(|i| i.date != date).count();
+        report.push(file, Some(i.lineno), Tamper::WrongDay, format!("{n} records of {} in the file of {date}", i.date));
         wrong_place = true;
     }
-    if let Some((l, i)) = infos.iter().find(|(_, i)| i.header.tenant != entry.tenant) {
+    if let Some(i) = infos.iter().find(|i| i.tenant != entry.tenant) {
         report.push(
             file,
-            Some(*l),
+            Some(i.lineno),
             Tamper::WrongStream,
-            format!("record of tenant {:?} in the file of {:?}", i.header.tenant, entry.tenant),
+            format!("record of tenant {:?} in the file of {:?}", i.tenant, entry.tenant),
         );
         wrong_place = true;
     }
-    // Sequence analysis.
-    let prev_refs: HashSet<[u8; 32]> = infos.iter().map(|(_, i)| i.prev).collect();
-    let mut by_hash: HashMap<[u8; 32], u64> = HashMap::with_capacity(infos.len());
-    let mut by_seq: HashMap<u64, usize> = HashMap::with_capacity(infos.len());
-    let mut genuine: Vec<(u64, &LineInfo)> = Vec::with_capacity(infos.len());
-    let mut max_seq = 0u64;
-    for (lineno, info) in &infos {
-        if let Some(first) = by_hash.insert(info.hash, *lineno) {
-            by_hash.insert(info.hash, first);
-            report.push(file, Some(*lineno), Tamper::Duplicated, format!("repeats line {first}"));
-            continue;
-        }
-        if let Some(&g) = by_seq.get(&info.seq) {
-            let later_genuine = prev_refs.contains(&info.hash) || entry.last_hash == Some(info.hash);
-            if later_genuine {
+    // Sequence analysis. The common case, records seq 1, 2, 3, … in order, has
+    // no repeat, gap or reordering (equal hashes need equal seqs), so it needs no maps.
+    let dense = infos.iter().zip(1u64..).all(|(i, k)| i.seq == k);
+    let (genuine, by_seq, max_seq): (Vec<&Line<'_>>, SeqIndex, u64) = if dense {
+        let n = infos.len() as u64;
+        (infos.clone(), SeqIndex::Dense(n), n)
+    } else {
+        let prev_refs: HashSet<[u8; 32]> = infos.iter().map(|i| i.prev).collect();
+        let mut by_hash: HashMap<[u8; 32], u64> = HashMap::with_capacity(infos.len());
+        let mut by_seq: HashMap<u64, usize> = HashMap::with_capacity(infos.len());
+        let mut genuine: Vec<&Line<'_>> = Vec::with_capacity(infos.len());
+        let mut max_seq = 0u64;
+        for &info in &infos {
+            let lineno = info.lineno;
+            if let Some(first) = by_hash.insert(info.hash, lineno) {
+                by_hash.insert(info.hash, first);
+                report.push(file, Some(lineno), Tamper::Duplicated, format!("repeats line {first}"));
+                continue;
+            }
+            if let Some(&g) = by_seq.get(&info.seq) {
+                let later_genuine = prev_refs.contains(&info.hash) || entry.last_hash == Some(info.hash);
+                if later_genuine {
+                    report.push(
+                        file,
+                        Some(genuine[g].lineno),
+                        Tamper::Inserted,
+                        format!("seq {} is claimed twice; this one is not in the chain", info.seq),
+                    );
+                    genuine[g] = info;
+                } else {
+                    report.push(
+                        file,
+                        Some(lineno),
+                        Tamper::Inserted,
+                        format!("seq {} is claimed twice; this one is not in the chain", info.seq),
+                    );
+                }
+                continue;
+            }
+            if info.seq < max_seq {
                 report.push(
                     file,
-                    Some(genuine[g].0),
-                    Tamper::Inserted,
-                    format!("seq {} is claimed twice; this one is not in the chain", info.seq),
-                );
-                genuine[g] = (*lineno, info);
-            } else {
-                report.push(
-                    file,
-                    Some(*lineno),
-                    Tamper::Inserted,
-                    format!("seq {} is claimed twice; this one is not in the chain", info.seq),
+                    Some(lineno),
+                    Tamper::Reordered,
+                    format!("seq {} comes after seq {max_seq}", info.seq),
                 );
             }
-            continue;
+            max_seq = max_seq.max(info.seq);
+            by_seq.insert(info.seq, genuine.len());
+            genuine.push(info);
         }
-        if info.seq < max_seq {
-            report.push(file, Some(*lineno), Tamper::Reordered, format!("seq {} comes after seq {max_seq}", info.seq));
-        }
-        max_seq = max_seq.max(info.seq);
-        by_seq.insert(info.seq, genuine.len());
-        genuine.push((*lineno, info));
-    }
+        (genuine, SeqIndex::Map(by_seq), max_seq)
+    };
     let sealed = entry.lines;
     let upto = max_seq.min(sealed.max(1));
     let mut s = 1;
     while s <= upto {
-        if by_seq.contains_key(&s) {
+        if by_seq.contains(s) {
             s += 1;
             continue;
         }
         let start = s;
-        while s <= upto && !by_seq.contains_key(&s) {
+        while s <= upto && !by_seq.contains(s) {
             s += 1;
         }
         // A gap no wider than the malformed lines just before this line is
         // those lines themselves, already reported.
-        let here = by_seq.get(&s).map(|&g| genuine[g].0);
-        let before = by_seq.get(&(start - 1)).map_or(0, |&g| genuine[g].0);
+        let here = by_seq.get(s).map(|g| genuine[g].lineno);
+        let before = by_seq.get(start - 1).map_or(0, |g| genuine[g].lineno);
         let hidden = here.map_or(0, |h| malformed.iter().filter(|&&m| m > before && m < h).count());
         if (s - start) as usize <= hidden {
             continue;
         }
-        if let Some(&g) = by_seq.get(&s) {
+        if let Some(g) = by_seq.get(s) {
             report.push(
                 file,
-                Some(genuine[g].0),
+                Some(genuine[g].lineno),
                 Tamper::Deleted,
                 format!("records seq {start}..{} are missing before this line", s - 1),
             );
         }
     }
-    for &(lineno, info) in &genuine {
+    for &info in &genuine {
         if info.seq == 1 && !wrong_place && info.prev != chain::genesis(&entry.tenant, date) {
-            report.push(file, Some(lineno), Tamper::Modified, "prev of the first record is not the stream's genesis");
+            report.push(
+                file,
+                Some(info.lineno),
+                Tamper::Modified,
+                "prev of the first record is not the stream's genesis",
+            );
         }
-        if let Some(&g) = by_seq.get(&(info.seq + 1))
-            && genuine[g].1.prev != info.hash
+        if let Some(g) = by_seq.get(info.seq + 1)
+            && genuine[g].prev != info.hash
         {
-            report.push(file, Some(lineno), Tamper::Modified, "record no longer matches the next record's prev");
+            report.push(file, Some(info.lineno), Tamper::Modified, "record no longer matches the next record's prev");
         }
     }
     if max_seq > sealed {
-        let g = by_seq.get(&(sealed + 1)).copied();
-        let line = g.map(|g| genuine[g].0);
+        let line = by_seq.get(sealed + 1).map(|g| genuine[g].lineno);
         report.push(file, line, Tamper::Inserted, format!("records beyond the {sealed} sealed in the manifest"));
     } else if max_seq < sealed && torn.is_none() {
         report.push(
             file,
-            Some(segments.len() as u64 + 1),
+            Some(line_count + 1),
             Tamper::Truncated,
             format!("the manifest sealed {sealed} records, the file ends at seq {max_seq}"),
         );
     } else if max_seq == sealed
         && sealed > 0
-        && let Some(&g) = by_seq.get(&sealed)
-        && Some(genuine[g].1.hash) != entry.last_hash
+        && let Some(g) = by_seq.get(sealed)
+        && Some(genuine[g].hash) != entry.last_hash
     {
-        report.push(file, Some(genuine[g].0), Tamper::Modified, "last record differs from the sealed chain head");
+        report.push(file, Some(genuine[g].lineno), Tamper::Modified, "last record differs from the sealed chain head");
     }
     // Signatures.
-    let mut to_verify: Vec<(u64, &LineInfo, &VerifyingKey)> = Vec::new();
-    for (lineno, info) in &infos {
-        let Some(sig) = &info.sig else {
+    let mut to_verify: Vec<(u64, &Line<'_>, &VerifyingKey)> = Vec::new();
+    for &info in &infos {
+        let lineno = info.lineno;
+        let Some(sig) = info.sig.as_deref() else {
             if entry.records_signed {
                 report.push(
                     file,
-                    Some(*lineno),
+                    Some(lineno),
                     Tamper::MissingSignature,
                     "the tenant's records are signed; this one is not",
                 );
             }
             continue;
         };
-        let Some(key) = ring.get(&sig.kid) else {
+        let kid = sig.0.as_ref();
+        let Some(key) = ring.get(kid) else {
             if trusted {
-                report.push(file, Some(*lineno), Tamper::UntrustedKey, format!("key id {:?} is not trusted", sig.kid));
+                report.push(file, Some(lineno), Tamper::UntrustedKey, format!("key id {kid:?} is not trusted"));
             } else {
-                report.push(file, Some(*lineno), Tamper::UnknownKey, format!("no public key for key id {:?}", sig.kid));
+                report.push(file, Some(lineno), Tamper::UnknownKey, format!("no public key for key id {kid:?}"));
             }
             continue;
         };
-        if m.keys.get(&sig.kid) != Some(&sign::fingerprint(key)) {
+        if m.keys.get(kid) != Some(&sign::fingerprint(key)) {
             report.push(
                 file,
-                Some(*lineno),
+                Some(lineno),
                 Tamper::WrongKey,
-                format!("key {:?} is not the one the manifest signed", sig.kid),
+                format!("key {kid:?} is not the one the manifest signed"),
             );
             continue;
         }
-        to_verify.push((*lineno, info, key));
+        to_verify.push((lineno, info, key));
     }
-    for lineno in failing_signatures(&to_verify, batch) {
+    for lineno in failing_signatures_parallel(&to_verify, batch) {
         report.push(file, Some(lineno), Tamper::BadSignature, "record signature does not verify");
     }
 }
 
+/// [`failing_signatures`] with the records shared out over the cores, in line order.
+fn failing_signatures_parallel(items: &[(u64, &Line<'_>, &VerifyingKey)], batch: bool) -> Vec<u64> {
+    let n = workers();
+    if n < 2 || items.len() < 512 {
+        return failing_signatures(items, batch);
+    }
+    let per = items.len().div_ceil(n);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items.chunks(per).map(|c| scope.spawn(move || failing_signatures(c, batch))).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
+}
+
 /// Line numbers whose record signature fails.
-fn failing_signatures(items: &[(u64, &LineInfo, &VerifyingKey)], batch: bool) -> Vec<u64> {
-    let strict = |(l, info, key): &(u64, &LineInfo, &VerifyingKey)| -> Option<u64> {
-        let s = info.sig.as_ref()?;
-        (!sign::verify(key, sign::RECORD_DOMAIN, &s.kid, &info.hash, &s.sig)).then_some(*l)
+fn failing_signatures(items: &[(u64, &Line<'_>, &VerifyingKey)], batch: bool) -> Vec<u64> {
+    let strict = |(l, info, key): &(u64, &Line<'_>, &VerifyingKey)| -> Option<u64> {
+        let s = info.sig.as_deref()?;
+        (!sign::verify(key, sign::RECORD_DOMAIN, &s.0, &info.hash, &s.1)).then_some(*l)
     };
     if !batch {
         return items.iter().filter_map(strict).collect();
@@ -1327,10 +1532,10 @@ fn failing_signatures(items: &[(u64, &LineInfo, &VerifyingKey)], batch: bool) ->
     for chunk in items.chunks(256) {
         let msgs: Vec<Vec<u8>> = chunk
             .iter()
-            .filter_map(|(_, i, _)| i.sig.as_ref().map(|s| sign::message(sign::RECORD_DOMAIN, &s.kid, &i.hash)))
+            .filter_map(|(_, i, _)| i.sig.as_deref().map(|s| sign::message(sign::RECORD_DOMAIN, &s.0, &i.hash)))
             .collect();
         let sigs: Vec<Signature> =
-            chunk.iter().filter_map(|(_, i, _)| i.sig.as_ref().map(|s| Signature::from_bytes(&s.sig))).collect();
+            chunk.iter().filter_map(|(_, i, _)| i.sig.as_deref().map(|s| Signature::from_bytes(&s.1))).collect();
         let keys: Vec<VerifyingKey> = chunk.iter().map(|(_, _, k)| **k).collect();
         let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
         if msgs.len() != chunk.len() || ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_err() {
@@ -1347,5 +1552,33 @@ pub fn verify_or_error(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         Ok(report)
     } else {
         Err(Error::Corrupt { path: path.to_owned(), line: 0, reason: format!("{} failures", report.failures.len()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_newline_finds_the_first_one_anywhere() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut b: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                // Bytes that trip naive word tricks next to the newline: 0x0b, 0x8a, 0x09.
+                if at > 0 {
+                    b[at - 1] = 0x8a;
+                }
+                if at < len {
+                    b[at] = b'\n';
+                    if at + 1 < len {
+                        b[at + 1] = b'\n';
+                    }
+                    if at + 2 < len {
+                        b[at + 2] = 0x0b;
+                    }
+                }
+                assert_eq!(find_newline(&b), b.iter().position(|&c| c == b'\n'), "len {len} at {at}");
+            }
+        }
     }
 }

@@ -25,12 +25,12 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 
-use crate::canonical::{Record, TrailConfig};
+use crate::canonical::{self, Record, TrailConfig};
 use crate::chain::{self, ChainHead};
 use crate::date::Date;
 use crate::error::{Error, Result, io_err};
 use crate::sign::{self, Signer};
-use crate::{fsutil, manifest};
+use crate::{fsutil, hex, manifest};
 
 /// The file of a stream below a trail root: `audit/yyyy/mm/dd/<tenant>.ndjson`.
 pub fn stream_path(root: &Path, tenant: &str, date: Date) -> PathBuf {
@@ -255,15 +255,16 @@ impl State {
                 drop(req.reply.send(Err(Error::DaySealed { date: header.date, id: header.id, ts })));
                 continue;
             }
-            match self.prepare(req.record, header) {
-                Ok((key, line, appended)) => {
-                    let slot = pending.entry(key.clone()).or_insert_with(|| {
-                        order.push(key);
-                        (Vec::new(), Vec::new())
-                    });
-                    slot.0.extend_from_slice(&line);
-                    slot.1.push((req.reply, appended));
+            let key = (header.tenant.clone(), header.date);
+            let slot = match pending.entry(key) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    order.push(v.key().clone());
+                    v.insert((Vec::with_capacity(4096), Vec::new()))
                 }
+            };
+            match self.prepare(&req.record, header, &mut slot.0) {
+                Ok(appended) => slot.1.push((req.reply, appended)),
                 // The caller may have gone away; nothing to do then.
                 Err(e) => drop(req.reply.send(Err(e))),
             }
@@ -272,6 +273,9 @@ impl State {
             let Some((bytes, acks)) = pending.remove(&key) else {
                 continue;
             };
+            if acks.is_empty() {
+                continue;
+            }
             let result = match self.streams.get_mut(&key) {
                 Some(s) => s.file.write_all(&bytes).and_then(|()| s.file.sync_data()).map_err(|e| (s.path.clone(), e)),
                 None => Err((PathBuf::new(), std::io::Error::other("stream closed"))),
@@ -295,29 +299,28 @@ impl State {
         }
     }
 
-    /// Chains (and maybe signs) one record; returns its stream, line and receipt.
-    fn prepare(&mut self, mut rec: Record, header: chain::Header) -> Result<((String, Date), Vec<u8>, Appended)> {
+    /// Chains (and maybe signs) one record straight into its stream's batch buffer; returns its receipt.
+    fn prepare(&mut self, rec: &Record, header: chain::Header, out: &mut Vec<u8>) -> Result<Appended> {
         if rec.get("meta").is_some() || rec.get("sig").is_some() {
             return Err(Error::InvalidRecord("`meta` and `sig` are set by the writer".into()));
         }
-        let key = (header.tenant.clone(), header.date);
+        let key = (header.tenant, header.date);
         if !self.streams.contains_key(&key) {
-            let stream = self.open_stream(&header.tenant, header.date)?;
+            let stream = self.open_stream(&key.0, key.1)?;
             if self.streams.len() >= 1024 {
                 self.streams.clear();
             }
             self.streams.insert(key.clone(), stream);
         }
         let stream = self.streams.get_mut(&key).ok_or(Error::WriterStopped)?;
-        let signer = if self.opts.signed_tenants.contains(&header.tenant) {
+        let signer = if self.opts.signed_tenants.contains(&key.0) {
             Some(self.opts.signer.as_deref().ok_or(Error::WriterStopped)?)
         } else {
             None
         };
         let seq = stream.head.next_seq;
-        let (line, hash) = encode_next(&self.cfg, &mut rec, &mut stream.head, signer)?;
-        let appended = Appended { id: header.id, seq, hash, path: stream.path.clone() };
-        Ok((key, line, appended))
+        let hash = encode_next_into(&self.cfg, rec, &mut stream.head, signer, out)?;
+        Ok(Appended { id: header.id, seq, hash, path: stream.path.clone() })
     }
 
     fn open_stream(&self, tenant: &str, date: Date) -> Result<Stream> {
@@ -359,6 +362,78 @@ pub fn encode_next(
     head.next_seq += 1;
     head.prev = hash;
     Ok((line, hash))
+}
+
+/// The writer's per-record work before the fsync, straight from a borrowed
+/// record into `out`: writes the record with `meta: {prev, seq}` from `head`
+/// in the key order (no value tree, no per-key `String`, no clone), hashes
+/// the bytes where they were written, signs the hash when `signer` is given
+/// (splicing `sig` in at its place), appends the newline and advances `head`.
+/// Returns the record hash. Produces exactly the bytes of [`encode_next`].
+/// The record must not hold `meta` or `sig`, and `cfg` must be valid
+/// ([`TrailConfig::validate`]); on error `out` and `head` are left as they were.
+pub fn encode_next_into(
+    cfg: &TrailConfig,
+    rec: &Record,
+    head: &mut ChainHead,
+    signer: Option<&Signer>,
+    out: &mut Vec<u8>,
+) -> Result<[u8; 32]> {
+    let start = out.len();
+    let r = encode_linked(cfg, rec, head, signer, out);
+    match r {
+        Ok(hash) => {
+            head.next_seq += 1;
+            head.prev = hash;
+            Ok(hash)
+        }
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
+        }
+    }
+}
+
+fn encode_linked(
+    cfg: &TrailConfig,
+    rec: &Record,
+    head: &ChainHead,
+    signer: Option<&Signer>,
+    out: &mut Vec<u8>,
+) -> Result<[u8; 32]> {
+    // `write_linked` refuses a record holding `meta` or `sig`.
+    let seq = i64::try_from(head.next_seq).map_err(|_| Error::InvalidRecord("seq overflow".into()))?;
+    let start = out.len();
+    let sig_at = cfg.write_linked(rec, seq, &head.prev, out)?;
+    check_size(cfg, out.len() - start)?;
+    let hash = chain::record_hash(&out[start..]);
+    if let Some(signer) = signer {
+        let at = sig_at.ok_or_else(|| Error::InvalidRecord("unknown top-level key \"sig\"".into()))?;
+        let sig = signer.sign(sign::RECORD_DOMAIN, &hash);
+        let mut member = Vec::with_capacity(160 + signer.kid().len());
+        if at > start + 1 {
+            member.push(b',');
+        }
+        member.extend_from_slice(b"\"sig\":{\"ed25519\":\"");
+        hex::encode_into(&sig, &mut member);
+        member.extend_from_slice(b"\",\"kid\":");
+        canonical::write_string(signer.kid(), &mut member);
+        member.push(b'}');
+        if at == start + 1 && out.get(at) != Some(&b'}') {
+            member.push(b',');
+        }
+        out.splice(at..at, member);
+        check_size(cfg, out.len() - start)?;
+    }
+    out.push(b'\n');
+    Ok(hash)
+}
+
+fn check_size(cfg: &TrailConfig, len: usize) -> Result<()> {
+    if len > cfg.max_record_bytes {
+        return Err(Error::NotCanonical(format!("record is {len} bytes, more than {}", cfg.max_record_bytes)));
+    }
+    Ok(())
 }
 
 /// Reads the last complete record of a stream file and returns where the chain continues.

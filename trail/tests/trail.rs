@@ -10,5 +10,6 @@ mod canonical_vectors;
 mod cli;
 mod crash;
 mod late;
+mod scanner_props;
 mod tamper;
 mod writer;
