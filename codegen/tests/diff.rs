@@ -279,3 +279,12 @@ fn the_json_report_validates_against_the_generated_schema_shape() {
         assert!(classes.contains(&format!("\"{class}\"")), "{class} not in {classes}");
     }
 }
+
+#[test]
+fn route_removed_is_breaking_for_the_queries_naming_it() {
+    let r = diff_of(&[("components.yaml", r#"routes: ["/v1/items", "/v1/items/:id"]"#, r#"routes: ["/v1/items"]"#)]);
+    let c = change(&r, "components[api].routes[/v1/items/:id]");
+    assert_eq!(c.class, Class::Breaking);
+    // The latency SLO's `route!~"/_.*"` is a negative matcher: it names no route.
+    assert_eq!(c.downstream, strings(&["generated/src/lib.rs routes"]));
+}

@@ -76,6 +76,7 @@ impl Cx<'_> {
 }
 
 pub(super) fn run(mut cx: Cx<'_>) -> Vec<Change> {
+    components(&mut cx);
     metrics(&mut cx);
     labels(&mut cx);
     tokens(&mut cx);
@@ -86,6 +87,101 @@ pub(super) fn run(mut cx: Cx<'_>) -> Vec<Change> {
     dashboards(&mut cx);
     flags(&mut cx);
     cx.out
+}
+
+fn components(cx: &mut Cx<'_>) {
+    let (old, new) = (cx.old, cx.new);
+    let scrape = |name: &str| vec![format!("scrape job {name} (prometheus.yml)")];
+    for o in &old.components {
+        let path = format!("components[{}]", o.name);
+        let Some(n) = new.components.iter().find(|n| n.name == o.name) else {
+            cx.push(
+                path,
+                Class::Breaking,
+                format!("component `{}` removed: its scrape job and series end", o.name),
+                scrape(&o.name),
+            );
+            continue;
+        };
+        if o.exposition != n.exposition {
+            cx.push(
+                format!("{path}.exposition"),
+                Class::Breaking,
+                format!(
+                    "exposition {:?} -> {:?}: its metrics reach Prometheus another way",
+                    o.exposition, n.exposition
+                ),
+                scrape(&o.name),
+            );
+        }
+        // A route is a value of the `route` label and log field.
+        for r in o.routes.iter().filter(|r| !n.routes.contains(r)) {
+            let mut d = Vec::new();
+            for m in old.metrics.iter().filter(|m| m.labels.iter().any(|l| l == "route")) {
+                d.extend(cx.old_uses.of_value(m, "route", r));
+            }
+            d.push("generated/src/lib.rs routes".to_owned());
+            cx.push(
+                format!("{path}.routes[{r}]"),
+                Class::Breaking,
+                format!("route `{r}` removed: queries and sampling overrides naming it match nothing"),
+                d,
+            );
+        }
+        for r in n.routes.iter().filter(|r| !o.routes.contains(r)) {
+            cx.push(
+                format!("{path}.routes[{r}]"),
+                Class::Compatible,
+                format!("route `{r}` added"),
+                vec!["generated/src/lib.rs routes".to_owned()],
+            );
+        }
+        for t in o.trails.iter().filter(|t| !n.trails.contains(t)) {
+            cx.push(
+                format!("{path}.trails[{t}]"),
+                Class::Breaking,
+                format!("no longer emits trail kind `{t}`"),
+                trail_down(t),
+            );
+        }
+        if o.targets != n.targets || o.metrics_path != n.metrics_path {
+            cx.push(
+                format!("{path}.targets"),
+                Class::Compatible,
+                "scrape targets or path changed".to_owned(),
+                scrape(&o.name),
+            );
+        }
+        if o.max_body_bytes > n.max_body_bytes {
+            cx.push(
+                format!("{path}.max_body_bytes"),
+                Class::Breaking,
+                format!(
+                    "body limit {} -> {} bytes: larger requests now get payload_too_large",
+                    o.max_body_bytes, n.max_body_bytes
+                ),
+                vec!["generated/src/lib.rs components".to_owned()],
+            );
+        } else if o.max_body_bytes < n.max_body_bytes {
+            cx.push(
+                format!("{path}.max_body_bytes"),
+                Class::Compatible,
+                format!("body limit {} -> {} bytes", o.max_body_bytes, n.max_body_bytes),
+                vec!["generated/src/lib.rs components".to_owned()],
+            );
+        }
+        if o.title != n.title || o.note != n.note {
+            cx.push(
+                format!("{path}.title"),
+                Class::Cosmetic,
+                "title or note changed".to_owned(),
+                vec!["catalogue".to_owned()],
+            );
+        }
+    }
+    for n in new.components.iter().filter(|n| !old.components.iter().any(|o| o.name == n.name)) {
+        cx.push(format!("components[{}]", n.name), Class::Compatible, "new component".to_owned(), scrape(&n.name));
+    }
 }
 
 fn metrics(cx: &mut Cx<'_>) {
