@@ -375,6 +375,19 @@ fn metric_fields(cx: &mut Cx<'_>, o: &Metric, n: &Metric, path: &str) {
             vec!["catalogue".to_owned()],
         );
     }
+    if let Some(old_name) =
+        n.renamed_from.as_deref().filter(|r| o.name == n.name && o.renamed_from.as_deref() != Some(r))
+    {
+        cx.push(
+            format!("{path}.renamed_from"),
+            Class::Compatible,
+            format!(
+                "alias `{old_name}` added: the old name is served until {}",
+                n.deprecated.as_deref().unwrap_or("?")
+            ),
+            crate::rename::series(old_name, n.kind).iter().map(|s| format!("alias rule {s}")).collect(),
+        );
+    }
     if o.renamed_from.is_some() && o.renamed_from == n.renamed_from && o.deprecated != n.deprecated {
         cx.push(
             format!("{path}.deprecated"),
