@@ -5,12 +5,14 @@
 //! cannot disagree. See `ARCHITECTURE.md` for the data flow.
 
 pub mod diag;
+pub mod diff;
 pub mod load;
 pub mod lower;
 pub mod model;
 pub mod names;
 pub mod output;
 pub mod promql;
+pub mod rename;
 pub mod render;
 pub mod rules;
 pub mod source;

@@ -540,6 +540,8 @@ pub struct Lowered {
     pub slos: Vec<LoweredSlo>,
     /// The spec's own alerts as alerting rules (group [`SPEC_ALERTS_GROUP`]).
     pub spec_alerts: Vec<AlertRuleOut>,
+    /// The alias rules of declared renames (group [`crate::rename::GROUP`]), if any.
+    pub aliases: Option<Value>,
 }
 
 impl Lowered {
@@ -553,7 +555,7 @@ impl Lowered {
 
     /// The recording rule groups, in file order.
     pub fn recording_groups(&self) -> Vec<Value> {
-        self.slos.iter().map(|s| s.recording.clone()).collect()
+        self.slos.iter().map(|s| s.recording.clone()).chain(self.aliases.clone()).collect()
     }
 
     /// Every PromQL expression the rule files hold, with where it comes from.
@@ -568,6 +570,12 @@ impl Lowered {
                     ));
                 }
             }
+        }
+        for r in self.aliases.iter().flat_map(|g| g["rules"].as_array().into_iter().flatten()) {
+            out.push((
+                format!("alias rule {}", r["record"].as_str().unwrap_or("")),
+                r["expr"].as_str().unwrap_or("").to_owned(),
+            ));
         }
         for (_, alerts) in self.alert_groups() {
             for a in alerts {
@@ -605,5 +613,9 @@ pub fn lower(spec: &Spec) -> Lowered {
             }
         })
         .collect();
-    Lowered { slos, spec_alerts: spec.alerts.iter().map(|a| blueprint_alert(spec, a)).collect() }
+    Lowered {
+        slos,
+        spec_alerts: spec.alerts.iter().map(|a| blueprint_alert(spec, a)).collect(),
+        aliases: crate::rename::alias_group(spec),
+    }
 }

@@ -359,6 +359,15 @@ pub struct Metric {
     /// The runtime self-metric this is (the runtime emits it under this name).
     #[serde(default)]
     pub role: Option<MetricRole>,
+    /// The metric's previous name: while it is set, `gen` emits alias
+    /// recording rules both ways between the two names (`rules/aliases.yml`)
+    /// and `cargo xtask diff` counts the rename as compatible. Needs `deprecated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+    /// Last day (`YYYY-MM-DD`, UTC) the old name is served by the alias; after
+    /// it validation warns to delete `renamed_from`, which drops the alias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<String>,
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,
@@ -806,6 +815,15 @@ pub struct TrailPlane {
     pub retention: Option<TrailRetention>,
     /// The kinds.
     pub kinds: Vec<TrailKind>,
+    /// Version of the trail schema (kinds and data fields), bound into every
+    /// stream's genesis hash: a breaking change to a kind (a data field removed
+    /// or retyped) needs a bump, which `cargo xtask diff` checks (default 1).
+    #[serde(default = "default_trail_schema_version")]
+    pub schema_version: u32,
+}
+
+fn default_trail_schema_version() -> u32 {
+    1
 }
 
 fn default_stream_key() -> String {

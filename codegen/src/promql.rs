@@ -379,6 +379,8 @@ mod tests {
             blueprint_name: None,
             exceptions: vec![],
             role: None,
+            renamed_from: None,
+            deprecated: None,
             note: None,
             loc: Loc::default(),
         });
@@ -394,6 +396,8 @@ mod tests {
             blueprint_name: None,
             exceptions: vec![],
             role: None,
+            renamed_from: None,
+            deprecated: None,
             note: None,
             loc: Loc::default(),
         });

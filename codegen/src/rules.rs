@@ -66,5 +66,20 @@ pub fn catalog(spec: &Spec) -> Catalog {
         cat.add_recording_rule(&name, SLO_LABELS.iter().map(|s| (*s).to_owned()));
     }
     cat.add_recording_rule(UP, crate::promql::TARGET_LABELS.iter().map(|s| (*s).to_owned()));
+    // A renamed metric's old series are recorded by the alias rules, and both
+    // names carry the alias marker label.
+    for (m, old) in crate::rename::renamed(spec) {
+        let mut labels: Vec<String> = m.labels.clone();
+        labels.extend(crate::promql::TARGET_LABELS.iter().map(|s| (*s).to_owned()));
+        labels.push(crate::rename::ALIAS_LABEL.to_owned());
+        for (new_s, old_s) in crate::rename::series(&m.name, m.kind).iter().zip(crate::rename::series(old, m.kind)) {
+            let mut l = labels.clone();
+            if new_s.ends_with("_bucket") && m.kind == crate::model::MetricKind::Histogram {
+                l.push("le".to_owned());
+            }
+            cat.add_recording_rule(&old_s, l.clone());
+            cat.add_recording_rule(new_s, [crate::rename::ALIAS_LABEL.to_owned()]);
+        }
+    }
     cat
 }

@@ -2916,6 +2916,9 @@ pub mod trails {
         "meta",
         "sig",
     ];
+    /// The trail schema version (`trails.schema_version`), bound into each
+    /// stream's genesis (`obspec_trail::chain::genesis_versioned`).
+    pub const SCHEMA_VERSION: u32 = 1u32;
     /// Every trail kind, in spec order.
     pub const KINDS: [&str; 11usize] = [
         "office.tool_call",

@@ -30,6 +30,30 @@ pub fn genesis(tenant: &str, date: Date) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
+/// Highest trail schema version (`trails.schema_version` of the spec) a
+/// verifier accepts in a genesis: streams of every version up to it verify.
+pub const MAX_SCHEMA_VERSION: u32 = 64;
+
+/// The genesis of a stream written under trail schema `version`: version 1 is
+/// [`genesis`]; version `n` hashes the domain `obspec-trail/v<n>/genesis\0`
+/// instead, so a stream's first record names the schema its records follow.
+pub fn genesis_versioned(version: u32, tenant: &str, date: Date) -> [u8; 32] {
+    if version <= 1 {
+        return genesis(tenant, date);
+    }
+    let mut h = blake3::Hasher::new();
+    h.update(format!("obspec-trail/v{version}/genesis\0").as_bytes());
+    h.update(tenant.as_bytes());
+    h.update(b"\0");
+    h.update(date.to_string().as_bytes());
+    *h.finalize().as_bytes()
+}
+
+/// The schema version (1..=[`MAX_SCHEMA_VERSION`]) whose genesis `prev` is, if any.
+pub fn genesis_version(prev: &[u8; 32], tenant: &str, date: Date) -> Option<u32> {
+    (1..=MAX_SCHEMA_VERSION).find(|v| genesis_versioned(*v, tenant, date) == *prev)
+}
+
 /// Whether a tenant id can name a stream file: 1–64 of `[A-Za-z0-9_-]`.
 pub fn valid_tenant(t: &str) -> bool {
     !t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
@@ -183,6 +207,11 @@ impl ChainHead {
         ChainHead { next_seq: 1, prev: genesis(tenant, date) }
     }
 
+    /// The head of an empty stream written under trail schema `version`.
+    pub fn genesis_versioned(version: u32, tenant: &str, date: Date) -> ChainHead {
+        ChainHead { next_seq: 1, prev: genesis_versioned(version, tenant, date) }
+    }
+
     /// Checks that `info` is the next record of the stream `(tenant, date)` and advances.
     pub fn advance(&mut self, tenant: &str, date: Date, info: &LineInfo) -> std::result::Result<(), String> {
         let h = &info.header;
@@ -214,7 +243,10 @@ impl ChainHead {
         if seq != self.next_seq {
             return Err(format!("seq {seq} where {} was expected", self.next_seq));
         }
-        if *prev != self.prev {
+        // A head at this stream's genesis takes a first record starting from
+        // any schema version's genesis of the same stream.
+        let any_genesis = |p: &[u8; 32]| genesis_version(p, tenant, date).is_some();
+        if *prev != self.prev && !(seq == 1 && any_genesis(&self.prev) && any_genesis(prev)) {
             return Err("prev does not match the previous record's hash".into());
         }
         self.next_seq += 1;
@@ -233,6 +265,19 @@ mod tests {
             .with("ts", "2026-05-01T10:00:00Z")
             .with("kind", "auth.login_min")
             .with("scope", Object::new().with("tenant", "t1"))
+    }
+
+    #[test]
+    fn a_stream_of_a_later_schema_version_verifies_and_a_forged_genesis_does_not() {
+        let cfg = TrailConfig::blueprint_default();
+        let date = Date::parse("2026-05-01").unwrap();
+        for (start, ok) in [(genesis_versioned(2, "t1", date), true), ([7u8; 32], false)] {
+            let mut r = rec("r0");
+            set_link(&mut r, 1, &start).unwrap();
+            let line = cfg.canonical_bytes(&r).unwrap();
+            let mut head = ChainHead::genesis("t1", date);
+            assert_eq!(head.advance("t1", date, &inspect_line(&cfg, &line).unwrap()).is_ok(), ok);
+        }
     }
 
     #[test]
@@ -262,6 +307,11 @@ mod tests {
         let mut other = ChainHead::genesis("t2", date);
         assert!(other.advance("t1", date, &inspect_line(&cfg, &lines[0]).unwrap()).is_err());
         assert_ne!(genesis("t1", date), genesis("t1", date.succ()));
+        // Each schema version has its own genesis, and version 1's is the original.
+        assert_eq!(genesis_versioned(1, "t1", date), genesis("t1", date));
+        assert_ne!(genesis_versioned(2, "t1", date), genesis("t1", date));
+        assert_eq!(genesis_version(&genesis_versioned(2, "t1", date), "t1", date), Some(2));
+        assert_eq!(genesis_version(&genesis_versioned(2, "t2", date), "t1", date), None);
     }
 
     #[test]

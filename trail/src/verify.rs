@@ -1435,7 +1435,7 @@ fn verify_stream(cfg: &TrailConfig, bytes: &[u8], ctx: &StreamCtx<'_>, batch: bo
         }
     }
     for &info in &genuine {
-        if info.seq == 1 && !wrong_place && info.prev != chain::genesis(&entry.tenant, date) {
+        if info.seq == 1 && !wrong_place && chain::genesis_version(&info.prev, &entry.tenant, date).is_none() {
             report.push(
                 file,
                 Some(info.lineno),

@@ -2,6 +2,11 @@
 //!
 //! - `cargo xtask gen [--spec DIR] [--out DIR] [--check]`: render every
 //!   artifact from the spec; with `--check`, write nothing and fail on drift.
+//! - `cargo xtask diff --baseline <git-ref|DIR> [--spec DIR] [--format markdown|json]`:
+//!   compare the spec with a baseline (a git ref, read with `git show` without
+//!   touching the work tree, or a spec directory) and classify every change
+//!   breaking, compatible or cosmetic; exit 1 on a breaking change the spec
+//!   does not record (`renamed_from`, `trails.schema_version`).
 //! - `cargo xtask check`: run the real consumers on the generated files:
 //!   `promtool check config|rules`, `promtool test rules`, `amtool check-config`,
 //!   and `tsc` against `@grafana/schema` for the dashboards.
@@ -28,13 +33,14 @@ use std::process::ExitCode;
 
 use obspec_codegen::{CompileError, output};
 
-const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR [--trusted-keys FILE] [--checkpoint FILE|HEX] [--from D] [--to D] [--tenant T]\n  cargo xtask dod [--quick] [--keep]\n  cargo xtask live-check [--otlp ADDR] [--metrics URL]... [--logs PATH]... [--trails DIR]... [--expose ADDR] [--format human|json] [--fail-on error|warning]\n  cargo xtask ci";
+const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask diff --baseline <git-ref|DIR> [--spec DIR] [--format markdown|json]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR [--trusted-keys FILE] [--checkpoint FILE|HEX] [--from D] [--to D] [--tenant T]\n  cargo xtask dod [--quick] [--keep]\n  cargo xtask live-check [--otlp ADDR] [--metrics URL]... [--logs PATH]... [--trails DIR]... [--expose ADDR] [--format human|json] [--fail-on error|warning]\n  cargo xtask ci";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("gen") => generate(&args[1..]),
         Some("ci") => ci(),
+        Some("diff") => diff(&args[1..]).map(|report| print!("{report}")),
         Some("check") => check(),
         Some("scan") => scan(&args[1..]),
         Some("dod") => dod(&args[1..]),
@@ -101,6 +107,125 @@ fn generate(args: &[String]) -> Result<(), String> {
         eprintln!("gen: {} files, {} changed", files.len(), changed.len());
         Ok(())
     }
+}
+
+/// `cargo xtask diff`: the report, or an error (exit 1) when the current spec
+/// has a breaking change it does not record.
+fn diff(args: &[String]) -> Result<String, String> {
+    let root = workspace_root();
+    let mut spec = root.join("spec");
+    let mut baseline: Option<String> = None;
+    let mut json = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--baseline" => {
+                baseline =
+                    Some(it.next().ok_or(format!("--baseline needs a git ref or a directory\n{USAGE}\n"))?.clone())
+            }
+            "--spec" => spec = PathBuf::from(it.next().ok_or(format!("--spec needs a directory\n{USAGE}\n"))?),
+            "--format" => match it.next().map(String::as_str) {
+                Some("json") => json = true,
+                Some("markdown") => json = false,
+                _ => return Err(format!("--format takes markdown or json\n{USAGE}\n")),
+            },
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}\n")),
+        }
+    }
+    let baseline = baseline.ok_or(format!("diff needs --baseline <git-ref|DIR>\n{USAGE}\n"))?;
+    let report = diff_report(&baseline, &spec)?;
+    let text = if json { report.to_json() } else { report.to_markdown() };
+    if report.unrecorded_breaking > 0 {
+        print!("{text}");
+        return Err(format!(
+            "error: {} breaking change(s) against `{baseline}` that the spec does not record: declare a rename with `renamed_from` and `deprecated`, raise `trails.schema_version` for a trail change, or undo them\n",
+            report.unrecorded_breaking
+        ));
+    }
+    Ok(text)
+}
+
+/// The diff of the spec in `spec` against `baseline` (a directory, else a git ref).
+fn diff_report(baseline: &str, spec: &Path) -> Result<obspec_codegen::diff::Report, String> {
+    let spec =
+        if spec.is_absolute() { spec.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(spec) };
+    let current = obspec_codegen::check_dir(spec.as_path(), &display_path(&spec)).map_err(|e| e.to_string())?;
+    let dir = Path::new(baseline);
+    let old_inputs = if dir.is_dir() {
+        obspec_codegen::load::read_dir(dir, &display_path(dir))
+            .map_err(|e| format!("error: cannot read {baseline}: {e}\n"))?
+    } else {
+        git_spec(baseline, &spec)?
+    };
+    let old = obspec_codegen::check(&old_inputs).map_err(|d| {
+        format!("{}error: the baseline spec at `{baseline}` does not validate\n", obspec_codegen::diag::render_all(&d))
+    })?;
+    Ok(obspec_codegen::diff::diff(baseline, &old, &current, &obspec_codegen::rename::today_utc()))
+}
+
+/// Runs git in the workspace root and returns its stdout.
+fn git(args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|e| format!("error: cannot run git: {e}\n"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!("error: `git {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// The spec files at a git ref, read from the object store (`git ls-tree`,
+/// `git show REF:path`): the work tree and the index are not touched.
+fn git_spec(reference: &str, spec: &Path) -> Result<Vec<obspec_codegen::Input>, String> {
+    let commit = git(&["rev-parse", "--verify", "--quiet", &format!("{reference}^{{commit}}")])
+        .map_err(|_| format!("error: `{reference}` is neither a directory nor a git commit\n"))?;
+    let commit = commit.trim();
+    let root = workspace_root();
+    let rel = spec.strip_prefix(&root).unwrap_or(Path::new("spec")).to_string_lossy().replace('\\', "/");
+    let mut inputs = Vec::new();
+    for line in git(&["ls-tree", commit, &format!("{rel}/")])?.lines() {
+        let Some((meta, path)) = line.split_once('\t') else { continue };
+        let is_yaml = path.ends_with(".yaml") || path.ends_with(".yml");
+        if meta.split_whitespace().nth(1) == Some("blob") && is_yaml {
+            let text = git(&["show", &format!("{commit}:{path}")])?;
+            inputs.push(obspec_codegen::Input { name: format!("{reference}:{path}"), text });
+        }
+    }
+    if inputs.is_empty() {
+        return Err(format!("error: `{reference}` has no spec files under {rel}/\n"));
+    }
+    Ok(inputs)
+}
+
+/// The CI step: the diff against the merge base of `main` and HEAD, printed;
+/// nothing when there is no `main` (or HEAD is on it, the report is empty).
+/// It fails only with `OBSPEC_DIFF_STRICT=1` (unrecorded breaking changes).
+fn ci_diff() -> Result<(), String> {
+    let Ok(base) = git(&["merge-base", "main", "HEAD"]) else {
+        eprintln!("diff: no merge base with `main`; skipped");
+        return Ok(());
+    };
+    let base = base.trim().to_owned();
+    let t = std::time::Instant::now();
+    // A baseline this compiler no longer accepts (validation got stricter) is
+    // reported, not a failure: the drift check and the tests judge the spec.
+    let report = match diff_report(&base, &workspace_root().join("spec")) {
+        Ok(r) => r,
+        Err(e) => {
+            eprint!("{e}");
+            eprintln!("diff: the merge base {base} of main could not be compared; skipped");
+            return Ok(());
+        }
+    };
+    eprint!("{}", report.to_markdown());
+    eprintln!("diff: against the merge base {} of main ({:.0?})", &base[..base.len().min(12)], t.elapsed());
+    if report.unrecorded_breaking > 0 && std::env::var("OBSPEC_DIFF_STRICT").is_ok_and(|v| v == "1") {
+        return Err(format!("error: {} unrecorded breaking spec change(s)\n", report.unrecorded_breaking));
+    }
+    Ok(())
 }
 
 /// Writes the static HTML previews of the dashboards under `target/` (not
@@ -188,6 +313,7 @@ fn ci() -> Result<(), String> {
     let started = std::time::Instant::now();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     generate(&["--check".to_owned()])?;
+    ci_diff()?;
     let tools_lane = std::thread::spawn(|| -> Result<(), String> {
         let log = workspace_root().join("target/ci/tools-lane.log");
         if workspace_root().join("scripts/setup.sh").is_file() {

@@ -157,6 +157,20 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
             writeln!(o, "\nNaming exception for `{}` ({:?}): {}", m.name, e.rule, cell(&e.reason))?;
         }
     }
+    if crate::rename::renamed(spec).next().is_some() {
+        writeln!(o, "\n### Deprecations\n")?;
+        writeln!(
+            o,
+            "Renamed metrics: until the last day, alias recording rules (group `{}`) serve both names; after it, delete `renamed_from` to drop them.\n",
+            crate::rename::GROUP
+        )?;
+        writeln!(o, "| old name | new name | last day | alias series |\n|---|---|---|---|")?;
+        for (m, old) in crate::rename::renamed(spec) {
+            let series =
+                crate::rename::series(old, m.kind).iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+            writeln!(o, "| `{old}` | `{}` | {} | {series} |", m.name, m.deprecated.as_deref().unwrap_or(""))?;
+        }
+    }
 
     writeln!(o, "\n## ErrorTokens\n")?;
     writeln!(o, "The runtime answers with a token by its role (`rate_limit`, `unavailable`…), never by name.\n")?;

@@ -94,7 +94,7 @@ const INFRA: &[Owns] = &[Owns::Dir("infra/observability")];
 /// Every renderer, in the order `gen` runs them: adding an artifact kind is
 /// one module and one row. The owned directories are derived from it ([`owned`]).
 pub const RENDERERS: [Renderer; 11] = [
-    Renderer { name: "schema", owns: &[Owns::Dir("generated/schema")], render: |cx| vec![schema::render(cx.sources)] },
+    Renderer { name: "schema", owns: &[Owns::Dir("generated/schema")], render: |cx| schema::render_all(cx.sources) },
     Renderer {
         name: "catalogue",
         owns: &[Owns::File(catalogue::PATH)],

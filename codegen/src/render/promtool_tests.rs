@@ -716,7 +716,10 @@ fn merge(cases: Vec<Value>) -> Vec<Value> {
 /// the recording rules it reads sees the previous step's values (gone from the
 /// lookback at a 15-minute step).
 fn eval_order(spec: &Spec, alerts: bool) -> Vec<String> {
-    let mut order: Vec<String> = spec.slos.iter().map(|s| format!("slo-recording-{}", s.name)).collect();
+    // The alias rules of declared renames first: the SLI rules read their output.
+    let aliases = crate::rename::alias_group(spec).map(|_| crate::rename::GROUP.to_owned());
+    let mut order: Vec<String> =
+        aliases.into_iter().chain(spec.slos.iter().map(|s| format!("slo-recording-{}", s.name))).collect();
     if alerts {
         order.extend(lower::all_alerts(spec).into_iter().map(|(name, _)| name));
     }

@@ -37,7 +37,7 @@ use crate::promql::{self, Catalog};
 type Check = fn(&mut Cx<'_>);
 
 /// The section checks, in the order they run (the output is sorted by position anyway).
-const CHECKS: [(&str, Check); 17] = [
+const CHECKS: [(&str, Check); 18] = [
     ("project", project::check),
     ("components", components::check),
     ("labels", labels::check),
@@ -55,6 +55,7 @@ const CHECKS: [(&str, Check); 17] = [
     ("ladders", ladders::check),
     ("identifiers", idents::check),
     ("metric_components", metric_components::check),
+    ("renames", crate::rename::check),
 ];
 
 /// Validates a loaded spec. Returns every problem found, in source order.
@@ -77,7 +78,9 @@ pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
 
 /// Problems of a valid spec that do not stop generation.
 pub fn warnings(loaded: &Loaded) -> Vec<Diagnostic> {
-    slos::warnings(loaded)
+    let mut out = slos::warnings(loaded);
+    out.extend(crate::rename::warnings(loaded));
+    out
 }
 
 /// What every section check reads and writes: the spec, its positions, the

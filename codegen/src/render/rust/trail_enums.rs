@@ -94,6 +94,7 @@ pub fn tokens(spec: &Spec) -> TokenStream {
     let n_keys = key_order.len();
     let kind_names: Vec<&str> = spec.trails.kinds.iter().map(|k| k.kind.as_str()).collect();
     let n_kinds = kind_names.len();
+    let schema_version = spec.trails.schema_version;
     quote! {
         /// The audit-trail plane: the writer's configuration (canonical key
         /// order, kinds) and the `enum` fields as enums, one module per trail kind.
@@ -101,6 +102,10 @@ pub fn tokens(spec: &Spec) -> TokenStream {
             /// Canonical order of a record's top-level keys (`trails.key_order`):
             /// open the trail writer with it (`obspec::service::TrailSink::open_with`).
             pub const KEY_ORDER: [&str; #n_keys] = [#(#key_order),*];
+
+            /// The trail schema version (`trails.schema_version`), bound into each
+            /// stream's genesis (`obspec_trail::chain::genesis_versioned`).
+            pub const SCHEMA_VERSION: u32 = #schema_version;
 
             /// Every trail kind, in spec order.
             pub const KINDS: [&str; #n_kinds] = [#(#kind_names),*];

@@ -1,0 +1,199 @@
+//! Declared metric renames (`metrics[].renamed_from`, `deprecated`) and the
+//! alias recording rules that keep both names answering while the
+//! deprecation lasts.
+//!
+//! For a metric `new` renamed from `old`, every series of the family
+//! (`_bucket`, `_count` and `_sum` of a histogram) gets two rules in the
+//! `obspec-aliases` group of the recording rules file:
+//!
+//! ```text
+//! record: old   expr: new{obspec_alias=""} unless old{obspec_alias=""}   labels: {obspec_alias: new}
+//! record: new   expr: old{obspec_alias=""} unless new{obspec_alias=""}   labels: {obspec_alias: old}
+//! ```
+//!
+//! So a dashboard outside the repository that names `old` keeps working when
+//! only `new` is emitted, and obspec's own alerts and dashboards (which name
+//! `new`) keep working while binaries still emit `old`. Each rule reads only
+//! emitted series (`obspec_alias=""`) and only fills label sets the other name
+//! lacks, so aliases never feed each other and no label set is counted twice.
+//!
+//! The alias exists exactly while the spec says `renamed_from`: `gen` never
+//! reads the clock. A deprecation past its `deprecated` day is a warning
+//! ([`warnings`]) telling the author to delete `renamed_from`.
+
+use serde_json::{Value, json};
+
+use crate::load::Loaded;
+use crate::model::{Metric, MetricKind, Spec};
+use crate::{diag::Diagnostic, names};
+
+/// The label every alias series carries: the series it was copied from.
+pub const ALIAS_LABEL: &str = "obspec_alias";
+
+/// The rule group holding the alias rules (last group of the recording rules file).
+pub const GROUP: &str = "obspec-aliases";
+
+/// The series names of a metric family: itself, or a histogram's three.
+pub fn series(name: &str, kind: MetricKind) -> Vec<String> {
+    match kind {
+        MetricKind::Histogram => ["_bucket", "_count", "_sum"].iter().map(|s| format!("{name}{s}")).collect(),
+        MetricKind::Counter | MetricKind::Gauge => vec![name.to_owned()],
+    }
+}
+
+/// The metrics with a declared rename, with their old names.
+pub fn renamed(spec: &Spec) -> impl Iterator<Item = (&Metric, &str)> {
+    spec.metrics.iter().filter_map(|m| m.renamed_from.as_deref().map(|old| (m, old)))
+}
+
+fn emitted(series: &str) -> String {
+    format!("{series}{{{ALIAS_LABEL}=\"\"}}")
+}
+
+fn alias_rule(record: &str, from: &str) -> Value {
+    json!({
+        "record": record,
+        "expr": format!("{} unless {}", emitted(from), emitted(record)),
+        "labels": { ALIAS_LABEL: from },
+    })
+}
+
+/// The alias rules of every declared rename, both ways, in spec order.
+pub fn alias_rules(spec: &Spec) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (m, old) in renamed(spec) {
+        for (new_s, old_s) in series(&m.name, m.kind).iter().zip(series(old, m.kind)) {
+            out.push(alias_rule(&old_s, new_s));
+            out.push(alias_rule(new_s, &old_s));
+        }
+    }
+    out
+}
+
+/// The `obspec-aliases` rule group, when the spec declares a rename.
+pub fn alias_group(spec: &Spec) -> Option<Value> {
+    let rules = alias_rules(spec);
+    (!rules.is_empty()).then(|| json!({ "name": GROUP, "rules": rules }))
+}
+
+/// Whether `s` is a calendar date written `YYYY-MM-DD`.
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    (1..=12).contains(&m) && d >= 1 && d <= days[(m - 1) as usize]
+}
+
+/// Today's date in UTC, `YYYY-MM-DD`, from the system clock: only for
+/// warnings and `diff`, never for generated output.
+pub fn today_utc() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    civil_date(secs / 86_400)
+}
+
+/// The `YYYY-MM-DD` of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+pub fn civil_date(days: u64) -> String {
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The rename checks: `renamed_from` needs a `deprecated` day and names no
+/// other metric or series; `deprecated` needs `renamed_from`.
+pub(crate) fn check(cx: &mut crate::validate::Cx<'_>) {
+    let spec = cx.spec;
+    let mut taken: Vec<String> = spec.metrics.iter().flat_map(|m| series(&m.name, m.kind)).collect();
+    taken.extend(spec.metrics.iter().map(|m| m.name.clone()));
+    let mut olds: Vec<&str> = Vec::new();
+    for m in &spec.metrics {
+        match (&m.renamed_from, &m.deprecated) {
+            (None, None) => {}
+            (None, Some(_)) => cx.err_key(
+                &m.loc.key("deprecated"),
+                format!("metric `{}` has `deprecated` but no `renamed_from`", m.name),
+                "`deprecated` is the last day of a rename's alias: add `renamed_from: <old name>`, or remove it",
+            ),
+            (Some(old), deprecated) => {
+                let loc = m.loc.key("renamed_from");
+                if !names::is_metric_name(old) {
+                    cx.err(
+                        &loc,
+                        format!("`{old}` is not a valid Prometheus metric name"),
+                        "write the metric's previous name",
+                    );
+                } else if old == &m.name || taken.iter().any(|t| t == old) || olds.contains(&old.as_str()) {
+                    cx.err(
+                        &loc,
+                        format!(
+                            "`renamed_from: {old}` of metric `{}` names a metric or series the spec already has",
+                            m.name
+                        ),
+                        "the old name must be free: an alias rule records it",
+                    );
+                }
+                olds.push(old);
+                match deprecated {
+                    None => cx.err_key(
+                        &loc,
+                        format!("metric `{}` has `renamed_from` but no `deprecated` day", m.name),
+                        "add `deprecated: YYYY-MM-DD`, the last day the old name is served by the alias",
+                    ),
+                    Some(d) if !is_date(d) => cx.err(
+                        &m.loc.key("deprecated"),
+                        format!("`{d}` is not a date"),
+                        "write the last day of the alias as `YYYY-MM-DD` (UTC)",
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Deprecations past their day, as of `today` (`YYYY-MM-DD`).
+pub fn warnings_on(loaded: &Loaded, today: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (m, old) in renamed(&loaded.spec) {
+        if let Some(d) = m.deprecated.as_deref().filter(|d| is_date(d) && *d < today) {
+            out.push(loaded.sources.diag(
+                &m.loc.key("deprecated"),
+                format!("the deprecation of `{old}` (renamed to `{}`) ended on {d}", m.name),
+                "delete `renamed_from` and `deprecated` from the metric and run `cargo xtask gen`: that drops the alias rules (gen never reads the clock)",
+            ));
+        }
+    }
+    out
+}
+
+/// [`warnings_on`] as of today (UTC).
+pub fn warnings(loaded: &Loaded) -> Vec<Diagnostic> {
+    warnings_on(loaded, &today_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(20_454), "2026-01-01");
+        assert_eq!(civil_date(19_782), "2024-02-29");
+        assert!(is_date("2024-02-29"));
+        assert!(!is_date("2023-02-29"));
+        assert!(!is_date("2026-13-01"));
+        assert!(!is_date("2026-1-01"));
+    }
+}
