@@ -173,6 +173,9 @@ pub struct TrailConfig {
     pub max_depth: usize,
     /// Maximum size of one serialised record in bytes.
     pub max_record_bytes: usize,
+    /// The trail schema version new streams start at (their genesis, see
+    /// `chain::genesis_versioned`); the spec's `trails.schema_version`.
+    pub schema_version: u32,
 }
 
 impl TrailConfig {
@@ -182,11 +185,19 @@ impl TrailConfig {
             key_order: BLUEPRINT_KEY_ORDER.iter().map(|s| (*s).to_owned()).collect(),
             max_depth: 32,
             max_record_bytes: 64 * 1024,
+            schema_version: 1,
         }
     }
 
     /// Checks the key order: no duplicates, every reserved key present.
     pub fn validate(&self) -> Result<()> {
+        if !(1..=crate::chain::MAX_SCHEMA_VERSION).contains(&self.schema_version) {
+            return Err(Error::Config(format!(
+                "schema_version {} is not in 1..={}",
+                self.schema_version,
+                crate::chain::MAX_SCHEMA_VERSION
+            )));
+        }
         for (i, k) in self.key_order.iter().enumerate() {
             if self.key_order[..i].contains(k) {
                 return Err(Error::Config(format!("key {k:?} appears twice in key_order")));

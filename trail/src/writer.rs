@@ -441,7 +441,7 @@ pub fn resume(cfg: &TrailConfig, path: &Path, tenant: &str, date: Date) -> Resul
     let mut f = File::open(path).map_err(io_err(path))?;
     let len = f.metadata().map_err(io_err(path))?.len();
     if len == 0 {
-        return Ok(ChainHead::genesis(tenant, date));
+        return Ok(ChainHead::genesis_versioned(cfg.schema_version, tenant, date));
     }
     let window = u64::try_from(cfg.max_record_bytes).unwrap_or(u64::MAX).saturating_add(2).min(len);
     f.seek(SeekFrom::Start(len - window)).map_err(io_err(path))?;

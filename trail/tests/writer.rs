@@ -153,3 +153,25 @@ fn rejects_bad_records_and_a_second_writer() {
         Err(Error::Locked(_))
     ));
 }
+
+#[test]
+fn a_stream_starts_at_the_configured_schema_versions_genesis_and_resumes_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = || TrailConfig { schema_version: 2, ..TrailConfig::blueprint_default() };
+    let w = Writer::open(dir.path(), cfg(), WriterOptions::default()).unwrap();
+    let a = w.append(common::record("a", "t1", DAY)).unwrap();
+    w.close().unwrap();
+    let w = Writer::open(dir.path(), cfg(), WriterOptions::default()).unwrap();
+    w.append(common::record("b", "t1", DAY)).unwrap();
+    w.close().unwrap();
+    let bytes = std::fs::read(&a.path).unwrap();
+    let first = bytes.split(|&b| b == b'\n').next().unwrap();
+    let info = chain::inspect_line(&TrailConfig::blueprint_default(), first).unwrap();
+    assert_eq!(chain::genesis_version(&info.prev, "t1", day()), Some(2));
+    assert_ne!(info.prev, chain::genesis("t1", day()), "not the v1 genesis");
+    // The chain reads through from either genesis, and the day seals.
+    assert_eq!(common::chain_ids(&a.path, "t1", day()), ["a", "b"]);
+    let signer = Signer::from_seed("k1", &[7; 32]).unwrap();
+    obspec_trail::manifest::seal_day(dir.path(), day(), None, &signer).unwrap();
+    assert!(TrailConfig { schema_version: 0, ..TrailConfig::blueprint_default() }.validate().is_err());
+}

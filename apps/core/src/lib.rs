@@ -54,7 +54,11 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
     let flags = Arc::new(Flags::load(&FLAGS, flag_source)?);
     let plane = log_plane(&cfg, &flags)?;
     let _ = obspec::log::install(plane.clone());
-    let trails = TrailSink::open_with(&cfg.trail_dir, &obspec_generated::trails::KEY_ORDER)?;
+    let trails = TrailSink::open_with(
+        &cfg.trail_dir,
+        &obspec_generated::trails::KEY_ORDER,
+        obspec_generated::trails::SCHEMA_VERSION,
+    )?;
     let db = db::Db::open(&cfg.db)?;
     let shutdown = Shutdown::new();
 

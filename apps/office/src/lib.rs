@@ -100,7 +100,11 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
     }
     .build()?;
     let _ = obspec::log::install(plane.clone());
-    let trails = TrailSink::open_with(&cfg.trail_dir, &obspec_generated::trails::KEY_ORDER)?;
+    let trails = TrailSink::open_with(
+        &cfg.trail_dir,
+        &obspec_generated::trails::KEY_ORDER,
+        obspec_generated::trails::SCHEMA_VERSION,
+    )?;
     let rooms = rooms::Rooms::open(&cfg.db, cfg.history)?;
     // This is "the server's start" reconnects after a crash are timed from.
     let drops = Arc::new(

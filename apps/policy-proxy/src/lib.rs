@@ -176,7 +176,11 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
     }
     .build()?;
     let _ = obspec::log::install(plane.clone());
-    let trails = TrailSink::open_with(&cfg.trail_dir, &obspec_generated::trails::KEY_ORDER)?;
+    let trails = TrailSink::open_with(
+        &cfg.trail_dir,
+        &obspec_generated::trails::KEY_ORDER,
+        obspec_generated::trails::SCHEMA_VERSION,
+    )?;
     let shutdown = Shutdown::new();
 
     let rate = Rate::per_second(cfg.tenant_rate, cfg.tenant_burst);

@@ -103,12 +103,14 @@ fn to_value(v: TrailValue<'_>) -> Result<Value, TrailError> {
     })
 }
 
-/// The trail writer's canonical form for the spec's key order
-/// (`obspec_generated::trails::KEY_ORDER`), with the default nesting and
-/// size limits; an order missing a reserved key or naming one twice is refused.
-pub fn trail_config(key_order: &[&str]) -> Result<TrailConfig, obspec_trail::Error> {
+/// The trail writer's canonical form for the spec's key order and schema
+/// version (`obspec_generated::trails::{KEY_ORDER, SCHEMA_VERSION}`), with the
+/// default nesting and size limits; an order missing a reserved key or naming
+/// one twice, or a version out of range, is refused.
+pub fn trail_config(key_order: &[&str], schema_version: u32) -> Result<TrailConfig, obspec_trail::Error> {
     let mut cfg = TrailConfig::blueprint_default();
     cfg.key_order = key_order.iter().map(|k| (*k).to_owned()).collect();
+    cfg.schema_version = schema_version;
     cfg.validate()?;
     Ok(cfg)
 }
@@ -121,11 +123,12 @@ impl TrailSink {
         Ok(Self::from_writer(Writer::open(root, TrailConfig::blueprint_default(), WriterOptions::default())?))
     }
 
-    /// Opens the trail root `root` with the spec's canonical key order
-    /// (`TrailSink::open_with(root, &obspec_generated::trails::KEY_ORDER)`, see
-    /// [`trail_config`]) and no per-record signatures.
-    pub fn open_with(root: &Path, key_order: &[&str]) -> Result<Self, obspec_trail::Error> {
-        Ok(Self::from_writer(Writer::open(root, trail_config(key_order)?, WriterOptions::default())?))
+    /// Opens the trail root `root` with the spec's canonical key order and
+    /// schema version (`TrailSink::open_with(root, &trails::KEY_ORDER,
+    /// trails::SCHEMA_VERSION)` from `obspec_generated`, see [`trail_config`])
+    /// and no per-record signatures.
+    pub fn open_with(root: &Path, key_order: &[&str], schema_version: u32) -> Result<Self, obspec_trail::Error> {
+        Ok(Self::from_writer(Writer::open(root, trail_config(key_order, schema_version)?, WriterOptions::default())?))
     }
 
     /// Wraps a writer opened with other options.
@@ -219,19 +222,20 @@ mod tests {
     #[test]
     fn the_spec_key_order_configures_the_writer_and_bad_orders_are_refused() {
         let order = obspec_generated::trails::KEY_ORDER;
-        let cfg = trail_config(&order).expect("the spec's order is valid");
+        let cfg = trail_config(&order, obspec_generated::trails::SCHEMA_VERSION).expect("the spec's order is valid");
         assert_eq!(cfg.key_order, order.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>());
         // The canonical bytes follow the given order, not the default one.
         let mut reversed = order;
         reversed.reverse();
         let rec = Record::new().with(order[0], "a").with(order[order.len() - 1], "z");
         let fwd = String::from_utf8(cfg.canonical_bytes(&rec).expect("bytes")).expect("utf8");
-        let rev = String::from_utf8(trail_config(&reversed).expect("valid").canonical_bytes(&rec).expect("bytes"))
+        let rev = String::from_utf8(trail_config(&reversed, 1).expect("valid").canonical_bytes(&rec).expect("bytes"))
             .expect("utf8");
         assert!(fwd.find('a') < fwd.find('z') && rev.find('z') < rev.find('a'), "{fwd} / {rev}");
         let missing: Vec<&str> = order[1..].to_vec();
-        assert!(trail_config(&missing).is_err(), "a reserved key is missing");
+        assert!(trail_config(&missing, 1).is_err(), "a reserved key is missing");
         let twice: Vec<&str> = order.iter().chain(order.first()).copied().collect();
-        assert!(trail_config(&twice).is_err(), "a key twice");
+        assert!(trail_config(&twice, 1).is_err(), "a key twice");
+        assert!(trail_config(&order, 0).is_err(), "schema versions start at 1");
     }
 }
