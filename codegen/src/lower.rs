@@ -532,6 +532,15 @@ pub struct LoweredSlo {
     pub alerts: Vec<AlertRuleOut>,
 }
 
+/// One plain Prometheus rules file: its path under [`DIR`] and its groups.
+#[derive(Debug, Clone)]
+pub struct RuleFile {
+    /// [`RECORDING`] or [`ALERTS`].
+    pub path: &'static str,
+    /// Its `groups:`, as the file holds them.
+    pub groups: Vec<Value>,
+}
+
 /// The lowered model of a valid spec: computed once ([`lower`]) and read by
 /// the renderers (through `render::RenderCx`) and by validation.
 #[derive(Debug, Clone)]
@@ -554,6 +563,47 @@ impl Lowered {
     /// The recording rule groups, in file order.
     pub fn recording_groups(&self) -> Vec<Value> {
         self.slos.iter().map(|s| s.recording.clone()).collect()
+    }
+
+    /// The plain rules files ([`RECORDING`], [`ALERTS`]) and their groups: what
+    /// Prometheus loads, and what the PrometheusRule objects and the ruler
+    /// namespaces wrap.
+    pub fn rule_files(&self) -> Vec<RuleFile> {
+        let alerts = self
+            .alert_groups()
+            .into_iter()
+            .map(|(name, rules)| json!({ "name": name, "rules": rules.iter().map(AlertRuleOut::to_value).collect::<Vec<_>>() }))
+            .collect();
+        vec![RuleFile { path: RECORDING, groups: self.recording_groups() }, RuleFile { path: ALERTS, groups: alerts }]
+    }
+
+    /// The rule groups per component, for a Mimir or Thanos ruler (one
+    /// namespace per component, in order of first appearance): every group of
+    /// [`Lowered::rule_files`] keeps its name, and a group whose rules belong
+    /// to several components (the spec's alerts) is split, each rule in the
+    /// namespace of its `component` label, in file order.
+    pub fn ruler_namespaces(&self) -> Vec<(String, Vec<Value>)> {
+        let mut out: Vec<(String, Vec<Value>)> = Vec::new();
+        for file in self.rule_files() {
+            for group in &file.groups {
+                let mut parts: Vec<(String, Vec<Value>)> = Vec::new();
+                for rule in group["rules"].as_array().into_iter().flatten() {
+                    let component = rule["labels"]["component"].as_str().unwrap_or_default().to_owned();
+                    match parts.iter_mut().find(|(c, _)| *c == component) {
+                        Some((_, rules)) => rules.push(rule.clone()),
+                        None => parts.push((component, vec![rule.clone()])),
+                    }
+                }
+                for (component, rules) in parts {
+                    let g = json!({ "name": group["name"], "rules": rules });
+                    match out.iter_mut().find(|(c, _)| *c == component) {
+                        Some((_, groups)) => groups.push(g),
+                        None => out.push((component, vec![g])),
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Every PromQL expression the rule files hold, with where it comes from.

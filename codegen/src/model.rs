@@ -113,6 +113,21 @@ pub struct Project {
     pub alertmanager: String,
     /// Default scrape interval.
     pub scrape_interval: Duration,
+    /// Where the PrometheusRule objects go and the labels a `ruleSelector` matches.
+    #[serde(default)]
+    pub prometheus_operator: PrometheusOperator,
+}
+
+/// The Prometheus Operator's view of the rules: namespace and `ruleSelector` labels.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PrometheusOperator {
+    /// Kubernetes namespace of the PrometheusRule objects (none: the one applied to).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Labels on every PrometheusRule, matched by the Prometheus object's `ruleSelector`.
+    #[serde(default)]
+    pub rule_labels: std::collections::BTreeMap<String, String>,
 }
 
 /// A duration in Prometheus notation (`30s`, `5m`, `1h`, `30d`).

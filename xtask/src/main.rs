@@ -198,6 +198,7 @@ fn ci() -> Result<(), String> {
         eprintln!("[tools] promtool, amtool and tsc checks passed ({:.0?})", t.elapsed());
         // The dashboard schema check and the screenshot tool prove they can fail, on fixtures.
         run_logged(&log, "npm", &["--prefix", "tests/grafana-schema", "test"])?;
+        run_logged(&log, "npm", &["--prefix", "tests/ecosystem-schema", "test"])?;
         run_logged(&log, "npm", &["--prefix", "tests/preview", "test"])?;
         // The gateway Worker in workerd, and tsc rejecting wrong metrics, labels and values.
         run_logged(&log, "npm", &["--prefix", "apps/gateway", "test"])?;
@@ -253,7 +254,8 @@ fn check() -> Result<(), String> {
     let dir = workspace_root().join("infra/observability");
     let mut rule_files: Vec<String> = Vec::new();
     let mut test_files: Vec<String> = Vec::new();
-    for (sub, into) in [("rules", &mut rule_files), ("tests", &mut test_files)] {
+    for (sub, is_rules) in [("rules", true), ("ruler/thanos", true), ("tests", false)] {
+        let into = if is_rules { &mut rule_files } else { &mut test_files };
         let entries = std::fs::read_dir(dir.join(sub)).map_err(|e| format!("error: cannot list {sub}/: {e}\n"))?;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -269,6 +271,8 @@ fn check() -> Result<(), String> {
     tool(&dir, "promtool", &args)?;
     tool(&dir, "amtool", &["check-config", "alertmanager.yml"])?;
     tool(&workspace_root(), "node", &["tests/grafana-schema/check.mjs"])?;
+    // PrometheusRule objects (and the OpenSLO and Weaver exports) against their published schemas.
+    tool(&workspace_root(), "node", &["tests/ecosystem-schema/check.mjs"])?;
     let mut args = vec!["test", "rules"];
     args.extend(test_files.iter().map(String::as_str));
     tool(&dir, "promtool", &args)?;

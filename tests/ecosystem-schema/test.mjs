@@ -1,0 +1,34 @@
+// The schema checks can fail: each check accepts a generated file and rejects
+// a broken copy of it (node's test runner).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { checks, documents, generated } from "./lib.mjs";
+
+const byDir = Object.fromEntries(checks().map((c) => [c.dir, c]));
+const first = (dir) => structuredClone(documents(generated(byDir[dir])[0])[0]);
+
+test("a generated PrometheusRule passes the CRD schema", () => {
+  const c = byDir["infra/observability/kubernetes"];
+  assert.deepEqual(c.validate(first(c.dir)), []);
+});
+
+test("the CRD schema rejects a bad `for`, a nameless group and a wrong kind", () => {
+  const c = byDir["infra/observability/kubernetes"];
+  const doc = first(c.dir);
+  doc.spec.groups[0].rules.find((r) => r.alert).for = "2 minutes";
+  delete doc.spec.groups[1].name;
+  doc.kind = "PrometheusRules";
+  const errors = c.validate(doc).join("\n");
+  assert.match(errors, /\/spec\/groups\/0\/rules\/\d+\/for must match pattern/);
+  assert.match(errors, /\/spec\/groups\/1 must have required property 'name'/);
+  assert.match(errors, /\/kind must be PrometheusRule/);
+});
+
+test("partial_response_strategy takes Go's case-insensitive pattern", () => {
+  const c = byDir["infra/observability/kubernetes"];
+  const doc = first(c.dir);
+  doc.spec.groups[0].partial_response_strategy = "WARN";
+  assert.deepEqual(c.validate(doc), []);
+  doc.spec.groups[0].partial_response_strategy = "retry";
+  assert.match(c.validate(doc).join("\n"), /partial_response_strategy must match pattern/);
+});
