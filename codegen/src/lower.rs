@@ -72,7 +72,7 @@ pub fn enabled_windows(slo: &Slo) -> impl Iterator<Item = &'static BurnWindow> +
 
 /// The error-ratio threshold of a tier for an SLO: factor × error budget.
 pub fn burn_threshold(w: &BurnWindow, slo: &Slo) -> f64 {
-    let period = names::duration_seconds(&slo.period).unwrap_or(30 * 86_400);
+    let period = slo.period_secs().unwrap_or(30 * 86_400);
     round(burn_factor(w, period) * round(1.0 - slo.objective))
 }
 
@@ -182,7 +182,7 @@ pub fn recording_group(slo: &Slo) -> Value {
             rules_out.push(json!({ "record": rules::error_ratio(w), "expr": ratio, "labels": slo_labels(slo) }));
             rules_out.push(json!({ "record": rules::event_rate(w), "expr": events, "labels": slo_labels(slo) }));
         }
-        if w == WINDOWS[0]
+        if (w == WINDOWS[0] || (slo.is_calendar() && w == rules::MONTH_STEP))
             && let Some((bad, _)) = sli_rates(slo, w)
         {
             rules_out.push(json!({ "record": rules::bad_event_rate(w), "expr": bad, "labels": slo_labels(slo) }));
@@ -197,17 +197,21 @@ pub fn recording_group(slo: &Slo) -> Value {
         "expr": format!("{} / {}", slo_sel(&rules::error_ratio(WINDOWS[0]), slo), fmt_float(budget)),
         "labels": slo_labels(slo),
     }));
-    rules_out.push(json!({
-        "record": rules::PERIOD_ERROR_RATIO,
-        // Event-weighted over the period: quiet windows add nothing to either sum,
-        // and a period without any event records no sample rather than NaN.
-        "expr": format!(
-            "sum_over_time({}[{period}]) / (sum_over_time({}[{period}]) > 0)",
-            slo_sel(&rules::bad_event_rate(WINDOWS[0]), slo),
-            slo_sel(&rules::event_rate(WINDOWS[0]), slo)
-        ),
-        "labels": slo_labels(slo),
-    }));
+    if slo.is_calendar() {
+        rules_out.extend(calendar_month_rules(slo));
+    } else {
+        rules_out.push(json!({
+            "record": rules::PERIOD_ERROR_RATIO,
+            // Event-weighted over the period: quiet windows add nothing to either sum,
+            // and a period without any event records no sample rather than NaN.
+            "expr": format!(
+                "sum_over_time({}[{period}]) / (sum_over_time({}[{period}]) > 0)",
+                slo_sel(&rules::bad_event_rate(WINDOWS[0]), slo),
+                slo_sel(&rules::event_rate(WINDOWS[0]), slo)
+            ),
+            "labels": slo_labels(slo),
+        }));
+    }
     rules_out.push(json!({
         "record": rules::PERIOD_BURN_RATE,
         "expr": format!("{} / {}", slo_sel(rules::PERIOD_ERROR_RATIO, slo), fmt_float(budget)),
@@ -219,6 +223,41 @@ pub fn recording_group(slo: &Slo) -> Value {
         "labels": slo_labels(slo),
     }));
     json!({ "name": format!("slo-recording-{}", slo.name), "rules": rules_out })
+}
+
+/// The month-to-date rules of a `calendar_month` SLO (UTC): events and bad
+/// events since the month began, their ratio, and the share of the month elapsed.
+///
+/// A range cannot start at a date, so each count sums the SLI's recorded
+/// 1h rates over a `[31d:1h]` subquery (steps on the hour, as month starts
+/// are) and keeps only the steps whose hour lies in the month of the
+/// evaluation time: `month(vector(time() - 1))` at a step (the last second of
+/// the hour it covers) equals the month of the objective's sample at
+/// `@ end()`, which the group recorded earlier in the same evaluation. The
+/// counts run to the last full hour; 31 days never reach back to the same
+/// month of another year.
+fn calendar_month_rules(slo: &Slo) -> Vec<Value> {
+    let step = rules::MONTH_STEP;
+    let step_secs = names::duration_seconds(step).unwrap_or(3600);
+    let this_month =
+        format!("month(vector(time() - 1)) == on () month(timestamp({} @ end()))", slo_sel(rules::OBJECTIVE, slo));
+    let count = |rate: String| {
+        format!("sum_over_time(({} and on () ({this_month}))[31d:{step}]) * {step_secs}", slo_sel(&rate, slo))
+    };
+    vec![
+        json!({ "record": rules::EVENTS_MONTH, "expr": count(rules::event_rate(step)), "labels": slo_labels(slo) }),
+        json!({ "record": rules::BAD_EVENTS_MONTH, "expr": count(rules::bad_event_rate(step)), "labels": slo_labels(slo) }),
+        json!({
+            "record": rules::PERIOD_ERROR_RATIO,
+            "expr": format!("{} / ({} > 0)", slo_sel(rules::BAD_EVENTS_MONTH, slo), slo_sel(rules::EVENTS_MONTH, slo)),
+            "labels": slo_labels(slo),
+        }),
+        json!({
+            "record": rules::PERIOD_ELAPSED,
+            "expr": "(day_of_month() - 1 + hour() / 24 + minute() / 1440) / days_in_month()",
+            "labels": slo_labels(slo),
+        }),
+    ]
 }
 
 /// An alerting rule as written to the rules file.
@@ -262,7 +301,7 @@ fn annotations(summary: String, description: String, runbook: String) -> Map<Str
 /// Each enabled tier is one rule carrying `burn_tier`; the page tiers share the
 /// alert name `<Slo>BurnRatePage`, the ticket tiers `<Slo>BurnRateTicket`.
 pub fn slo_alerts(spec: &Spec, slo: &Slo) -> Vec<AlertRuleOut> {
-    let period = names::duration_seconds(&slo.period).unwrap_or(30 * 86_400);
+    let period = slo.period_secs().unwrap_or(30 * 86_400);
     let budget = round(1.0 - slo.objective);
     let runbook = format!("{}#{}", spec.project.catalogue_url, slo_anchor(&slo.name));
     let mut out = Vec::new();
@@ -634,7 +673,7 @@ pub fn lower(spec: &Spec) -> Lowered {
         .slos
         .iter()
         .map(|s| {
-            let period_secs = names::duration_seconds(&s.period).unwrap_or(30 * 86_400);
+            let period_secs = s.period_secs().unwrap_or(30 * 86_400);
             LoweredSlo {
                 name: s.name.clone(),
                 ident: slo_camel(&s.name),

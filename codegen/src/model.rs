@@ -856,7 +856,7 @@ pub struct Slo {
     pub description: String,
     /// Fraction of good events (0.99).
     pub objective: f64,
-    /// SLO period (`30d`).
+    /// SLO period: a rolling window (`30d`) or `calendar_month` (UTC months).
     pub period: Duration,
     /// Ratio SLI (exclusive with `latency`).
     #[serde(default)]
@@ -872,6 +872,21 @@ pub struct Slo {
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// The `period` of an SLO whose error budget is counted per calendar month (UTC).
+pub const CALENDAR_MONTH: &str = "calendar_month";
+
+impl Slo {
+    /// Whether the budget is counted per calendar month ([`CALENDAR_MONTH`]) rather than over a rolling window.
+    pub fn is_calendar(&self) -> bool {
+        self.period == CALENDAR_MONTH
+    }
+
+    /// The period in seconds; a calendar month counts as 30 days (the burn-rate factors' calibration).
+    pub fn period_secs(&self) -> Option<u64> {
+        if self.is_calendar() { Some(30 * 86_400) } else { crate::names::duration_seconds(&self.period) }
+    }
 }
 
 /// One multi-window burn-rate tier of an SLO; its `burn_tier` label value.
