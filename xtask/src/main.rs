@@ -15,6 +15,8 @@
 //!   Prometheus and Alertmanager; runs in `obspec-tools` (see its `dod` module).
 //! - `cargo xtask live-check …`: checks what a running system emits (OTLP,
 //!   scrapes, log files, trails) against the spec; runs in `obspec-tools`.
+//! - `cargo xtask import openslo FILE…`: prints the spec YAML (`slos:`) of
+//!   OpenSLO v1 files, or every located problem with what cannot map.
 //! - `cargo xtask ci`: the one test command. Runs the drift check, then two
 //!   lanes side by side (set-up and artifact checks; rustfmt, clippy and the
 //!   test build), then every test of the workspace, `dod --quick` and the
@@ -28,7 +30,7 @@ use std::process::ExitCode;
 
 use obspec_codegen::{CompileError, output};
 
-const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR [--trusted-keys FILE] [--checkpoint FILE|HEX] [--from D] [--to D] [--tenant T]\n  cargo xtask dod [--quick] [--keep]\n  cargo xtask live-check [--otlp ADDR] [--metrics URL]... [--logs PATH]... [--trails DIR]... [--expose ADDR] [--format human|json] [--fail-on error|warning]\n  cargo xtask ci";
+const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR [--trusted-keys FILE] [--checkpoint FILE|HEX] [--from D] [--to D] [--tenant T]\n  cargo xtask dod [--quick] [--keep]\n  cargo xtask live-check [--otlp ADDR] [--metrics URL]... [--logs PATH]... [--trails DIR]... [--expose ADDR] [--format human|json] [--fail-on error|warning]\n  cargo xtask import openslo FILE...\n  cargo xtask ci";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Some("dod") => dod(&args[1..]),
         Some("live-check") => live_check(&args[1..]),
         Some("trails") => trails(&args[1..]),
+        Some("import") => import(&args[1..]),
         _ => Err(format!("{USAGE}\n")),
     };
     match result {
@@ -233,6 +236,34 @@ fn ci() -> Result<(), String> {
     run(&tools, &["scan", &logs])?;
     eprintln!("\nci: all checks passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// `cargo xtask import openslo FILE…`: the spec YAML of OpenSLO files on stdout.
+fn import(args: &[String]) -> Result<(), String> {
+    let (Some("openslo"), [_, files @ ..]) = (args.first().map(String::as_str), args) else {
+        return Err(format!("{USAGE}\n"));
+    };
+    if files.is_empty() {
+        return Err(format!("import openslo needs at least one file\n{USAGE}\n"));
+    }
+    let mut inputs = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("error: cannot read {f}: {e}\n"))?;
+        inputs.push(obspec_codegen::Input { name: f.clone(), text });
+    }
+    match obspec_codegen::openslo_import::import(&inputs) {
+        Ok(yaml) => {
+            print!("{yaml}");
+            Ok(())
+        }
+        Err(diags) => {
+            let shown: String = diags.iter().map(|d| format!("{d}\n")).collect();
+            Err(format!(
+                "{shown}error: {} problem(s) cannot map to obspec; fix them in the OpenSLO files\n",
+                diags.len()
+            ))
+        }
+    }
 }
 
 /// Runs a tool in `dir`, failing with its output when it fails or is missing.

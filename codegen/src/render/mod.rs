@@ -8,6 +8,7 @@ pub mod collector;
 pub mod grafana;
 pub mod header;
 pub mod local;
+pub mod openslo;
 pub mod preview;
 pub mod prometheus;
 pub mod promtool_tests;
@@ -94,7 +95,7 @@ const INFRA: &[Owns] = &[Owns::Dir("infra/observability")];
 
 /// Every renderer, in the order `gen` runs them: adding an artifact kind is
 /// one module and one row. The owned directories are derived from it ([`owned`]).
-pub const RENDERERS: [Renderer; 12] = [
+pub const RENDERERS: [Renderer; 13] = [
     Renderer { name: "schema", owns: &[Owns::Dir("generated/schema")], render: |cx| vec![schema::render(cx.sources)] },
     Renderer {
         name: "catalogue",
@@ -112,6 +113,7 @@ pub const RENDERERS: [Renderer; 12] = [
         render: |cx| prometheus::render_lowered(cx.spec, cx.lowered, cx.sources),
     },
     Renderer { name: "ruler", owns: INFRA, render: |cx| ruler::render(cx.spec, cx.lowered, cx.sources) },
+    Renderer { name: "openslo", owns: INFRA, render: |cx| openslo::render(cx.spec, cx.lowered, cx.sources) },
     Renderer { name: "promtool_tests", owns: INFRA, render: |cx| promtool_tests::render(cx.spec, cx.sources) },
     Renderer { name: "grafana", owns: INFRA, render: |cx| grafana::render(cx.spec, cx.sources) },
     Renderer { name: "local", owns: INFRA, render: |cx| local::render_lowered(cx.spec, cx.lowered, cx.sources) },
