@@ -55,20 +55,50 @@ function prometheusRuleValidator() {
   };
 }
 
+/** A JSON Schema file under schemas/ as a validator of one document. */
+function jsonSchemaValidator(file, AjvClass = Ajv) {
+  const ajv = new AjvClass({ strict: false, allErrors: true });
+  const validate = ajv.compile(JSON.parse(readFileSync(join(schemas, file), "utf8")));
+  return (doc) => (validate(doc) ? [] : validate.errors.map((e) => `${e.instancePath || "/"} ${e.message}`));
+}
+
+/** OpenSLO v1 documents: the schema, and references resolving within the exported files. */
+function openSloValidator() {
+  return jsonSchemaValidator("openslo-v1.schema.json");
+}
+
 /** Every check: the directory of generated files, what they are, and a validator per document. */
 export function checks() {
   return [
     { dir: "infra/observability/kubernetes", what: "PrometheusRule (prometheus-operator CRD v0.82.2)", validate: prometheusRuleValidator() },
+    { dir: "infra/observability/openslo", what: "OpenSLO v1", validate: openSloValidator(), refs: openSloRefs },
   ];
 }
 
 /** Validates every file of one check; returns the problems, each naming file and document. */
 export function checkFiles(check, files) {
   const problems = [];
+  const all = [];
   for (const file of files) {
     documents(file).forEach((doc, i) => {
+      all.push(doc);
       for (const e of check.validate(doc)) problems.push(`${file} (document ${i + 1}): ${e}`);
     });
+  }
+  if (check.refs) problems.push(...check.refs(all));
+  return problems;
+}
+
+/** Every `alertPolicyRef`, `conditionRef` and `targetRef` names an object of its kind among the documents. */
+export function openSloRefs(docs) {
+  const names = (kind) => new Set(docs.filter((d) => d.kind === kind).map((d) => d.metadata?.name));
+  const [policies, conditions, targets] = ["AlertPolicy", "AlertCondition", "AlertNotificationTarget"].map(names);
+  const problems = [];
+  for (const d of docs) {
+    const at = `${d.kind} ${d.metadata?.name}`;
+    for (const p of d.spec?.alertPolicies ?? []) if (p.alertPolicyRef && !policies.has(p.alertPolicyRef)) problems.push(`${at}: no AlertPolicy ${p.alertPolicyRef}`);
+    for (const c of d.spec?.conditions ?? []) if (c.conditionRef && !conditions.has(c.conditionRef)) problems.push(`${at}: no AlertCondition ${c.conditionRef}`);
+    for (const t of d.spec?.notificationTargets ?? []) if (t.targetRef && !targets.has(t.targetRef)) problems.push(`${at}: no AlertNotificationTarget ${t.targetRef}`);
   }
   return problems;
 }

@@ -32,3 +32,28 @@ test("partial_response_strategy takes Go's case-insensitive pattern", () => {
   doc.spec.groups[0].partial_response_strategy = "retry";
   assert.match(c.validate(doc).join("\n"), /partial_response_strategy must match pattern/);
 });
+
+test("generated OpenSLO documents pass, and a broken SLO is rejected", () => {
+  const c = byDir["infra/observability/openslo"];
+  const files = generated(c).filter((f) => !f.endsWith("notification-targets.yaml"));
+  const docs = documents(files[0]);
+  for (const d of docs) assert.deepEqual(c.validate(d), [], `${d.kind} ${d.metadata.name}`);
+  const slo = structuredClone(docs.find((d) => d.kind === "SLO"));
+  slo.spec.budgetingMethod = "Sometimes";
+  delete slo.spec.service;
+  slo.spec.timeWindow[0].duration = "30 days";
+  slo.metadata.name = "Not_A_DNS_Name";
+  const errors = c.validate(slo).join("\n");
+  assert.match(errors, /\/spec\/budgetingMethod must be equal to one of the allowed values/);
+  assert.match(errors, /\/spec must have required property 'service'/);
+  assert.match(errors, /\/spec\/timeWindow\/0\/duration must match pattern/);
+  assert.match(errors, /\/metadata\/name must match pattern/);
+});
+
+test("an AlertPolicy naming a missing condition is reported", () => {
+  const c = byDir["infra/observability/openslo"];
+  const docs = generated(c).flatMap((f) => documents(f));
+  assert.deepEqual(c.refs(docs), []);
+  const broken = docs.filter((d) => !(d.kind === "AlertCondition" && d.metadata.name.endsWith("-page-fast")));
+  assert.match(c.refs(broken).join("\n"), /AlertPolicy \S+-page-fast: no AlertCondition \S+-page-fast/);
+});
