@@ -58,6 +58,8 @@ function prometheusRuleValidator() {
 /** A JSON Schema file under schemas/ as a validator of one document. */
 function jsonSchemaValidator(file, AjvClass = Ajv) {
   const ajv = new AjvClass({ strict: false, allErrors: true });
+  // schemars' numeric formats (Weaver's schema): the JSON types already say it.
+  for (const f of ["int64", "double"]) ajv.addFormat(f, true);
   const validate = ajv.compile(JSON.parse(readFileSync(join(schemas, file), "utf8")));
   return (doc) => (validate(doc) ? [] : validate.errors.map((e) => `${e.instancePath || "/"} ${e.message}`));
 }
@@ -72,6 +74,7 @@ export function checks() {
   return [
     { dir: "infra/observability/kubernetes", what: "PrometheusRule (prometheus-operator CRD v0.82.2)", validate: prometheusRuleValidator() },
     { dir: "infra/observability/openslo", what: "OpenSLO v1", validate: openSloValidator(), refs: openSloRefs },
+    { dir: "infra/observability/weaver", what: "Weaver semconv registry (definition/2)", validate: jsonSchemaValidator("weaver-semconv.v2.excerpt.schema.json", Ajv2020), refs: weaverRefs },
   ];
 }
 
@@ -86,6 +89,18 @@ export function checkFiles(check, files) {
     });
   }
   if (check.refs) problems.push(...check.refs(all));
+  return problems;
+}
+
+/** Every attribute `ref` of a metric or group names an attribute the registry defines. */
+export function weaverRefs(docs) {
+  const keys = new Set(docs.flatMap((d) => (d.attributes ?? []).map((a) => a.key)));
+  const problems = [];
+  for (const d of docs) {
+    for (const s of [...(d.metrics ?? []), ...(d.attribute_groups ?? [])]) {
+      for (const a of s.attributes ?? []) if (a.ref && !keys.has(a.ref)) problems.push(`${s.name ?? s.id}: no attribute ${a.ref}`);
+    }
+  }
   return problems;
 }
 
@@ -112,4 +127,3 @@ export function generated(check) {
     .map((f) => join(dir, f));
 }
 
-export { Ajv2020 };

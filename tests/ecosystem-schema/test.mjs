@@ -57,3 +57,20 @@ test("an AlertPolicy naming a missing condition is reported", () => {
   const broken = docs.filter((d) => !(d.kind === "AlertCondition" && d.metadata.name.endsWith("-page-fast")));
   assert.match(c.refs(broken).join("\n"), /AlertPolicy \S+-page-fast: no AlertCondition \S+-page-fast/);
 });
+
+test("the Weaver registry passes the semconv v2 schema, and a broken one is rejected", () => {
+  const c = byDir["infra/observability/weaver"];
+  const [reg] = documents(generated(c)[0]);
+  assert.deepEqual(c.validate(reg), []);
+  assert.deepEqual(c.refs([reg]), []);
+  const bad = structuredClone(reg);
+  bad.metrics[0].instrument = "summary";
+  delete bad.attributes[0].stability;
+  bad.spans = [];
+  bad.metrics[1].attributes.push({ ref: "no_such_label" });
+  const errors = c.validate(bad).join("\n");
+  assert.match(errors, /\/metrics\/0\/instrument must be equal to constant/);
+  assert.match(errors, /\/attributes\/0 must have required property 'stability'/);
+  assert.match(errors, /must NOT have additional properties|boolean schema is false/);
+  assert.match(c.refs([bad]).join("\n"), /no attribute no_such_label/);
+});

@@ -17,6 +17,7 @@ pub mod ruler;
 pub mod rust;
 pub mod schema;
 pub mod typescript;
+pub mod weaver;
 pub mod yaml;
 
 use crate::load::Loaded;
@@ -95,7 +96,7 @@ const INFRA: &[Owns] = &[Owns::Dir("infra/observability")];
 
 /// Every renderer, in the order `gen` runs them: adding an artifact kind is
 /// one module and one row. The owned directories are derived from it ([`owned`]).
-pub const RENDERERS: [Renderer; 13] = [
+pub const RENDERERS: [Renderer; 14] = [
     Renderer { name: "schema", owns: &[Owns::Dir("generated/schema")], render: |cx| vec![schema::render(cx.sources)] },
     Renderer {
         name: "catalogue",
@@ -114,6 +115,7 @@ pub const RENDERERS: [Renderer; 13] = [
     },
     Renderer { name: "ruler", owns: INFRA, render: |cx| ruler::render(cx.spec, cx.lowered, cx.sources) },
     Renderer { name: "openslo", owns: INFRA, render: |cx| openslo::render(cx.spec, cx.lowered, cx.sources) },
+    Renderer { name: "weaver", owns: INFRA, render: |cx| weaver::render(cx.spec, cx.sources) },
     Renderer { name: "promtool_tests", owns: INFRA, render: |cx| promtool_tests::render(cx.spec, cx.sources) },
     Renderer { name: "grafana", owns: INFRA, render: |cx| grafana::render(cx.spec, cx.sources) },
     Renderer { name: "local", owns: INFRA, render: |cx| local::render_lowered(cx.spec, cx.lowered, cx.sources) },
