@@ -233,20 +233,35 @@ pub fn recording_group(slo: &Slo) -> Value {
 /// are) and keeps only the steps whose hour lies in the month of the
 /// evaluation time: `month(vector(time() - 1))` at a step (the last second of
 /// the hour it covers) equals the month of the objective's sample at
-/// `@ end()`, which the group recorded earlier in the same evaluation. The
-/// counts run to the last full hour; 31 days never reach back to the same
-/// month of another year.
+/// `@ end()`, which the group recorded earlier in the same evaluation; the
+/// hour under way is added at the current 5m rate. 31 days never reach back
+/// to the same month of another year.
 fn calendar_month_rules(slo: &Slo) -> Vec<Value> {
     let step = rules::MONTH_STEP;
     let step_secs = names::duration_seconds(step).unwrap_or(3600);
     let this_month =
         format!("month(vector(time() - 1)) == on () month(timestamp({} @ end()))", slo_sel(rules::OBJECTIVE, slo));
-    let count = |rate: String| {
-        format!("sum_over_time(({} and on () ({this_month}))[31d:{step}]) * {step_secs}", slo_sel(&rate, slo))
+    // Full hours of the month, then the hour under way at the current 5m rate
+    // (`time() % 3600` seconds into it), so the month has a count from its
+    // first minutes; 0 full hours count as 0.
+    let count = |hourly: String, now: String| {
+        let now = slo_sel(&now, slo);
+        format!(
+            "(sum_over_time(({} and on () ({this_month}))[31d:{step}]) * {step_secs} or {now} * 0) + {now} * (time() % {step_secs})",
+            slo_sel(&hourly, slo)
+        )
     };
     vec![
-        json!({ "record": rules::EVENTS_MONTH, "expr": count(rules::event_rate(step)), "labels": slo_labels(slo) }),
-        json!({ "record": rules::BAD_EVENTS_MONTH, "expr": count(rules::bad_event_rate(step)), "labels": slo_labels(slo) }),
+        json!({
+            "record": rules::EVENTS_MONTH,
+            "expr": count(rules::event_rate(step), rules::event_rate(WINDOWS[0])),
+            "labels": slo_labels(slo),
+        }),
+        json!({
+            "record": rules::BAD_EVENTS_MONTH,
+            "expr": count(rules::bad_event_rate(step), rules::bad_event_rate(WINDOWS[0])),
+            "labels": slo_labels(slo),
+        }),
         json!({
             "record": rules::PERIOD_ERROR_RATIO,
             "expr": format!("{} / ({} > 0)", slo_sel(rules::BAD_EVENTS_MONTH, slo), slo_sel(rules::EVENTS_MONTH, slo)),
@@ -338,7 +353,7 @@ pub fn slo_alerts(spec: &Spec, slo: &Slo) -> Vec<AlertRuleOut> {
                     "{} Objective {} over {}; the error budget ({}) will run out early at this rate.",
                     slo.description,
                     fmt_float(slo.objective),
-                    slo.period,
+                    slo.period_text(),
                     fmt_float(budget)
                 ),
                 runbook.clone(),

@@ -883,6 +883,11 @@ impl Slo {
         self.period == CALENDAR_MONTH
     }
 
+    /// The period as prose: `30d`, or `the calendar month (UTC)`.
+    pub fn period_text(&self) -> String {
+        if self.is_calendar() { "the calendar month (UTC)".to_owned() } else { self.period.clone() }
+    }
+
     /// The period in seconds; a calendar month counts as 30 days (the burn-rate factors' calibration).
     pub fn period_secs(&self) -> Option<u64> {
         if self.is_calendar() { Some(30 * 86_400) } else { crate::names::duration_seconds(&self.period) }

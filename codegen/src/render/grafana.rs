@@ -242,7 +242,7 @@ fn slo_row(slo: &Slo) -> (String, Vec<PanelSpec>) {
             queries: vec![(sel(rules::OBJECTIVE), "objective".to_owned())],
             steps: Vec::new(),
             base: "blue",
-            description: Some(format!("{} Objective over {}.", slo.description, slo.period)),
+            description: Some(format!("{} Objective over {}.", slo.description, slo.period_text())),
         },
         PanelSpec {
             title: format!("{} error budget remaining", slo.name),
@@ -255,7 +255,7 @@ fn slo_row(slo: &Slo) -> (String, Vec<PanelSpec>) {
             base: "red",
             description: Some(format!(
                 "Fraction of the {} error budget ({}) left; below 0 the SLO is missed.",
-                slo.period,
+                slo.period_text(),
                 fmt_float(round(1.0 - slo.objective))
             )),
         },
@@ -271,7 +271,7 @@ fn slo_row(slo: &Slo) -> (String, Vec<PanelSpec>) {
             description: Some(format!(
                 "Error budget burn rate over {}: 1 spends the budget exactly over {}; {} pages.",
                 rules::WINDOWS[0],
-                slo.period,
+                slo.period_text(),
                 fmt_float(page)
             )),
         },
@@ -300,7 +300,7 @@ fn calendar_row(slo: &Slo) -> Option<(String, Vec<PanelSpec>)> {
             steps: vec![(1.0, "red".to_owned())],
             base: "green",
             description: Some(format!(
-                "Share of this calendar month's error budget ({}) spent so far (UTC, to the last full hour), against the share of the month elapsed: spending ahead of the month misses the SLO at this rate; above 100% it is missed.",
+                "Share of this calendar month's error budget ({}) spent so far (UTC; the hour under way at the current 5m rate), against the share of the month elapsed: spending ahead of the month misses the SLO at this rate; above 100% it is missed.",
                 fmt_float(round(1.0 - slo.objective))
             )),
         },

@@ -426,18 +426,22 @@ const JANUARY_HOURS: u64 = 744;
 /// Hours of February 1970 the calendar cases run into.
 const FEBRUARY_HOURS: u64 = 48;
 
-/// The month-boundary case of a `calendar_month` SLO, at a 1h step: 3600
-/// events an hour, half the error budget spent in January and twice the
+/// The month-boundary case of a `calendar_month` SLO, evaluated every 30m on
+/// samples every 5m: 3600 events an hour, half the error budget spent in January and twice the
 /// budget in February. On January 31st the month's counts hold 30 days and
 /// half the budget is left; on February 2nd they hold only February's 24
 /// hours (the January hours are not counted) and the budget is overspent
-/// (remaining -1); the elapsed share follows `day_of_month()`/`days_in_month()`.
+/// (remaining -1), and half an hour into February, before any full hour, the
+/// hour under way counts already; the elapsed share follows `day_of_month()`/`days_in_month()`.
 fn calendar_case(spec: &Spec, slo: &Slo) -> Value {
     let budget = round(1.0 - slo.objective);
     let per_hour = 3600.0;
+    // Samples every 5m, so the 5m rates of the hour under way exist too.
+    let per_step = per_hour / 12.0;
+    let (jan_steps, feb_steps) = (JANUARY_HOURS * 12, FEBRUARY_HOURS * 12);
     let step = |r: f64| fmt_float(round(r));
-    let jan = sli_series_shaped(spec, slo, budget / 2.0, per_hour, &step);
-    let feb = sli_series_shaped(spec, slo, budget * 2.0, per_hour, &step);
+    let jan = sli_series_shaped(spec, slo, budget / 2.0, per_step, &step);
+    let feb = sli_series_shaped(spec, slo, budget * 2.0, per_step, &step);
     let series: Vec<Value> = jan
         .iter()
         .zip(&feb)
@@ -446,31 +450,35 @@ fn calendar_case(spec: &Spec, slo: &Slo) -> Value {
             let b = f["values"].as_str().unwrap_or("0").to_owned();
             let (ai, bi): (f64, f64) = (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0));
             // promtool expands `0+axn` by repeated addition: continue from the value it reaches.
-            let last = (0..JANUARY_HOURS).fold(0.0_f64, |acc, _| acc + ai);
+            let last = (0..jan_steps).fold(0.0_f64, |acc, _| acc + ai);
             json!({
                 "series": j["series"],
-                "values": format!("0+{a}x{JANUARY_HOURS} {}+{b}x{}", fmt_float(last + bi), FEBRUARY_HOURS - 1),
+                "values": format!("0+{a}x{jan_steps} {}+{b}x{}", fmt_float(last + bi), feb_steps - 1),
             })
         })
         .collect();
     let sel = |name: &str| format!("{name}{{slo={}}}", promql::quote(&slo.name));
-    let near = |name: &str, v: f64, eps: &str, hours: u64| {
+    let near = |name: &str, v: f64, eps: &str, minutes: u64| {
         json!({
             "expr": format!("count(abs({} - {}) < {eps})", sel(name), fmt_float(v)),
-            "eval_time": format!("{hours}h"),
+            "eval_time": format!("{minutes}m"),
             "exp_samples": [{ "labels": "{}", "value": 1 }],
         })
     };
-    let jan_end = JANUARY_HOURS - 24;
-    let feb_2 = JANUARY_HOURS + 24;
+    let jan_end = (JANUARY_HOURS - 24) * 60;
+    let feb_2 = (JANUARY_HOURS + 24) * 60;
+    // Half an hour into February: no full hour yet, the hour under way counts.
+    let feb_1 = JANUARY_HOURS * 60 + 30;
     json!({
         "name": format!("SLO {}: the calendar month's budget counts January until its end and only February after it", slo.name),
-        "interval": "1h",
+        "interval": "5m",
         "input_series": series,
         "promql_expr_test": [
-            near(rules::EVENTS_MONTH, (jan_end as f64) * per_hour, "1e-3", jan_end),
+            near(rules::EVENTS_MONTH, (jan_end as f64) / 60.0 * per_hour, "1e-3", jan_end),
             near(rules::BUDGET_REMAINING, 0.5, "1e-6", jan_end),
             near(rules::PERIOD_ELAPSED, 30.0 / 31.0, "1e-9", jan_end),
+            near(rules::EVENTS_MONTH, per_hour / 2.0, "1e-6", feb_1),
+            near(rules::BUDGET_REMAINING, -1.0, "1e-6", feb_1),
             near(rules::EVENTS_MONTH, 24.0 * per_hour, "1e-3", feb_2),
             near(rules::BUDGET_REMAINING, -1.0, "1e-6", feb_2),
             near(rules::PERIOD_ELAPSED, 1.0 / 28.0, "1e-9", feb_2),
@@ -822,7 +830,7 @@ pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
     ];
     if !calendar.is_empty() {
         // One case per SLO: each runs 33 days of hourly evaluations, so merging would not save time.
-        out.push(test_file("slo-calendar-budget.test.yml", sources, &[lower::RECORDING], 60, None, calendar));
+        out.push(test_file("slo-calendar-budget.test.yml", sources, &[lower::RECORDING], 30, None, calendar));
     }
     out
 }
