@@ -55,6 +55,11 @@ pub const PERIOD_ELAPSED: &str = "slo:period_elapsed:ratio";
 /// The window whose recorded rates a calendar month is summed from (one subquery step).
 pub const MONTH_STEP: &str = "1h";
 
+/// The recording rules only `calendar_month` SLOs have.
+pub fn calendar_names() -> Vec<String> {
+    vec![bad_event_rate(MONTH_STEP), EVENTS_MONTH.to_owned(), BAD_EVENTS_MONTH.to_owned(), PERIOD_ELAPSED.to_owned()]
+}
+
 /// Every recording rule name the scheme defines.
 pub fn all_names() -> Vec<String> {
     let mut names: Vec<String> = WINDOWS.iter().map(|w| error_ratio(w)).collect();
