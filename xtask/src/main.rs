@@ -4,7 +4,8 @@
 //!   artifact from the spec; with `--check`, write nothing and fail on drift.
 //! - `cargo xtask check`: run the real consumers on the generated files:
 //!   `promtool check config|rules`, `promtool test rules`, `amtool check-config`,
-//!   and `tsc` against `@grafana/schema` for the dashboards.
+//!   `tsc` against `@grafana/schema` for the dashboards, and ajv against the
+//!   vendored published schemas for the PrometheusRule, OpenSLO and Weaver files.
 //! - `cargo xtask scan PATH…`: privacy scan (§11.4) of NDJSON logs, trail
 //!   files and metrics expositions; exit 1 on any forbidden name or free text.
 //!   It runs in `obspec-tools`, so that xtask builds only the compiler.
