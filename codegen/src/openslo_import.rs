@@ -132,11 +132,13 @@ fn sli(cx: &mut Cx<'_>, slo: &Value) -> Option<(&'static str, Value)> {
     let ind = &spec["indicator"]["spec"];
     let rm = &ind["ratioMetric"];
     if rm.is_null() {
-        let kind =
-            ["thresholdMetric", "rawMetric"].into_iter().find(|k| !ind[*k].is_null()).unwrap_or("no ratioMetric");
+        let what = match ["thresholdMetric", "rawMetric"].into_iter().find(|k| !ind[*k].is_null()) {
+            Some(kind) => format!("the SLI is a {kind}"),
+            None => "the SLO has no SLI (`spec.indicator.spec.ratioMetric`)".to_owned(),
+        };
         cx.err(
             &at.key("indicator").key("spec"),
-            format!("the SLI is {kind}"),
+            what,
             "obspec imports ratio SLIs: a `ratioMetric` with `bad` (or a histogram's `good` bucket) and `total`",
         );
         return None;
