@@ -3,7 +3,7 @@
 #   - Debian packages: prometheus (promtool, prometheus), prometheus-alertmanager
 #     (amtool), chromium (headless screenshots), fonts-dejavu-core (so pages have
 #     glyphs to render)
-#   - npm ci in tests/grafana-schema/, tests/preview/ and apps/gateway/
+#   - npm ci in tests/grafana-schema/, tests/ecosystem-schema/, tests/preview/ and apps/gateway/
 # Idempotent: a second run does no apt/npm work and takes well under a second
 # or two. Exits non-zero on any failure.
 #
@@ -125,7 +125,7 @@ npm_ci() {
 if [ "${SETUP_SKIP_NPM:-0}" != 1 ]; then
   command -v node >/dev/null 2>&1 || die "node not found"
   command -v npm >/dev/null 2>&1 || die "npm not found"
-  for d in tests/grafana-schema tests/preview apps/gateway; do
+  for d in tests/grafana-schema tests/ecosystem-schema tests/preview apps/gateway; do
     [ -f "$ROOT/$d/package.json" ] && npm_ci "$ROOT/$d"
   done
 fi

@@ -10,6 +10,7 @@ pub mod load;
 pub mod lower;
 pub mod model;
 pub mod names;
+pub mod openslo_import;
 pub mod output;
 pub mod promql;
 pub mod rename;

@@ -72,7 +72,7 @@ pub fn enabled_windows(slo: &Slo) -> impl Iterator<Item = &'static BurnWindow> +
 
 /// The error-ratio threshold of a tier for an SLO: factor × error budget.
 pub fn burn_threshold(w: &BurnWindow, slo: &Slo) -> f64 {
-    let period = names::duration_seconds(&slo.period).unwrap_or(30 * 86_400);
+    let period = slo.period_secs().unwrap_or(30 * 86_400);
     round(burn_factor(w, period) * round(1.0 - slo.objective))
 }
 
@@ -182,7 +182,7 @@ pub fn recording_group(slo: &Slo) -> Value {
             rules_out.push(json!({ "record": rules::error_ratio(w), "expr": ratio, "labels": slo_labels(slo) }));
             rules_out.push(json!({ "record": rules::event_rate(w), "expr": events, "labels": slo_labels(slo) }));
         }
-        if w == WINDOWS[0]
+        if (w == WINDOWS[0] || (slo.is_calendar() && w == rules::MONTH_STEP))
             && let Some((bad, _)) = sli_rates(slo, w)
         {
             rules_out.push(json!({ "record": rules::bad_event_rate(w), "expr": bad, "labels": slo_labels(slo) }));
@@ -197,17 +197,21 @@ pub fn recording_group(slo: &Slo) -> Value {
         "expr": format!("{} / {}", slo_sel(&rules::error_ratio(WINDOWS[0]), slo), fmt_float(budget)),
         "labels": slo_labels(slo),
     }));
-    rules_out.push(json!({
-        "record": rules::PERIOD_ERROR_RATIO,
-        // Event-weighted over the period: quiet windows add nothing to either sum,
-        // and a period without any event records no sample rather than NaN.
-        "expr": format!(
-            "sum_over_time({}[{period}]) / (sum_over_time({}[{period}]) > 0)",
-            slo_sel(&rules::bad_event_rate(WINDOWS[0]), slo),
-            slo_sel(&rules::event_rate(WINDOWS[0]), slo)
-        ),
-        "labels": slo_labels(slo),
-    }));
+    if slo.is_calendar() {
+        rules_out.extend(calendar_month_rules(slo));
+    } else {
+        rules_out.push(json!({
+            "record": rules::PERIOD_ERROR_RATIO,
+            // Event-weighted over the period: quiet windows add nothing to either sum,
+            // and a period without any event records no sample rather than NaN.
+            "expr": format!(
+                "sum_over_time({}[{period}]) / (sum_over_time({}[{period}]) > 0)",
+                slo_sel(&rules::bad_event_rate(WINDOWS[0]), slo),
+                slo_sel(&rules::event_rate(WINDOWS[0]), slo)
+            ),
+            "labels": slo_labels(slo),
+        }));
+    }
     rules_out.push(json!({
         "record": rules::PERIOD_BURN_RATE,
         "expr": format!("{} / {}", slo_sel(rules::PERIOD_ERROR_RATIO, slo), fmt_float(budget)),
@@ -219,6 +223,56 @@ pub fn recording_group(slo: &Slo) -> Value {
         "labels": slo_labels(slo),
     }));
     json!({ "name": format!("slo-recording-{}", slo.name), "rules": rules_out })
+}
+
+/// The month-to-date rules of a `calendar_month` SLO (UTC): events and bad
+/// events since the month began, their ratio, and the share of the month elapsed.
+///
+/// A range cannot start at a date, so each count sums the SLI's recorded
+/// 1h rates over a `[31d:1h]` subquery (steps on the hour, as month starts
+/// are) and keeps only the steps whose hour lies in the month of the
+/// evaluation time: `month(vector(time() - 1))` at a step (the last second of
+/// the hour it covers) equals the month of the objective's sample at
+/// `@ end()`, which the group recorded earlier in the same evaluation; the
+/// hour under way is added at the current 5m rate. 31 days never reach back
+/// to the same month of another year.
+fn calendar_month_rules(slo: &Slo) -> Vec<Value> {
+    let step = rules::MONTH_STEP;
+    let step_secs = names::duration_seconds(step).unwrap_or(3600);
+    let this_month =
+        format!("month(vector(time() - 1)) == on () month(timestamp({} @ end()))", slo_sel(rules::OBJECTIVE, slo));
+    // Full hours of the month, then the hour under way at the current 5m rate
+    // (`time() % 3600` seconds into it), so the month has a count from its
+    // first minutes; 0 full hours count as 0.
+    let count = |hourly: String, now: String| {
+        let now = slo_sel(&now, slo);
+        format!(
+            "(sum_over_time(({} and on () ({this_month}))[31d:{step}]) * {step_secs} or {now} * 0) + {now} * (time() % {step_secs})",
+            slo_sel(&hourly, slo)
+        )
+    };
+    vec![
+        json!({
+            "record": rules::EVENTS_MONTH,
+            "expr": count(rules::event_rate(step), rules::event_rate(WINDOWS[0])),
+            "labels": slo_labels(slo),
+        }),
+        json!({
+            "record": rules::BAD_EVENTS_MONTH,
+            "expr": count(rules::bad_event_rate(step), rules::bad_event_rate(WINDOWS[0])),
+            "labels": slo_labels(slo),
+        }),
+        json!({
+            "record": rules::PERIOD_ERROR_RATIO,
+            "expr": format!("{} / ({} > 0)", slo_sel(rules::BAD_EVENTS_MONTH, slo), slo_sel(rules::EVENTS_MONTH, slo)),
+            "labels": slo_labels(slo),
+        }),
+        json!({
+            "record": rules::PERIOD_ELAPSED,
+            "expr": "(day_of_month() - 1 + hour() / 24 + minute() / 1440) / days_in_month()",
+            "labels": slo_labels(slo),
+        }),
+    ]
 }
 
 /// An alerting rule as written to the rules file.
@@ -262,7 +316,7 @@ fn annotations(summary: String, description: String, runbook: String) -> Map<Str
 /// Each enabled tier is one rule carrying `burn_tier`; the page tiers share the
 /// alert name `<Slo>BurnRatePage`, the ticket tiers `<Slo>BurnRateTicket`.
 pub fn slo_alerts(spec: &Spec, slo: &Slo) -> Vec<AlertRuleOut> {
-    let period = names::duration_seconds(&slo.period).unwrap_or(30 * 86_400);
+    let period = slo.period_secs().unwrap_or(30 * 86_400);
     let budget = round(1.0 - slo.objective);
     let runbook = format!("{}#{}", spec.project.catalogue_url, slo_anchor(&slo.name));
     let mut out = Vec::new();
@@ -299,7 +353,7 @@ pub fn slo_alerts(spec: &Spec, slo: &Slo) -> Vec<AlertRuleOut> {
                     "{} Objective {} over {}; the error budget ({}) will run out early at this rate.",
                     slo.description,
                     fmt_float(slo.objective),
-                    slo.period,
+                    slo.period_text(),
                     fmt_float(budget)
                 ),
                 runbook.clone(),
@@ -532,6 +586,15 @@ pub struct LoweredSlo {
     pub alerts: Vec<AlertRuleOut>,
 }
 
+/// One plain Prometheus rules file: its path under [`DIR`] and its groups.
+#[derive(Debug, Clone)]
+pub struct RuleFile {
+    /// [`RECORDING`] or [`ALERTS`].
+    pub path: &'static str,
+    /// Its `groups:`, as the file holds them.
+    pub groups: Vec<Value>,
+}
+
 /// The lowered model of a valid spec: computed once ([`lower`]) and read by
 /// the renderers (through `render::RenderCx`) and by validation.
 #[derive(Debug, Clone)]
@@ -556,6 +619,47 @@ impl Lowered {
     /// The recording rule groups, in file order.
     pub fn recording_groups(&self) -> Vec<Value> {
         self.slos.iter().map(|s| s.recording.clone()).chain(self.aliases.clone()).collect()
+    }
+
+    /// The plain rules files ([`RECORDING`], [`ALERTS`]) and their groups: what
+    /// Prometheus loads, and what the PrometheusRule objects and the ruler
+    /// namespaces wrap.
+    pub fn rule_files(&self) -> Vec<RuleFile> {
+        let alerts = self
+            .alert_groups()
+            .into_iter()
+            .map(|(name, rules)| json!({ "name": name, "rules": rules.iter().map(AlertRuleOut::to_value).collect::<Vec<_>>() }))
+            .collect();
+        vec![RuleFile { path: RECORDING, groups: self.recording_groups() }, RuleFile { path: ALERTS, groups: alerts }]
+    }
+
+    /// The rule groups per component, for a Mimir or Thanos ruler (one
+    /// namespace per component, in order of first appearance): every group of
+    /// [`Lowered::rule_files`] keeps its name, and a group whose rules belong
+    /// to several components (the spec's alerts) is split, each rule in the
+    /// namespace of its `component` label, in file order.
+    pub fn ruler_namespaces(&self) -> Vec<(String, Vec<Value>)> {
+        let mut out: Vec<(String, Vec<Value>)> = Vec::new();
+        for file in self.rule_files() {
+            for group in &file.groups {
+                let mut parts: Vec<(String, Vec<Value>)> = Vec::new();
+                for rule in group["rules"].as_array().into_iter().flatten() {
+                    let component = rule["labels"]["component"].as_str().unwrap_or_default().to_owned();
+                    match parts.iter_mut().find(|(c, _)| *c == component) {
+                        Some((_, rules)) => rules.push(rule.clone()),
+                        None => parts.push((component, vec![rule.clone()])),
+                    }
+                }
+                for (component, rules) in parts {
+                    let g = json!({ "name": group["name"], "rules": rules });
+                    match out.iter_mut().find(|(c, _)| *c == component) {
+                        Some((_, groups)) => groups.push(g),
+                        None => out.push((component, vec![g])),
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Every PromQL expression the rule files hold, with where it comes from.
@@ -592,7 +696,7 @@ pub fn lower(spec: &Spec) -> Lowered {
         .slos
         .iter()
         .map(|s| {
-            let period_secs = names::duration_seconds(&s.period).unwrap_or(30 * 86_400);
+            let period_secs = s.period_secs().unwrap_or(30 * 86_400);
             LoweredSlo {
                 name: s.name.clone(),
                 ident: slo_camel(&s.name),

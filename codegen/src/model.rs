@@ -113,6 +113,21 @@ pub struct Project {
     pub alertmanager: String,
     /// Default scrape interval.
     pub scrape_interval: Duration,
+    /// Where the PrometheusRule objects go and the labels a `ruleSelector` matches.
+    #[serde(default)]
+    pub prometheus_operator: PrometheusOperator,
+}
+
+/// The Prometheus Operator's view of the rules: namespace and `ruleSelector` labels.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PrometheusOperator {
+    /// Kubernetes namespace of the PrometheusRule objects (none: the one applied to).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Labels on every PrometheusRule, matched by the Prometheus object's `ruleSelector`.
+    #[serde(default)]
+    pub rule_labels: std::collections::BTreeMap<String, String>,
 }
 
 /// A duration in Prometheus notation (`30s`, `5m`, `1h`, `30d`).
@@ -865,7 +880,7 @@ pub struct Slo {
     pub description: String,
     /// Fraction of good events (0.99).
     pub objective: f64,
-    /// SLO period (`30d`).
+    /// SLO period: a rolling window (`30d`) or `calendar_month` (UTC months).
     pub period: Duration,
     /// Ratio SLI (exclusive with `latency`).
     #[serde(default)]
@@ -881,6 +896,26 @@ pub struct Slo {
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// The `period` of an SLO whose error budget is counted per calendar month (UTC).
+pub const CALENDAR_MONTH: &str = "calendar_month";
+
+impl Slo {
+    /// Whether the budget is counted per calendar month ([`CALENDAR_MONTH`]) rather than over a rolling window.
+    pub fn is_calendar(&self) -> bool {
+        self.period == CALENDAR_MONTH
+    }
+
+    /// The period as prose: `30d`, or `the calendar month (UTC)`.
+    pub fn period_text(&self) -> String {
+        if self.is_calendar() { "the calendar month (UTC)".to_owned() } else { self.period.clone() }
+    }
+
+    /// The period in seconds; a calendar month counts as 30 days (the burn-rate factors' calibration).
+    pub fn period_secs(&self) -> Option<u64> {
+        if self.is_calendar() { Some(30 * 86_400) } else { crate::names::duration_seconds(&self.period) }
+    }
 }
 
 /// One multi-window burn-rate tier of an SLO; its `burn_tier` label value.

@@ -46,15 +46,40 @@ pub const PERIOD_BURN_RATE: &str = "slo:period_burn_rate:ratio";
 /// Fraction of the period's error budget left.
 pub const BUDGET_REMAINING: &str = "slo:period_error_budget_remaining:ratio";
 
+/// Events counted since the calendar month began (SLOs with `period: calendar_month`).
+pub const EVENTS_MONTH: &str = "slo:sli_events:count_month";
+/// Bad events counted since the calendar month began.
+pub const BAD_EVENTS_MONTH: &str = "slo:sli_bad_events:count_month";
+/// Fraction of the calendar month elapsed, to set the budget spent against.
+pub const PERIOD_ELAPSED: &str = "slo:period_elapsed:ratio";
+/// The window whose recorded rates a calendar month is summed from (one subquery step).
+pub const MONTH_STEP: &str = "1h";
+
+/// The recording rules only `calendar_month` SLOs have.
+pub fn calendar_names() -> Vec<String> {
+    vec![bad_event_rate(MONTH_STEP), EVENTS_MONTH.to_owned(), BAD_EVENTS_MONTH.to_owned(), PERIOD_ELAPSED.to_owned()]
+}
+
 /// Every recording rule name the scheme defines.
 pub fn all_names() -> Vec<String> {
     let mut names: Vec<String> = WINDOWS.iter().map(|w| error_ratio(w)).collect();
     names.extend(WINDOWS.iter().map(|w| event_rate(w)));
     names.push(bad_event_rate(WINDOWS[0]));
+    names.push(bad_event_rate(MONTH_STEP));
     names.extend(
-        [OBJECTIVE, ERROR_BUDGET, CURRENT_BURN_RATE, PERIOD_ERROR_RATIO, PERIOD_BURN_RATE, BUDGET_REMAINING]
-            .iter()
-            .map(|s| (*s).to_owned()),
+        [
+            OBJECTIVE,
+            ERROR_BUDGET,
+            CURRENT_BURN_RATE,
+            PERIOD_ERROR_RATIO,
+            PERIOD_BURN_RATE,
+            BUDGET_REMAINING,
+            EVENTS_MONTH,
+            BAD_EVENTS_MONTH,
+            PERIOD_ELAPSED,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned()),
     );
     names
 }

@@ -9,7 +9,8 @@
 //!   does not record (`renamed_from`, `trails.schema_version`).
 //! - `cargo xtask check`: run the real consumers on the generated files:
 //!   `promtool check config|rules`, `promtool test rules`, `amtool check-config`,
-//!   and `tsc` against `@grafana/schema` for the dashboards.
+//!   `tsc` against `@grafana/schema` for the dashboards, and ajv against the
+//!   vendored published schemas for the PrometheusRule, OpenSLO and Weaver files.
 //! - `cargo xtask scan PATH…`: privacy scan (§11.4) of NDJSON logs, trail
 //!   files and metrics expositions; exit 1 on any forbidden name or free text.
 //!   It runs in `obspec-tools`, so that xtask builds only the compiler.
@@ -20,6 +21,8 @@
 //!   Prometheus and Alertmanager; runs in `obspec-tools` (see its `dod` module).
 //! - `cargo xtask live-check …`: checks what a running system emits (OTLP,
 //!   scrapes, log files, trails) against the spec; runs in `obspec-tools`.
+//! - `cargo xtask import openslo FILE…`: prints the spec YAML (`slos:`) of
+//!   OpenSLO v1 files, or every located problem with what cannot map.
 //! - `cargo xtask ci`: the one test command. Runs the drift check, then two
 //!   lanes side by side (set-up and artifact checks; rustfmt, clippy and the
 //!   test build), then every test of the workspace, `dod --quick` and the
@@ -33,7 +36,7 @@ use std::process::ExitCode;
 
 use obspec_codegen::{CompileError, output};
 
-const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask diff --baseline <git-ref|DIR> [--spec DIR] [--format markdown|json]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR [--trusted-keys FILE] [--checkpoint FILE|HEX] [--from D] [--to D] [--tenant T]\n  cargo xtask dod [--quick] [--keep]\n  cargo xtask live-check [--otlp ADDR] [--metrics URL]... [--logs PATH]... [--trails DIR]... [--expose ADDR] [--format human|json] [--fail-on error|warning]\n  cargo xtask ci";
+const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask diff --baseline <git-ref|DIR> [--spec DIR] [--format markdown|json]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR [--trusted-keys FILE] [--checkpoint FILE|HEX] [--from D] [--to D] [--tenant T]\n  cargo xtask dod [--quick] [--keep]\n  cargo xtask live-check [--otlp ADDR] [--metrics URL]... [--logs PATH]... [--trails DIR]... [--expose ADDR] [--format human|json] [--fail-on error|warning]\n  cargo xtask import openslo FILE...\n  cargo xtask ci";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Some("dod") => dod(&args[1..]),
         Some("live-check") => live_check(&args[1..]),
         Some("trails") => trails(&args[1..]),
+        Some("import") => import(&args[1..]),
         _ => Err(format!("{USAGE}\n")),
     };
     match result {
@@ -324,6 +328,7 @@ fn ci() -> Result<(), String> {
         eprintln!("[tools] promtool, amtool and tsc checks passed ({:.0?})", t.elapsed());
         // The dashboard schema check and the screenshot tool prove they can fail, on fixtures.
         run_logged(&log, "npm", &["--prefix", "tests/grafana-schema", "test"])?;
+        run_logged(&log, "npm", &["--prefix", "tests/ecosystem-schema", "test"])?;
         run_logged(&log, "npm", &["--prefix", "tests/preview", "test"])?;
         // The gateway Worker in workerd, and tsc rejecting wrong metrics, labels and values.
         run_logged(&log, "npm", &["--prefix", "apps/gateway", "test"])?;
@@ -360,6 +365,34 @@ fn ci() -> Result<(), String> {
     Ok(())
 }
 
+/// `cargo xtask import openslo FILE…`: the spec YAML of OpenSLO files on stdout.
+fn import(args: &[String]) -> Result<(), String> {
+    let (Some("openslo"), [_, files @ ..]) = (args.first().map(String::as_str), args) else {
+        return Err(format!("{USAGE}\n"));
+    };
+    if files.is_empty() {
+        return Err(format!("import openslo needs at least one file\n{USAGE}\n"));
+    }
+    let mut inputs = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("error: cannot read {f}: {e}\n"))?;
+        inputs.push(obspec_codegen::Input { name: f.clone(), text });
+    }
+    match obspec_codegen::openslo_import::import(&inputs) {
+        Ok(yaml) => {
+            print!("{yaml}");
+            Ok(())
+        }
+        Err(diags) => {
+            let shown: String = diags.iter().map(|d| format!("{d}\n")).collect();
+            Err(format!(
+                "{shown}error: {} problem(s) cannot map to obspec; fix them in the OpenSLO files\n",
+                diags.len()
+            ))
+        }
+    }
+}
+
 /// Runs a tool in `dir`, failing with its output when it fails or is missing.
 fn tool(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     eprintln!("==> {program} {}", args.join(" "));
@@ -379,7 +412,8 @@ fn check() -> Result<(), String> {
     let dir = workspace_root().join("infra/observability");
     let mut rule_files: Vec<String> = Vec::new();
     let mut test_files: Vec<String> = Vec::new();
-    for (sub, into) in [("rules", &mut rule_files), ("tests", &mut test_files)] {
+    for (sub, is_rules) in [("rules", true), ("ruler/thanos", true), ("tests", false)] {
+        let into = if is_rules { &mut rule_files } else { &mut test_files };
         let entries = std::fs::read_dir(dir.join(sub)).map_err(|e| format!("error: cannot list {sub}/: {e}\n"))?;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -395,6 +429,8 @@ fn check() -> Result<(), String> {
     tool(&dir, "promtool", &args)?;
     tool(&dir, "amtool", &["check-config", "alertmanager.yml"])?;
     tool(&workspace_root(), "node", &["tests/grafana-schema/check.mjs"])?;
+    // PrometheusRule objects (and the OpenSLO and Weaver exports) against their published schemas.
+    tool(&workspace_root(), "node", &["tests/ecosystem-schema/check.mjs"])?;
     let mut args = vec!["test", "rules"];
     args.extend(test_files.iter().map(String::as_str));
     tool(&dir, "promtool", &args)?;

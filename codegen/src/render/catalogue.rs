@@ -299,7 +299,7 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
             writeln!(o, "- histogram: `{}`, good when ≤ {}", l.histogram, names::fmt_float(l.threshold))?;
         }
         writeln!(o, "- pages need at least {} events/s over the long window", s.min_rate)?;
-        let period = names::duration_seconds(&s.period).unwrap_or(30 * 86_400);
+        let period = s.period_secs().unwrap_or(30 * 86_400);
         let tiers: Vec<String> = crate::lower::BURN_WINDOWS
             .iter()
             .map(|w| {

@@ -229,7 +229,7 @@ fn ref_id(i: usize) -> String {
 /// The row of panels of one SLO: objective, error budget remaining, burn rate.
 fn slo_row(slo: &Slo) -> (String, Vec<PanelSpec>) {
     let sel = |name: &str| format!("{name}{{slo={}}}", quote(&slo.name));
-    let period = crate::names::duration_seconds(&slo.period).unwrap_or(30 * 86_400);
+    let period = slo.period_secs().unwrap_or(30 * 86_400);
     // The fastest page threshold (14.4 for a 30-day period) and burn rate 1 (on budget).
     let page = BURN_WINDOWS.first().map(|w| burn_factor(w, period)).unwrap_or(14.4);
     let panels = vec![
@@ -242,7 +242,7 @@ fn slo_row(slo: &Slo) -> (String, Vec<PanelSpec>) {
             queries: vec![(sel(rules::OBJECTIVE), "objective".to_owned())],
             steps: Vec::new(),
             base: "blue",
-            description: Some(format!("{} Objective over {}.", slo.description, slo.period)),
+            description: Some(format!("{} Objective over {}.", slo.description, slo.period_text())),
         },
         PanelSpec {
             title: format!("{} error budget remaining", slo.name),
@@ -255,7 +255,7 @@ fn slo_row(slo: &Slo) -> (String, Vec<PanelSpec>) {
             base: "red",
             description: Some(format!(
                 "Fraction of the {} error budget ({}) left; below 0 the SLO is missed.",
-                slo.period,
+                slo.period_text(),
                 fmt_float(round(1.0 - slo.objective))
             )),
         },
@@ -271,12 +271,55 @@ fn slo_row(slo: &Slo) -> (String, Vec<PanelSpec>) {
             description: Some(format!(
                 "Error budget burn rate over {}: 1 spends the budget exactly over {}; {} pages.",
                 rules::WINDOWS[0],
-                slo.period,
+                slo.period_text(),
                 fmt_float(page)
             )),
         },
     ];
     (format!("SLO {}", slo.name), panels)
+}
+
+/// The row of a `calendar_month` SLO's month so far: budget spent against the
+/// share of the month elapsed, and the month's event counts.
+fn calendar_row(slo: &Slo) -> Option<(String, Vec<PanelSpec>)> {
+    if !slo.is_calendar() {
+        return None;
+    }
+    let sel = |name: &str| format!("{name}{{slo={}}}", quote(&slo.name));
+    let panels = vec![
+        PanelSpec {
+            title: format!("{} budget spent this month", slo.name),
+            ty: PanelType::Timeseries,
+            unit: "percentunit".to_owned(),
+            width: 12,
+            height: 6,
+            queries: vec![
+                (sel(rules::PERIOD_BURN_RATE), "budget spent".to_owned()),
+                (sel(rules::PERIOD_ELAPSED), "month elapsed".to_owned()),
+            ],
+            steps: vec![(1.0, "red".to_owned())],
+            base: "green",
+            description: Some(format!(
+                "Share of this calendar month's error budget ({}) spent so far (UTC; the hour under way at the current 5m rate), against the share of the month elapsed: spending ahead of the month misses the SLO at this rate; above 100% it is missed.",
+                fmt_float(round(1.0 - slo.objective))
+            )),
+        },
+        PanelSpec {
+            title: format!("{} events this month", slo.name),
+            ty: PanelType::Timeseries,
+            unit: "short".to_owned(),
+            width: 12,
+            height: 6,
+            queries: vec![
+                (sel(rules::EVENTS_MONTH), "events".to_owned()),
+                (sel(rules::BAD_EVENTS_MONTH), "bad events".to_owned()),
+            ],
+            steps: Vec::new(),
+            base: "blue",
+            description: Some("Events and bad events counted since the calendar month began (UTC).".to_owned()),
+        },
+    ];
+    Some((format!("SLO {}: this calendar month", slo.name), panels))
 }
 
 /// Places rows of panels on the grid: a row header spans the width, then the
@@ -383,7 +426,10 @@ pub fn dashboard(spec: &Spec, d: &Dashboard, sources: &[String]) -> Value {
         .map(|r| (r.title.clone(), r.panels.iter().map(|p| PanelSpec::from_spec(spec, p)).collect()))
         .collect();
     if d.slo_rows {
-        rows.extend(spec.slos.iter().map(slo_row));
+        for slo in &spec.slos {
+            rows.push(slo_row(slo));
+            rows.extend(calendar_row(slo));
+        }
     }
     json!({
         "description": format!("{} Dashboard `{}`.", header::text(sources), d.file),

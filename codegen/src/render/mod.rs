@@ -8,13 +8,16 @@ pub mod collector;
 pub mod grafana;
 pub mod header;
 pub mod local;
+pub mod openslo;
 pub mod preview;
 pub mod prometheus;
 pub mod promtool_tests;
 pub mod retention;
+pub mod ruler;
 pub mod rust;
 pub mod schema;
 pub mod typescript;
+pub mod weaver;
 pub mod yaml;
 
 use crate::load::Loaded;
@@ -93,7 +96,7 @@ const INFRA: &[Owns] = &[Owns::Dir("infra/observability")];
 
 /// Every renderer, in the order `gen` runs them: adding an artifact kind is
 /// one module and one row. The owned directories are derived from it ([`owned`]).
-pub const RENDERERS: [Renderer; 11] = [
+pub const RENDERERS: [Renderer; 14] = [
     Renderer { name: "schema", owns: &[Owns::Dir("generated/schema")], render: |cx| schema::render_all(cx.sources) },
     Renderer {
         name: "catalogue",
@@ -110,6 +113,9 @@ pub const RENDERERS: [Renderer; 11] = [
         owns: INFRA,
         render: |cx| prometheus::render_lowered(cx.spec, cx.lowered, cx.sources),
     },
+    Renderer { name: "ruler", owns: INFRA, render: |cx| ruler::render(cx.spec, cx.lowered, cx.sources) },
+    Renderer { name: "openslo", owns: INFRA, render: |cx| openslo::render(cx.spec, cx.lowered, cx.sources) },
+    Renderer { name: "weaver", owns: INFRA, render: |cx| weaver::render(cx.spec, cx.sources) },
     Renderer { name: "promtool_tests", owns: INFRA, render: |cx| promtool_tests::render(cx.spec, cx.sources) },
     Renderer { name: "grafana", owns: INFRA, render: |cx| grafana::render(cx.spec, cx.sources) },
     Renderer { name: "local", owns: INFRA, render: |cx| local::render_lowered(cx.spec, cx.lowered, cx.sources) },

@@ -51,13 +51,6 @@ pub fn render_lowered(spec: &Spec, lowered: &Lowered, sources: &[String]) -> Vec
         "alerting": { "alertmanagers": [{ "static_configs": [{ "targets": [spec.project.alertmanager] }] }] },
         "scrape_configs": scrape,
     });
-    let recording = json!({ "groups": lowered.recording_groups() });
-    let alerts = json!({
-        "groups": lowered.alert_groups()
-            .into_iter()
-            .map(|(name, rules)| json!({ "name": name, "rules": rules.iter().map(AlertRuleOut::to_value).collect::<Vec<_>>() }))
-            .collect::<Vec<_>>()
-    });
     let flags = format!(
         "{}# Command-line flags for the Prometheus server (metrics are kept {} days in the TSDB, `project.metrics_retention_days`).\n\
          # Pass them as `prometheus $(grep -v '^#' prometheus.flags)`; retention is a flag, not part of prometheus.yml.\n\
@@ -66,11 +59,11 @@ pub fn render_lowered(spec: &Spec, lowered: &Lowered, sources: &[String]) -> Vec
         spec.project.metrics_retention_days,
         spec.project.metrics_retention_days
     );
-    vec![
+    let mut out = vec![
         file("prometheus.yml", sources, &prometheus),
         GeneratedFile { path: format!("{DIR}/prometheus.flags"), contents: flags },
-        file(RECORDING, sources, &recording),
-        file(ALERTS, sources, &alerts),
-        file("alertmanager.yml", sources, &alertmanager()),
-    ]
+    ];
+    out.extend(lowered.rule_files().iter().map(|f| file(f.path, sources, &json!({ "groups": f.groups }))));
+    out.push(file("alertmanager.yml", sources, &alertmanager()));
+    out
 }

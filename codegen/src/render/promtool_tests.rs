@@ -288,7 +288,7 @@ fn slo_burn_cases(spec: &Spec, slo: &Slo) -> Vec<Value> {
     };
     for w in &tiers {
         let thr = burn_threshold(w, slo);
-        let factor = fmt_float(burn_factor(w, names::duration_seconds(&slo.period).unwrap_or(30 * 86_400)));
+        let factor = fmt_float(burn_factor(w, slo.period_secs().unwrap_or(30 * 86_400)));
         for (mult, verb) in [(1.1, "fires"), (0.9, "stays quiet")] {
             let ratio = (thr * mult).min(1.0);
             if mult > 1.0 && ratio <= thr {
@@ -417,6 +417,71 @@ fn budget_case(spec: &Spec, slo: &Slo) -> Value {
                 "eval_time": format!("{eval}m"),
                 "exp_samples": [{ "labels": "{}", "value": 1 }],
             },
+        ],
+    })
+}
+
+/// Hours in January 1970, where promtool's clock starts: February begins at 744h (31d).
+const JANUARY_HOURS: u64 = 744;
+/// Hours of February 1970 the calendar cases run into.
+const FEBRUARY_HOURS: u64 = 48;
+
+/// The month-boundary case of a `calendar_month` SLO, evaluated every 30m on
+/// samples every 5m: 3600 events an hour, half the error budget spent in January and twice the
+/// budget in February. On January 31st the month's counts hold 30 days and
+/// half the budget is left; on February 2nd they hold only February's 24
+/// hours (the January hours are not counted) and the budget is overspent
+/// (remaining -1), and half an hour into February, before any full hour, the
+/// hour under way counts already; the elapsed share follows `day_of_month()`/`days_in_month()`.
+fn calendar_case(spec: &Spec, slo: &Slo) -> Value {
+    let budget = round(1.0 - slo.objective);
+    let per_hour = 3600.0;
+    // Samples every 5m, so the 5m rates of the hour under way exist too.
+    let per_step = per_hour / 12.0;
+    let (jan_steps, feb_steps) = (JANUARY_HOURS * 12, FEBRUARY_HOURS * 12);
+    let step = |r: f64| fmt_float(round(r));
+    let jan = sli_series_shaped(spec, slo, budget / 2.0, per_step, &step);
+    let feb = sli_series_shaped(spec, slo, budget * 2.0, per_step, &step);
+    let series: Vec<Value> = jan
+        .iter()
+        .zip(&feb)
+        .map(|(j, f)| {
+            let a = j["values"].as_str().unwrap_or("0").to_owned();
+            let b = f["values"].as_str().unwrap_or("0").to_owned();
+            let (ai, bi): (f64, f64) = (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0));
+            // promtool expands `0+axn` by repeated addition: continue from the value it reaches.
+            let last = (0..jan_steps).fold(0.0_f64, |acc, _| acc + ai);
+            json!({
+                "series": j["series"],
+                "values": format!("0+{a}x{jan_steps} {}+{b}x{}", fmt_float(last + bi), feb_steps - 1),
+            })
+        })
+        .collect();
+    let sel = |name: &str| format!("{name}{{slo={}}}", promql::quote(&slo.name));
+    let near = |name: &str, v: f64, eps: &str, minutes: u64| {
+        json!({
+            "expr": format!("count(abs({} - {}) < {eps})", sel(name), fmt_float(v)),
+            "eval_time": format!("{minutes}m"),
+            "exp_samples": [{ "labels": "{}", "value": 1 }],
+        })
+    };
+    let jan_end = (JANUARY_HOURS - 24) * 60;
+    let feb_2 = (JANUARY_HOURS + 24) * 60;
+    // Half an hour into February: no full hour yet, the hour under way counts.
+    let feb_1 = JANUARY_HOURS * 60 + 30;
+    json!({
+        "name": format!("SLO {}: the calendar month's budget counts January until its end and only February after it", slo.name),
+        "interval": "5m",
+        "input_series": series,
+        "promql_expr_test": [
+            near(rules::EVENTS_MONTH, (jan_end as f64) / 60.0 * per_hour, "1e-3", jan_end),
+            near(rules::BUDGET_REMAINING, 0.5, "1e-6", jan_end),
+            near(rules::PERIOD_ELAPSED, 30.0 / 31.0, "1e-9", jan_end),
+            near(rules::EVENTS_MONTH, per_hour / 2.0, "1e-6", feb_1),
+            near(rules::BUDGET_REMAINING, -1.0, "1e-6", feb_1),
+            near(rules::EVENTS_MONTH, 24.0 * per_hour, "1e-3", feb_2),
+            near(rules::BUDGET_REMAINING, -1.0, "1e-6", feb_2),
+            near(rules::PERIOD_ELAPSED, 1.0 / 28.0, "1e-9", feb_2),
         ],
     })
 }
@@ -756,13 +821,19 @@ fn test_file(
 pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
     let both = [lower::RECORDING, lower::ALERTS];
     let burn = merge(spec.slos.iter().flat_map(|s| slo_burn_cases(spec, s)).collect());
-    let budget = merge(spec.slos.iter().map(|s| budget_case(spec, s)).collect());
+    let budget = merge(spec.slos.iter().filter(|s| !s.is_calendar()).map(|s| budget_case(spec, s)).collect());
+    let calendar: Vec<Value> = spec.slos.iter().filter(|s| s.is_calendar()).map(|s| calendar_case(spec, s)).collect();
     let floor = merge(spec.slos.iter().flat_map(|s| slo_ticket_floor_cases(spec, s)).collect());
     let bp = merge(spec.alerts.iter().flat_map(|a| blueprint_cases(spec, a)).collect());
-    vec![
+    let mut out = vec![
         test_file("slo-burn-rate-alerts.test.yml", sources, &both, 1, Some(eval_order(spec, true)), burn),
         test_file("slo-budget.test.yml", sources, &[lower::RECORDING], 1, Some(eval_order(spec, false)), budget),
         test_file("slo-ticket-floor.test.yml", sources, &both, FLOOR_STEP, Some(eval_order(spec, true)), floor),
         test_file("spec-alerts.test.yml", sources, &[lower::ALERTS], 1, None, bp),
-    ]
+    ];
+    if !calendar.is_empty() {
+        // One case per SLO: each runs 33 days of hourly evaluations, so merging would not save time.
+        out.push(test_file("slo-calendar-budget.test.yml", sources, &[lower::RECORDING], 30, None, calendar));
+    }
+    out
 }

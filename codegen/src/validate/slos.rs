@@ -28,9 +28,14 @@ pub(super) fn check(cx: &mut Cx<'_>) {
                 "write the fraction of good events, e.g. 0.99",
             );
         }
-        if let Some(secs) = cx.duration(&s.period, &loc.key("period"))
-            && secs < 86_400
-        {
+        if s.is_calendar() {
+        } else if names::duration_seconds(&s.period).is_none() {
+            cx.err(
+                &loc.key("period"),
+                format!("`{}` is neither a rolling window nor `calendar_month`", s.period),
+                "write a Prometheus duration for a rolling window (`28d`, `30d`), or `calendar_month` for a budget per calendar month (UTC)",
+            );
+        } else if s.period_secs().is_some_and(|secs| secs < 86_400) {
             cx.err(&loc.key("period"), "an SLO period shorter than a day", "use 7d, 28d or 30d");
         }
         match (&s.ratio, &s.latency) {
@@ -93,7 +98,10 @@ fn budget(cx: &mut Cx<'_>) {
     let (spec, sm, out) = (cx.spec, cx.sm, &mut cx.out);
     let retention_days = u64::from(spec.project.metrics_retention_days);
     for (s, loc) in spec.slos.iter().map(|x| (x, &x.loc)) {
-        let Some(period) = names::duration_seconds(&s.period) else { continue };
+        // A calendar month's counts reach back to the month's start: up to 31 days.
+        let Some(period) = (if s.is_calendar() { Some(31 * DAY) } else { names::duration_seconds(&s.period) }) else {
+            continue;
+        };
         if retention_days > 0 && period > retention_days * DAY {
             out.push(sm.diag(
                 &loc.key("period"),
@@ -141,7 +149,7 @@ pub fn warnings(loaded: &Loaded) -> Vec<Diagnostic> {
     let (spec, sm) = (&loaded.spec, &loaded.sources);
     let mut out = Vec::new();
     for (s, loc) in spec.slos.iter().map(|x| (x, &x.loc)) {
-        let Some(period) = names::duration_seconds(&s.period) else { continue };
+        let Some(period) = s.period_secs() else { continue };
         for w in enabled_windows(s) {
             if names::duration_seconds(w.long).is_some_and(|long| long > period) {
                 let tier = w.tier.as_str();
