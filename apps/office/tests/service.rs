@@ -424,3 +424,105 @@ async fn sigterm_closes_sessions_and_exits_zero() {
     let (st, _s) = status.await.expect("join");
     assert_eq!(st.code(), Some(0), "{st:?}");
 }
+
+/// JSON-RPC bodies a client controls: any bytes, any JSON, and requests of the
+/// right shape with any method, id, tool name and arguments.
+fn hostile_bodies(cases: u32) -> Vec<Vec<u8>> {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRunner};
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        "[a-z_/.]{0,12}".prop_map(Value::from),
+        any::<String>().prop_map(Value::from),
+    ];
+    let json = leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+            proptest::collection::btree_map("[a-z_]{1,10}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    });
+    let method = prop_oneof![
+        Just("tools/call".to_owned()),
+        Just("tools/list".to_owned()),
+        Just("initialize".to_owned()),
+        any::<String>()
+    ];
+    let tool = prop_oneof![
+        Just("sum".to_owned()),
+        Just("room_stats".to_owned()),
+        Just("wait".to_owned()),
+        Just("handover".to_owned()),
+        any::<String>()
+    ];
+    let shaped =
+        (json.clone(), method, tool, json.clone(), any::<bool>()).prop_map(|(id, method, name, args, with_id)| {
+            let mut req = json!({"jsonrpc": "2.0", "method": method, "params": {"name": name, "arguments": args}});
+            if with_id {
+                req["id"] = id;
+            }
+            serde_json::to_vec(&req).expect("json")
+        });
+    let body = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..512),
+        json.prop_map(|v| serde_json::to_vec(&v).expect("json")),
+        shaped.clone(),
+        shaped,
+    ];
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    (0..cases).map(|_| body.new_tree(&mut runner).expect("a case").current()).collect()
+}
+
+#[tokio::test]
+async fn hostile_json_rpc_bodies_get_a_json_rpc_answer_or_an_error_token() {
+    const CASES: u32 = 400;
+    let s = start("mcp-fuzz", &[]);
+    let (mut answered, mut errors, mut notifications) = (0, 0, 0);
+    for body in hostile_bodies(CASES) {
+        let resp = client()
+            .post(s.url("/mcp"))
+            .header("x-tenant-id", "t1")
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("the service answers every body");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        let shown = String::from_utf8_lossy(&body).chars().take(200).collect::<String>();
+        if status == 202 {
+            // A notification (no id): no answer body.
+            assert!(text.is_empty(), "{shown} -> {text}");
+            notifications += 1;
+            continue;
+        }
+        if status == 413 || status == 429 || status == 503 {
+            // The body limit, the rate limit or backpressure: an ErrorToken answer.
+            let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{shown} -> {status} {text}"));
+            assert!(T::ALL.iter().any(|t| v["err"] == t.as_str()), "{shown} -> {text}");
+            errors += 1;
+            continue;
+        }
+        assert_eq!(status, 200, "{shown} -> {status} {text}");
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{shown} -> {text}"));
+        assert_eq!(v["jsonrpc"], "2.0", "{shown} -> {text}");
+        if let Some(e) = v.get("error") {
+            let token = T::ALL.iter().find(|t| e["message"] == t.as_str());
+            let token = token.unwrap_or_else(|| panic!("not an ErrorToken: {shown} -> {text}"));
+            assert_eq!(e["code"].as_i64(), token.jsonrpc_code().map(i64::from), "{text}");
+            errors += 1;
+        } else {
+            assert!(v.get("result").is_some(), "{shown} -> {text}");
+            answered += 1;
+        }
+    }
+    eprintln!("mcp fuzz: {CASES} bodies: {answered} results, {errors} error tokens, {notifications} notifications");
+    assert!(errors > 0 && answered > 0, "the cases reach both answers");
+    // Still serving, and no 5xx was counted.
+    let scrape = scrape(&s).await;
+    assert!(!scrape.lines().any(|l| l.contains("code=\"5") && !l.ends_with(" 0")), "a 5xx was counted");
+}
