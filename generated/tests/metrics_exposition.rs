@@ -40,6 +40,7 @@ fn touch_all() {
     // The runtime's self-metrics: what the log plane counts, by the spec's names.
     m::obspec_log_dropped_total(Reason::QueueFull).increment(1);
     m::obspec_log_redacted_total(Reason::Forbidden).increment(1);
+    m::obspec_limit_overflow_total().increment(1);
 }
 
 /// `name{labels} value` lines → family → set of label-name lists.
