@@ -65,6 +65,8 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ("trail/src/chain.rs", "ts", "trail record key (trails.key_order)"),
     ("trail/src/chain.rs", "tenant", "trail record scope key (the trail stream)"),
     ("trail/src/writer.rs", "ts", "trail record key (trails.key_order)"),
+    ("trail/src/scan.rs", "ts", "trail record key (trails.key_order)"),
+    ("trail/src/scan.rs", "tenant", "trail record scope key (the trail stream)"),
     ("trail/src/verify.rs", "tenant", "trail record scope key (the trail stream)"),
     ("trail/src/bundle.rs", "tenant", "trail record scope key (the trail stream)"),
     ("trail/src/manifest.rs", "tenant", "trail record scope key (the trail stream)"),
