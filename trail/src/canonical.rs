@@ -520,8 +520,9 @@ pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// Bytes JCS escapes inside strings: `"`, `\` and U+0000..U+001F.
-const NEEDS_ESCAPE: [bool; 256] = {
+/// Bytes JCS escapes inside strings: `"`, `\` and U+0000..U+001F (also
+/// where the scanner's run of literal string content ends).
+pub(crate) const NEEDS_ESCAPE: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
     while i < 0x20 {

@@ -239,19 +239,6 @@ const NIBBLE: [u8; 256] = {
     t
 };
 
-/// Bytes that end a run of literal string content: `"`, `\` and controls.
-const STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = true;
-        i += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
-
 struct Cursor<'a> {
     b: &'a [u8],
     i: usize,
@@ -277,7 +264,7 @@ impl Cursor<'_> {
         let start = self.i;
         let mut escaped = false;
         loop {
-            while !STOP[usize::from(*self.b.get(self.i)?)] {
+            while !crate::canonical::NEEDS_ESCAPE[usize::from(*self.b.get(self.i)?)] {
                 self.i += 1;
             }
             match self.b[self.i] {
