@@ -305,6 +305,9 @@ fn run_logged(log: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// The property tests' seed in `cargo xtask ci` (any u64; changed on purpose only).
+const CI_PROPTEST_SEED: &str = "20261202";
+
 /// The test command `.ci/run` calls: set-up, drift check, lints, tests.
 ///
 /// Two lanes run side by side, because the machine's cores would otherwise
@@ -346,7 +349,13 @@ fn ci() -> Result<(), String> {
         (Err(a), Err(b)) => return Err(format!("{a}{b}")),
         (Err(e), _) | (_, Err(e)) => return Err(e),
     }
-    run(&cargo, &["test", "--workspace"])?;
+    // Property tests explore a new random sample on every local run; the gate
+    // replays one fixed sample (unless PROPTEST_RNG_SEED is set) so that a case
+    // found by exploration fails a local run, where it becomes a named test,
+    // rather than an unrelated CI run.
+    let seed = std::env::var("PROPTEST_RNG_SEED").unwrap_or_else(|_| CI_PROPTEST_SEED.to_owned());
+    eprintln!("property tests: PROPTEST_RNG_SEED={seed}");
+    run_with_env(&cargo, &["test", "--workspace"], &[("PROPTEST_RNG_SEED", &seed)])?;
     // The harnesses run from the binaries `cargo test --workspace` just built
     // (every service, roll, trail and obspec-tools has integration tests, so
     // their binaries are in target/debug): `cargo run -p obspec-tools` or a
