@@ -261,6 +261,16 @@ pub struct LabelDef {
     /// Maximum distinct values kept (`open` only).
     #[serde(default)]
     pub max_values: Option<u64>,
+    /// The label's previous name: while it is set, every emitter writes the
+    /// label under both names with the same value (queries on either keep
+    /// working, and no series is added) and `cargo xtask diff` counts the
+    /// rename as compatible. Needs `deprecated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+    /// Last day (`YYYY-MM-DD`, UTC) the old name is written; after it
+    /// validation warns to delete `renamed_from`, which stops writing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<String>,
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,

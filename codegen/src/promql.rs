@@ -354,6 +354,8 @@ mod tests {
             values: vec!["true".into(), "false".into()],
             none: None,
             max_values: None,
+            renamed_from: None,
+            deprecated: None,
             note: None,
             loc: Loc::default(),
         });
@@ -364,6 +366,8 @@ mod tests {
             values: vec![],
             none: None,
             max_values: Some(10),
+            renamed_from: None,
+            deprecated: None,
             note: None,
             loc: Loc::default(),
         });

@@ -1,6 +1,7 @@
-//! Declared metric renames (`metrics[].renamed_from`, `deprecated`) and the
-//! alias recording rules that keep both names answering while the
-//! deprecation lasts.
+//! Declared renames of metrics and labels (`metrics[].renamed_from`,
+//! `labels[].renamed_from`, each with `deprecated`): alias recording rules
+//! keep both metric names answering while the deprecation lasts, and
+//! emitters write a renamed label under both names.
 //!
 //! For a metric `new` renamed from `old`, every series of the family
 //! (`_bucket`, `_count` and `_sum` of a histogram) gets two rules in the
@@ -17,6 +18,13 @@
 //! emitted series (`obspec_alias=""`) and only fills label sets the other name
 //! lacks, so aliases never feed each other and no label set is counted twice.
 //!
+//! A renamed label needs no rule: every emitter (Rust and TypeScript) writes
+//! it twice, `route="/x",path="/x"`, with the same value, so queries that
+//! select or group by either name keep working and no series is added (the
+//! old name is a function of the new one). An alias series under the same
+//! metric name, as for metrics, would instead be counted twice by every
+//! query that sums over the label.
+//!
 //! The alias exists exactly while the spec says `renamed_from`: `gen` never
 //! reads the clock. A deprecation past its `deprecated` day is a warning
 //! ([`warnings`]) telling the author to delete `renamed_from`.
@@ -24,7 +32,7 @@
 use serde_json::{Value, json};
 
 use crate::load::Loaded;
-use crate::model::{Metric, MetricKind, Spec};
+use crate::model::{LabelDef, Metric, MetricKind, Spec};
 use crate::{diag::Diagnostic, names};
 
 /// The label every alias series carries: the series it was copied from.
@@ -74,6 +82,16 @@ pub fn alias_rules(spec: &Spec) -> Vec<Value> {
 pub fn alias_group(spec: &Spec) -> Option<Value> {
     let rules = alias_rules(spec);
     (!rules.is_empty()).then(|| json!({ "name": GROUP, "rules": rules }))
+}
+
+/// The labels with a declared rename, with their old names.
+pub fn renamed_labels(spec: &Spec) -> impl Iterator<Item = (&LabelDef, &str)> {
+    spec.labels.iter().filter_map(|l| l.renamed_from.as_deref().map(|old| (l, old)))
+}
+
+/// The old name a label is also written under while its rename lasts.
+pub fn label_alias<'a>(spec: &'a Spec, label: &str) -> Option<&'a str> {
+    spec.labels.iter().find(|l| l.name == label).and_then(|l| l.renamed_from.as_deref())
 }
 
 /// Whether `s` is a calendar date written `YYYY-MM-DD`.
@@ -160,6 +178,54 @@ pub(crate) fn check(cx: &mut crate::validate::Cx<'_>) {
             }
         }
     }
+    check_labels(cx);
+}
+
+/// The label rename checks: like the metric ones, and the old name is no
+/// label of the spec (an emitter would write it twice).
+fn check_labels(cx: &mut crate::validate::Cx<'_>) {
+    let spec = cx.spec;
+    let mut olds: Vec<&str> = Vec::new();
+    for l in &spec.labels {
+        match (&l.renamed_from, &l.deprecated) {
+            (None, None) => {}
+            (None, Some(_)) => cx.err_key(
+                &l.loc.key("deprecated"),
+                format!("label `{}` has `deprecated` but no `renamed_from`", l.name),
+                "`deprecated` is the last day a renamed label is also written under its old name: add `renamed_from: <old name>`, or remove it",
+            ),
+            (Some(old), deprecated) => {
+                let loc = l.loc.key("renamed_from");
+                if !names::is_label_name(old) || old.starts_with("__") {
+                    cx.err(&loc, format!("`{old}` is not a valid Prometheus label name"), "write the label's previous name");
+                } else if old == &l.name
+                    || spec.labels.iter().any(|o| &o.name == old)
+                    || olds.contains(&old.as_str())
+                    || old == ALIAS_LABEL
+                {
+                    cx.err(
+                        &loc,
+                        format!("`renamed_from: {old}` of label `{}` names a label the spec already has", l.name),
+                        "the old name must be free: emitters write it beside the new one",
+                    );
+                }
+                olds.push(old);
+                match deprecated {
+                    None => cx.err_key(
+                        &loc,
+                        format!("label `{}` has `renamed_from` but no `deprecated` day", l.name),
+                        "add `deprecated: YYYY-MM-DD`, the last day emitters also write the old name",
+                    ),
+                    Some(d) if !is_date(d) => cx.err(
+                        &l.loc.key("deprecated"),
+                        format!("`{d}` is not a date"),
+                        "write the last day of the rename as `YYYY-MM-DD` (UTC)",
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
 }
 
 /// Deprecations past their day, as of `today` (`YYYY-MM-DD`).
@@ -171,6 +237,15 @@ pub fn warnings_on(loaded: &Loaded, today: &str) -> Vec<Diagnostic> {
                 &m.loc.key("deprecated"),
                 format!("the deprecation of `{old}` (renamed to `{}`) ended on {d}", m.name),
                 "delete `renamed_from` and `deprecated` from the metric and run `cargo xtask gen`: that drops the alias rules (gen never reads the clock)",
+            ));
+        }
+    }
+    for (l, old) in renamed_labels(&loaded.spec) {
+        if let Some(d) = l.deprecated.as_deref().filter(|d| is_date(d) && *d < today) {
+            out.push(loaded.sources.diag(
+                &l.loc.key("deprecated"),
+                format!("the deprecation of label `{old}` (renamed to `{}`) ended on {d}", l.name),
+                "delete `renamed_from` and `deprecated` from the label and run `cargo xtask gen`: emitters then stop writing the old name",
             ));
         }
     }

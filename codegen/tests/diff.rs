@@ -288,3 +288,34 @@ fn route_removed_is_breaking_for_the_queries_naming_it() {
     // The latency SLO's `route!~"/_.*"` is a negative matcher: it names no route.
     assert_eq!(c.downstream, strings(&["generated/src/lib.rs routes"]));
 }
+
+const LABEL_RENAME: [(&str, &str, &str); 2] = [
+    (
+        "metrics.yaml",
+        "  - name: method\n    help: \"HTTP method.\"",
+        "  - name: http_method\n    help: \"HTTP method.\"\n    renamed_from: method\n    deprecated: \"2027-01-31\"",
+    ),
+    ("metrics.yaml", "labels: [route, method, code]", "labels: [route, http_method, code]"),
+];
+
+#[test]
+fn label_renamed_is_compatible_with_renamed_from_and_breaking_without() {
+    let r = diff_of(&LABEL_RENAME);
+    let c = change(&r, "labels[method]");
+    assert_eq!(c.class, Class::Compatible);
+    assert!(c.reason.contains("renamed to `http_method`") && c.reason.contains("until 2027-01-31"), "{}", c.reason);
+    assert_eq!(
+        c.downstream,
+        strings(&[
+            "emitter generated/src/lib.rs label enum `http_method`",
+            "emitter generated/src/lib.rs metric `api_http_requests_total`",
+        ])
+    );
+    assert_eq!(r.changes.len(), 1, "{}", r.to_markdown());
+    assert_eq!(r.unrecorded_breaking, 0);
+    // The same edit without `renamed_from`: the label and the metric's label are gone.
+    let plain = diff_of(&[("metrics.yaml", "  - name: method\n", "  - name: http_method\n"), LABEL_RENAME[1]]);
+    assert_eq!(change(&plain, "labels[method]").class, Class::Breaking);
+    assert_eq!(change(&plain, "metrics[api_http_requests_total].labels[method]").class, Class::Breaking);
+    assert!(plain.unrecorded_breaking >= 2, "{}", plain.to_markdown());
+}

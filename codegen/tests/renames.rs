@@ -74,3 +74,83 @@ fn a_deprecation_past_its_day_warns_and_the_output_does_not_change() {
     let rules = dropped.iter().find(|f| f.path.ends_with("rules/slo-recording.yml")).expect("rules file");
     assert!(!rules.contents.contains("obspec-aliases"), "no alias group without a rename");
 }
+
+/// `method` renamed to `http_method` in the small fixture (and its one metric).
+const LABEL_RENAME: &[(&str, &str, &str)] = &[
+    (
+        "metrics.yaml",
+        "  - name: method\n    help: \"HTTP method.\"",
+        "  - name: http_method\n    help: \"HTTP method.\"\n    renamed_from: method\n    deprecated: \"2027-01-31\"",
+    ),
+    ("metrics.yaml", "labels: [route, method, code]", "labels: [route, http_method, code]"),
+];
+
+fn with(extra: &[(&'static str, &'static str, &'static str)]) -> Vec<obspec_codegen::Input> {
+    let mut edits = LABEL_RENAME.to_vec();
+    edits.extend_from_slice(extra);
+    common::mutate_all(&edits)
+}
+
+#[test]
+fn a_renamed_label_is_written_under_both_names_by_every_emitter() {
+    // The worker (exposition: otlp) gets a TypeScript client: give one of its metrics the label.
+    let files =
+        obspec_codegen::compile(&with(&[("metrics.yaml", "labels: [ok, err]", "labels: [ok, err, http_method]")]))
+            .expect("the rename is valid");
+    let file = |suffix: &str| {
+        files.iter().find(|f| f.path.ends_with(suffix)).unwrap_or_else(|| panic!("no {suffix}")).contents.clone()
+    };
+    // Rust: the label vector of every series holds both names with one value.
+    let rust = file("generated/src/lib.rs");
+    let compact: String = rust.split_whitespace().collect();
+    assert!(
+        compact.contains(r#"from_static_parts("http_method",http_method.as_str()),::obspec::metrics::Label::from_static_parts("method",http_method.as_str())"#),
+        "the Rust emitter does not write both names"
+    );
+    // TypeScript: the descriptor names the alias; the encoder copies the folded value.
+    let ts = files
+        .iter()
+        .filter(|f| f.path.ends_with(".ts"))
+        .map(|f| f.contents.as_str())
+        .find(|c| c.contains("worker_jobs_total"))
+        .expect("a TypeScript client with the metric");
+    assert!(ts.contains(r#"aliases: [["http_method", "method"]]"#), "no alias in the TypeScript descriptor");
+    assert!(ts.contains("f.desc.aliases?.find"), "the TypeScript encoder ignores aliases");
+    // The catalogue lists the deprecation with its last day and metrics.
+    let cat = file("CATALOGUE.md");
+    assert!(
+        cat.contains("| `method` | `http_method` | 2027-01-31 | `api_http_requests_total`, `worker_jobs_total` |"),
+        "{cat}"
+    );
+    // Without `renamed_from`, the old name is gone from the emitters.
+    let plain = obspec_codegen::compile(&common::mutate_all(&[
+        ("metrics.yaml", "  - name: method\n", "  - name: http_method\n"),
+        LABEL_RENAME[1],
+    ]))
+    .expect("valid");
+    let rust = plain.iter().find(|f| f.path.ends_with("generated/src/lib.rs")).expect("lib.rs").contents.clone();
+    assert!(!rust.contains(r#"from_static_parts("method""#));
+}
+
+#[test]
+fn a_label_rename_needs_a_free_old_name_and_a_day() {
+    expect_only(
+        &with(&[("metrics.yaml", "    deprecated: \"2027-01-31\"\n", "")]),
+        "spec/metrics.yaml:8:5",
+        "labels[1].renamed_from",
+        "label `http_method` has `renamed_from` but no `deprecated` day",
+    );
+    expect_only(
+        &with(&[("metrics.yaml", "renamed_from: method", "renamed_from: code")]),
+        "spec/metrics.yaml:8:19",
+        "labels[1].renamed_from",
+        "`renamed_from: code` of label `http_method` names a label the spec already has",
+    );
+    let loaded = obspec_codegen::check(&with(&[])).expect("valid");
+    let w = obspec_codegen::rename::warnings_on(&loaded, "2027-02-01");
+    assert!(
+        w.iter()
+            .any(|d| d.message == "the deprecation of label `method` (renamed to `http_method`) ended on 2027-01-31"),
+        "{w:?}"
+    );
+}

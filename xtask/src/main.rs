@@ -36,6 +36,8 @@ use std::process::ExitCode;
 
 use obspec_codegen::{CompileError, output};
 
+mod testrun;
+
 const USAGE: &str = "usage:\n  cargo xtask gen [--spec DIR] [--out DIR] [--check]\n  cargo xtask diff --baseline <git-ref|DIR> [--spec DIR] [--format markdown|json]\n  cargo xtask check\n  cargo xtask scan PATH...\n  cargo xtask trails export --root DIR --from YYYY-MM-DD --to YYYY-MM-DD [--tenant T] --out FILE\n  cargo xtask trails verify BUNDLE|DIR [--trusted-keys FILE] [--checkpoint FILE|HEX] [--from D] [--to D] [--tenant T]\n  cargo xtask dod [--quick] [--keep]\n  cargo xtask live-check [--otlp ADDR] [--metrics URL]... [--logs PATH]... [--trails DIR]... [--expose ADDR] [--format human|json] [--fail-on error|warning]\n  cargo xtask import openslo FILE...\n  cargo xtask ci";
 
 fn main() -> ExitCode {
@@ -305,6 +307,42 @@ fn run_logged(log: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// Test jobs run at once in `cargo xtask ci`: most binaries wait on a real
+/// Prometheus, browser or S3 server, so a third keeps two cores busy.
+const TEST_JOBS: usize = 3;
+
+/// The slowest test jobs, started first when no earlier run's durations are
+/// in `target/ci/test-durations.tsv` (only the order depends on this).
+const SLOW_TESTS: &[&str] = &[
+    "obspec-macros-tests ui",
+    "obspec-tests dashboards",
+    "doc tests",
+    "obspec-tests prometheus_server",
+    "obspec-roll s3",
+    "obspec-tests other_spec",
+];
+
+/// `cargo test --workspace --no-run`, returning the test binaries it built.
+fn build_tests(cargo: &str) -> Result<Vec<testrun::TestBinary>, String> {
+    eprintln!("\n==> cargo test --workspace --no-run");
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(cargo)
+        .args(["test", "--workspace", "--no-run", "--message-format=json-render-diagnostics"])
+        .current_dir(workspace_root())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("error: cannot run cargo: {e}\n"))?;
+    if !out.status.success() {
+        return Err(format!("error: `cargo test --workspace --no-run` failed ({})\n", out.status));
+    }
+    let binaries = testrun::binaries_from_messages(&String::from_utf8_lossy(&out.stdout));
+    if binaries.is_empty() {
+        return Err("error: `cargo test --no-run` reported no test binary\n".to_owned());
+    }
+    eprintln!("<== cargo test --no-run ok: {} test binaries ({:.0?})", binaries.len(), started.elapsed());
+    Ok(binaries)
+}
+
 /// The property tests' seed in `cargo xtask ci` (any u64; changed on purpose only).
 const CI_PROPTEST_SEED: &str = "20261202";
 
@@ -337,25 +375,37 @@ fn ci() -> Result<(), String> {
         run_logged(&log, "npm", &["--prefix", "apps/gateway", "test"])?;
         Ok(())
     });
-    let rust_lane = (|| -> Result<(), String> {
+    let rust_lane = (|| -> Result<Vec<testrun::TestBinary>, String> {
         run(&cargo, &["fmt", "--all", "--check"])?;
         run(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-        run(&cargo, &["test", "--workspace", "--no-run"])
+        build_tests(&cargo)
     })();
     let tools_result = tools_lane.join().map_err(|_| "error: the set-up and check lane panicked\n".to_owned())?;
     // Report both lanes' failures, not only the first.
-    match (tools_result, rust_lane) {
-        (Ok(()), Ok(())) => {}
+    let binaries = match (tools_result, rust_lane) {
+        (Ok(()), Ok(binaries)) => binaries,
         (Err(a), Err(b)) => return Err(format!("{a}{b}")),
         (Err(e), _) | (_, Err(e)) => return Err(e),
-    }
+    };
     // Property tests explore a new random sample on every local run; the gate
     // replays one fixed sample (unless PROPTEST_RNG_SEED is set) so that a case
     // found by exploration fails a local run, where it becomes a named test,
     // rather than an unrelated CI run.
     let seed = std::env::var("PROPTEST_RNG_SEED").unwrap_or_else(|_| CI_PROPTEST_SEED.to_owned());
-    eprintln!("property tests: PROPTEST_RNG_SEED={seed}");
-    run_with_env(&cargo, &["test", "--workspace"], &[("PROPTEST_RNG_SEED", &seed)])?;
+    eprintln!(
+        "\n==> {} test binaries and the doc tests, {TEST_JOBS} at a time (PROPTEST_RNG_SEED={seed})",
+        binaries.len()
+    );
+    let hints = workspace_root().join("target/ci/test-durations.tsv");
+    let mut expected = testrun::read_durations(&hints);
+    for (i, label) in SLOW_TESTS.iter().enumerate() {
+        expected.entry((*label).to_owned()).or_insert(1000.0 - i as f64);
+    }
+    let env = [("PROPTEST_RNG_SEED", seed.as_str()), ("CARGO", cargo.as_str())];
+    let doc = Some((cargo.clone(), workspace_root()));
+    let durations = testrun::run_all(binaries, doc, &env, TEST_JOBS, &expected)?;
+    // Only a hint for the next run's order: a failure to write it fails nothing.
+    let _ = testrun::write_durations(&hints, &durations);
     // The harnesses run from the binaries `cargo test --workspace` just built
     // (every service, roll, trail and obspec-tools has integration tests, so
     // their binaries are in target/debug): `cargo run -p obspec-tools` or a

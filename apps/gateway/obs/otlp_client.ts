@@ -148,6 +148,8 @@ interface MetricDesc {
   readonly help: string;
   /** Label names in spec order, with the bound of open ones (0 for closed). */
   readonly labels: readonly (readonly [string, number])[];
+  /** Renamed labels, `[new, old]`: also written under the old name until the deprecation ends. */
+  readonly aliases?: readonly (readonly [string, string])[];
   readonly buckets: readonly number[];
 }
 
@@ -376,6 +378,8 @@ export class OtlpClient {
         }
       }
       attrs.push({ key: label, value: { stringValue: v } });
+      const alias = f.desc.aliases?.find(([to]) => to === label);
+      if (alias) attrs.push({ key: alias[1], value: { stringValue: v } });
     }
     const key = attrs.map((a) => ("stringValue" in a.value ? a.value.stringValue : "")).join("\u0000");
     let s = f.series.get(key);

@@ -305,7 +305,11 @@ fn metric_fields(cx: &mut Cx<'_>, o: &Metric, n: &Metric, path: &str) {
             d,
         );
     }
-    for l in o.labels.iter().filter(|l| !n.labels.contains(l)) {
+    // A label renamed with `renamed_from` is reported once, under `labels[…]`.
+    let renamed_to = |l: &str| n.labels.iter().any(|x| crate::rename::label_alias(cx.new, x) == Some(l));
+    let renamed_from =
+        |l: &str| crate::rename::label_alias(cx.new, l).is_some_and(|old| o.labels.iter().any(|x| x == old));
+    for l in o.labels.iter().filter(|l| !n.labels.contains(l) && !renamed_to(l)) {
         let mut d = cx.old_uses.of_label(o, l);
         d.extend(metric_emitters(cx.old, o));
         cx.push(
@@ -315,7 +319,7 @@ fn metric_fields(cx: &mut Cx<'_>, o: &Metric, n: &Metric, path: &str) {
             d,
         );
     }
-    for l in n.labels.iter().filter(|l| !o.labels.contains(l)) {
+    for l in n.labels.iter().filter(|l| !o.labels.contains(l) && !renamed_from(l)) {
         cx.push(
             format!("{path}.labels[{l}]"),
             Class::Compatible,
@@ -415,11 +419,44 @@ fn labels(cx: &mut Cx<'_>) {
     };
     for o in &old.labels {
         let path = format!("labels[{}]", o.name);
-        let Some(n) = new.labels.iter().find(|n| n.name == o.name) else {
-            let d = label_emitters(old, &o.name);
-            cx.push(path, Class::Breaking, format!("label `{}` removed", o.name), d);
-            continue;
+        let n = match new.labels.iter().find(|n| n.name == o.name) {
+            Some(n) => n,
+            None => match new.labels.iter().find(|n| n.renamed_from.as_deref() == Some(o.name.as_str())) {
+                Some(n) => {
+                    cx.push(
+                        path.clone(),
+                        Class::Compatible,
+                        format!(
+                            "renamed to `{}` with `renamed_from`: emitters write both names, same value, until {} (binaries built before the rename write only `{}` until redeployed)",
+                            n.name,
+                            n.deprecated.as_deref().unwrap_or("its deprecation day"),
+                            o.name
+                        ),
+                        label_emitters(new, &n.name),
+                    );
+                    n
+                }
+                None => {
+                    let d = label_emitters(old, &o.name);
+                    cx.push(path, Class::Breaking, format!("label `{}` removed", o.name), d);
+                    continue;
+                }
+            },
         };
+        if let (Some(was), None, true) = (&o.renamed_from, &n.renamed_from, o.name == n.name) {
+            let ended = o.deprecated.as_deref().is_some_and(|d| d < cx.today);
+            let (class, why) = if ended {
+                (Class::Compatible, "after its deprecation ended")
+            } else {
+                (Class::Breaking, "before its deprecation ends: queries on it return nothing")
+            };
+            cx.push(
+                format!("{path}.renamed_from"),
+                class,
+                format!("old name `{was}` no longer written, {why} ({})", o.deprecated.as_deref().unwrap_or("no date")),
+                label_emitters(old, &o.name),
+            );
+        }
         if o.kind != n.kind {
             let d = label_emitters(old, &o.name);
             cx.push(
@@ -484,7 +521,8 @@ fn labels(cx: &mut Cx<'_>) {
             );
         }
     }
-    for n in new.labels.iter().filter(|n| !old.labels.iter().any(|o| o.name == n.name)) {
+    let is_rename = |n: &LabelDef| n.renamed_from.as_deref().is_some_and(|r| old.labels.iter().any(|o| o.name == r));
+    for n in new.labels.iter().filter(|n| !old.labels.iter().any(|o| o.name == n.name) && !is_rename(n)) {
         cx.push(format!("labels[{}]", n.name), Class::Compatible, "new label".to_owned(), label_emitters(new, &n.name));
     }
 }

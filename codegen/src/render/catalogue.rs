@@ -157,8 +157,35 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
             writeln!(o, "\nNaming exception for `{}` ({:?}): {}", m.name, e.rule, cell(&e.reason))?;
         }
     }
-    if crate::rename::renamed(spec).next().is_some() {
+    let (metric_renames, label_renames) =
+        (crate::rename::renamed(spec).next().is_some(), crate::rename::renamed_labels(spec).next().is_some());
+    if metric_renames || label_renames {
         writeln!(o, "\n### Deprecations\n")?;
+    }
+    if label_renames {
+        writeln!(
+            o,
+            "Renamed labels: until the last day, every emitter writes the label under both names with the same value; after it, delete `renamed_from` to stop writing the old one.\n"
+        )?;
+        writeln!(o, "| old label | new label | last day | metrics |\n|---|---|---|---|")?;
+        for (l, old) in crate::rename::renamed_labels(spec) {
+            let users: Vec<String> = spec
+                .metrics
+                .iter()
+                .filter(|m| m.labels.iter().any(|x| x == &l.name))
+                .map(|m| format!("`{}`", m.name))
+                .collect();
+            writeln!(
+                o,
+                "| `{old}` | `{}` | {} | {} |",
+                l.name,
+                l.deprecated.as_deref().unwrap_or(""),
+                users.join(", ")
+            )?;
+        }
+        writeln!(o)?;
+    }
+    if metric_renames {
         writeln!(
             o,
             "Renamed metrics: until the last day, alias recording rules (group `{}`) serve both names; after it, delete `renamed_from` to drop them.\n",

@@ -246,6 +246,11 @@ export const OTHER = "other";
     );
     let _ = writeln!(o, "  /** Label names in spec order, with the bound of open ones (0 for closed). */");
     let _ = writeln!(o, "  readonly labels: readonly (readonly [string, number])[];");
+    let _ = writeln!(
+        o,
+        "  /** Renamed labels, `[new, old]`: also written under the old name until the deprecation ends. */"
+    );
+    let _ = writeln!(o, "  readonly aliases?: readonly (readonly [string, string])[];");
     let _ = writeln!(o, "  readonly buckets: readonly number[];\n}}\n");
     let mut table: Vec<&Metric> = metrics.clone();
     for role in [MetricRole::LabelOverflow, MetricRole::LogRedacted, MetricRole::LogDropped] {
@@ -267,10 +272,19 @@ export const OTHER = "other";
                 format!("[{}, {bound}]", lit(n))
             })
             .collect();
+        // A renamed label is also written under its old name, with the value
+        // the new one gets after folding (`rename.rs`).
+        let aliases: Vec<String> = m
+            .labels
+            .iter()
+            .filter_map(|n| crate::rename::label_alias(spec, n).map(|old| format!(", [{}, {}]", lit(n), lit(old))))
+            .collect();
+        let aliases =
+            if aliases.is_empty() { String::new() } else { format!(", aliases: [{}]", &aliases.concat()[2..]) };
         let buckets: Vec<String> = m.buckets.iter().map(|b| num(*b)).collect();
         let _ = writeln!(
             o,
-            "  {{ name: {}, kind: {}, unit: {}, help: {}, labels: [{}], buckets: [{}] }},",
+            "  {{ name: {}, kind: {}, unit: {}, help: {}, labels: [{}], buckets: [{}]{aliases} }},",
             lit(&m.name),
             lit(kind_word(m.kind)),
             lit(ucum(m.unit)),
@@ -600,6 +614,8 @@ export class OtlpClient {
         }
       }
       attrs.push({ key: label, value: { stringValue: v } });
+      const alias = f.desc.aliases?.find(([to]) => to === label);
+      if (alias) attrs.push({ key: alias[1], value: { stringValue: v } });
     }
     const key = attrs.map((a) => ("stringValue" in a.value ? a.value.stringValue : "")).join("\u0000");
     let s = f.series.get(key);

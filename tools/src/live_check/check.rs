@@ -236,6 +236,14 @@ impl<'s> Checker<'s> {
             }
         }
         for (k, v) in &s.labels {
+            // A renamed label's old name, written beside it while the rename lasts.
+            let alias_of = m.labels.iter().find(|l| obspec_codegen::rename::label_alias(spec, l) == Some(k.as_str()));
+            if let Some(new) = alias_of {
+                if s.labels.iter().any(|(k2, v2)| k2 == new && v2 != v) {
+                    self.report(Rule::LabelValueNotInSet, format!("{}{{{k}}} differs from {new}", m.name), source);
+                }
+                continue;
+            }
             if !m.labels.contains(k) {
                 self.report(Rule::LabelUndeclared, format!("{}{{{k}}}", m.name), source);
                 continue;
@@ -328,5 +336,65 @@ impl<'s> Checker<'s> {
         let mut out: Vec<Finding> = self.findings.into_values().collect();
         out.sort_by(|a, b| (a.rule, &a.subject).cmp(&(b.rule, &b.subject)));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The repository spec with `method` renamed to `http_method` (old name still written).
+    fn renamed_spec() -> Spec {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec");
+        let mut inputs = obspec_codegen::load::read_dir(&root, "spec").expect("read spec");
+        let m = inputs.iter_mut().find(|i| i.name == "spec/metrics.yaml").expect("metrics.yaml");
+        let renamed: Vec<String> = m
+            .text
+            .lines()
+            .map(|line| match line {
+                "  - name: method" => {
+                    "  - name: http_method\n    renamed_from: method\n    deprecated: \"2027-01-31\"".to_owned()
+                }
+                l if l.trim_start().starts_with("labels: [") => l
+                    .replace("[method,", "[http_method,")
+                    .replace(" method,", " http_method,")
+                    .replace(" method]", " http_method]"),
+                l => l.to_owned(),
+            })
+            .collect();
+        m.text = renamed.join("\n") + "\n";
+        obspec_codegen::check(&inputs).map(|l| l.spec).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    fn sample_with<'a>(spec: &'a Spec, labels: &[(&str, &str)]) -> Option<(Sample<'a>, &'a str)> {
+        let m = spec.metrics.iter().find(|m| m.labels.iter().any(|l| l == "http_method"))?;
+        let mut all: Vec<(String, String)> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        for l in m.labels.iter().filter(|l| !labels.iter().any(|(k, _)| k == *l)) {
+            let def = spec.labels.iter().find(|d| &d.name == l)?;
+            let v = def.values.first().cloned().or(def.none.clone()).unwrap_or_else(|| "other".to_owned());
+            all.push((l.clone(), v));
+        }
+        let kind = spec_kind(m.kind);
+        let buckets = (m.kind == MetricKind::Histogram).then(|| m.buckets.clone());
+        Some((Sample { name: &m.name, kind, unit: None, labels: all, buckets }, &m.name))
+    }
+
+    #[test]
+    fn a_renamed_labels_copy_is_accepted_and_a_differing_copy_is_reported() {
+        let spec = renamed_spec();
+        let run = |labels: &[(&str, &str)]| {
+            let mut c = Checker::new(&spec, &obspec_generated::LOG_SCHEMA);
+            let (s, _) = sample_with(&spec, labels).expect("a metric with the renamed label");
+            c.sample(&s, "test");
+            c.findings.into_values().map(|f| (f.rule, f.subject)).collect::<Vec<_>>()
+        };
+        let label_findings =
+            |f: &[(Rule, String)]| f.iter().filter(|(_, s)| s.contains("method")).cloned().collect::<Vec<_>>();
+        assert!(label_findings(&run(&[("http_method", "GET"), ("method", "GET")])).is_empty());
+        let f = run(&[("http_method", "GET"), ("method", "POST")]);
+        assert!(f.iter().any(|(r, s)| *r == Rule::LabelValueNotInSet && s.contains("{method} differs")), "{f:?}");
+        // A label that is no alias stays undeclared.
+        let f = run(&[("http_method", "GET"), ("verb", "GET")]);
+        assert!(f.iter().any(|(r, _)| *r == Rule::LabelUndeclared), "{f:?}");
     }
 }

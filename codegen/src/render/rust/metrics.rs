@@ -272,17 +272,21 @@ fn emitter(spec: &Spec, m: &Metric) -> TokenStream {
     let index = if terms.is_empty() { quote!(0usize) } else { quote!(#(#terms)+*) };
     let closed_params: Vec<&Ident> = closed.iter().map(|l| &l.param).collect();
     let closed_tys: Vec<&TokenStream> = closed.iter().map(|l| &l.ty).collect();
+    // A renamed label is written under its old name too, with the same value
+    // (`rename.rs`), while the spec keeps `renamed_from`.
     let label_values: Vec<TokenStream> = labels
         .iter()
-        .map(|l| {
-            let n = &l.name;
-            if l.card.is_some() {
-                let v = &l.value;
-                quote!(::obspec::metrics::Label::from_static_parts(#n, #v))
-            } else {
-                let i = open.iter().position(|o| o.name == l.name).unwrap_or(0);
-                quote!(::obspec::metrics::open_label(#n, open, #i))
-            }
+        .flat_map(|l| {
+            let alias = crate::rename::label_alias(spec, &l.name);
+            std::iter::once(l.name.as_str()).chain(alias).map(|n| {
+                if l.card.is_some() {
+                    let v = &l.value;
+                    quote!(::obspec::metrics::Label::from_static_parts(#n, #v))
+                } else {
+                    let i = open.iter().position(|o| o.name == l.name).unwrap_or(0);
+                    quote!(::obspec::metrics::open_label(#n, open, #i))
+                }
+            })
         })
         .collect();
     if open.is_empty() {

@@ -1,6 +1,6 @@
 //! Compile-fail tests: every derive error points at the offending token and
 //! says what is allowed. Regenerate the `.stderr` files with
-//! `TRYBUILD=overwrite cargo test -p obspec-macros --test ui` and review them.
+//! `TRYBUILD=overwrite cargo test -p obspec-macros-tests --test ui` and review them.
 
 #[test]
 fn ui() {

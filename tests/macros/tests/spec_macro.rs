@@ -2,7 +2,7 @@
 //! and the renderer's tokens for the repository spec equal the checked-in file.
 
 mod local {
-    obspec_macros::spec!("../spec");
+    obspec_macros::spec!("../../spec");
 }
 
 #[test]
@@ -23,7 +23,7 @@ fn spec_macro_items_match_the_generated_crate() {
 /// checked-in crate is the same tokens after `prettyplease`.
 #[test]
 fn renderer_tokens_equal_generated_lib_rs() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let inputs = obspec_codegen::load::read_dir(&root.join("spec"), "spec").unwrap();
     let loaded = obspec_codegen::check(&inputs).unwrap();
     let mut on_disk: syn::File =
