@@ -162,23 +162,30 @@ pub(crate) fn check(cx: &mut crate::validate::Cx<'_>) {
                     );
                 }
                 olds.push(old);
-                match deprecated {
-                    None => cx.err_key(
-                        &loc,
-                        format!("metric `{}` has `renamed_from` but no `deprecated` day", m.name),
-                        "add `deprecated: YYYY-MM-DD`, the last day the old name is served by the alias",
-                    ),
-                    Some(d) if !is_date(d) => cx.err(
-                        &m.loc.key("deprecated"),
-                        format!("`{d}` is not a date"),
-                        "write the last day of the alias as `YYYY-MM-DD` (UTC)",
-                    ),
-                    Some(_) => {}
-                }
+                let what = format!("metric `{}`", m.name);
+                let day = "the last day the old name is served by the alias";
+                check_day(cx, &what, &m.loc, deprecated.as_deref(), day);
             }
         }
     }
     check_labels(cx);
+}
+
+/// A rename's `deprecated` day: present (else the error is at `renamed_from`) and a date.
+fn check_day(cx: &mut crate::validate::Cx<'_>, what: &str, loc: &crate::model::Loc, day: Option<&str>, meaning: &str) {
+    match day {
+        None => cx.err_key(
+            &loc.key("renamed_from"),
+            format!("{what} has `renamed_from` but no `deprecated` day"),
+            format!("add `deprecated: YYYY-MM-DD`, {meaning}"),
+        ),
+        Some(d) if !is_date(d) => cx.err(
+            &loc.key("deprecated"),
+            format!("`{d}` is not a date"),
+            format!("write {meaning} as `YYYY-MM-DD` (UTC)"),
+        ),
+        Some(_) => {}
+    }
 }
 
 /// The label rename checks: like the metric ones, and the old name is no
@@ -210,19 +217,8 @@ fn check_labels(cx: &mut crate::validate::Cx<'_>) {
                     );
                 }
                 olds.push(old);
-                match deprecated {
-                    None => cx.err_key(
-                        &loc,
-                        format!("label `{}` has `renamed_from` but no `deprecated` day", l.name),
-                        "add `deprecated: YYYY-MM-DD`, the last day emitters also write the old name",
-                    ),
-                    Some(d) if !is_date(d) => cx.err(
-                        &l.loc.key("deprecated"),
-                        format!("`{d}` is not a date"),
-                        "write the last day of the rename as `YYYY-MM-DD` (UTC)",
-                    ),
-                    Some(_) => {}
-                }
+                let what = format!("label `{}`", l.name);
+                check_day(cx, &what, &l.loc, deprecated.as_deref(), "the last day emitters also write the old name");
             }
         }
     }

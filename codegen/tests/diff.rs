@@ -319,3 +319,52 @@ fn label_renamed_is_compatible_with_renamed_from_and_breaking_without() {
     assert_eq!(change(&plain, "metrics[api_http_requests_total].labels[method]").class, Class::Breaking);
     assert!(plain.unrecorded_breaking >= 2, "{}", plain.to_markdown());
 }
+
+/// The repository spec with single-occurrence replacements (for the sections
+/// the small fixture does not have: environments, ladders).
+fn real_with(edits: &[(&str, &str, &str)]) -> Loaded {
+    let mut inputs = common::real();
+    for (file, from, to) in edits {
+        let name = format!("spec/{file}");
+        let input = inputs.iter_mut().find(|i| i.name == name).unwrap_or_else(|| panic!("no spec file {name}"));
+        assert_eq!(input.text.matches(from).count(), 1, "`{from}` must occur once in {name}");
+        input.text = input.text.replacen(from, to, 1);
+    }
+    load(&inputs)
+}
+
+fn real_diff(edits: &[(&str, &str, &str)]) -> Report {
+    diff::diff("main", &real_with(&[]), &real_with(edits), TODAY)
+}
+
+#[test]
+fn project_environment_and_ladder_changes_are_classified() {
+    // (A project rename also renames its self-metrics, so it is not valid alone.)
+    let r = diff_of(&[("project.yaml", "id_max_len: 64", "id_max_len: 32")]);
+    let c = change(&r, "project.id_max_len");
+    assert_eq!(c.class, Class::Breaking);
+    assert!(c.reason.contains("longer IDs"), "{}", c.reason);
+    // Retention may not go under the SLO periods (30d): shorten it from 60 to 40 days.
+    let days = |d: &str| load(&common::mutate("project.yaml", "metrics_retention_days: 30", d));
+    let r = diff::diff("small", &days("metrics_retention_days: 60"), &days("metrics_retention_days: 40"), TODAY);
+    assert_eq!(change(&r, "project.metrics_retention_days").class, Class::Breaking);
+    let r = diff_of(&[("project.yaml", "metrics_retention_days: 30", "metrics_retention_days: 60")]);
+    assert_eq!(change(&r, "project.metrics_retention_days").class, Class::Compatible);
+
+    let r = real_diff(&[("environments.yaml", "scrape_interval: 1s", "scrape_interval: 2s")]);
+    let c = change(&r, "environments[local].scrape_interval");
+    assert_eq!(c.class, Class::Compatible);
+    assert_eq!(c.downstream, strings(&["infra/observability/local/"]));
+    assert_eq!(r.unrecorded_breaking, 0, "{}", r.to_markdown());
+
+    let r = real_diff(&[
+        ("components.yaml", "      - { name: reduced, limit: 40, from_load: 0.5 }\n", ""),
+        ("metrics.yaml", "values: [reduced, minimal]", "values: [minimal]"),
+    ]);
+    let c = change(&r, "ladders[list_refs].steps[reduced]");
+    assert_eq!(c.class, Class::Breaking);
+    assert!(c.reason.contains("no longer emitted"), "{}", c.reason);
+    let r = real_diff(&[("components.yaml", "from_load: 0.9 }", "from_load: 0.8 }")]);
+    assert_eq!(change(&r, "ladders[list_refs].steps").class, Class::Compatible);
+    assert_eq!(r.changes.len(), 1, "{}", r.to_markdown());
+}

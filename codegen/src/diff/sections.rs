@@ -86,6 +86,9 @@ pub(super) fn run(mut cx: Cx<'_>) -> Vec<Change> {
     alerts(&mut cx);
     dashboards(&mut cx);
     flags(&mut cx);
+    project(&mut cx);
+    environments(&mut cx);
+    ladders(&mut cx);
     cx.out
 }
 
@@ -1192,5 +1195,174 @@ fn flags(cx: &mut Cx<'_>) {
     }
     for n in new.flags.iter().filter(|n| !old.flags.iter().any(|o| o.name == n.name)) {
         cx.push(format!("flags[{}]", n.name), Class::Compatible, "new flag".to_owned(), down(new, &n.name));
+    }
+}
+
+/// Every leaf that differs between two serialisations, as `(path, old, new)`
+/// (`path` is `.a.b`; arrays are compared whole, `null` stands for absent).
+fn json_changes(a: &serde_json::Value, b: &serde_json::Value, path: &str, out: &mut Vec<(String, String, String)>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let (va, vb) = (x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null));
+                json_changes(va, vb, &format!("{path}.{k}"), out);
+            }
+        }
+        _ if a != b => out.push((path.to_owned(), a.to_string(), b.to_string())),
+        _ => {}
+    }
+}
+
+fn changes_of<T: serde::Serialize>(a: &T, b: &T) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let (Ok(a), Ok(b)) = (serde_json::to_value(a), serde_json::to_value(b)) else { return out };
+    json_changes(&a, &b, "", &mut out);
+    out
+}
+
+fn smaller(old: &str, new: &str) -> bool {
+    matches!((old.parse::<f64>(), new.parse::<f64>()), (Ok(a), Ok(b)) if b < a)
+}
+
+fn project(cx: &mut Cx<'_>) {
+    let (o, n) = (&cx.old.project, &cx.new.project);
+    for (field, was, now) in changes_of(o, n) {
+        let path = format!("project{field}");
+        let (class, reason, down): (Class, String, Vec<String>) = match field.as_str() {
+            ".name" => (
+                Class::Breaking,
+                format!(
+                    "project name {was} -> {now}: every flag's environment variable and the generated identifiers change"
+                ),
+                vec!["flag environment variables".to_owned(), "emitter generated/src/lib.rs".to_owned()],
+            ),
+            ".id_max_len" if smaller(&was, &now) => (
+                Class::Breaking,
+                format!("ID bound {was} -> {now}: longer IDs that were logged and trailed are now rejected"),
+                vec!["emitter generated/src/lib.rs LOG_SCHEMA".to_owned(), "trail writer".to_owned()],
+            ),
+            ".metrics_retention_days" if smaller(&was, &now) => (
+                Class::Breaking,
+                format!(
+                    "retention {was} -> {now} days: older history is deleted, and windows longer than it read nothing"
+                ),
+                vec!["infra/observability/prometheus.flags".to_owned()],
+            ),
+            f if f.starts_with(".prometheus_operator.rule_labels") => (
+                Class::Breaking,
+                format!(
+                    "PrometheusRule label {was} -> {now}: a Prometheus whose `ruleSelector` matched the old labels loads none of the rules"
+                ),
+                vec!["infra/observability/kubernetes".to_owned()],
+            ),
+            ".blueprint" => {
+                (Class::Cosmetic, "source document reference changed".to_owned(), vec!["catalogue".to_owned()])
+            }
+            _ => (
+                Class::Compatible,
+                format!("{was} -> {now}: deployment setting, no series or query changes"),
+                vec!["generated configuration".to_owned()],
+            ),
+        };
+        cx.push(path, class, reason, down);
+    }
+}
+
+fn environments(cx: &mut Cx<'_>) {
+    let (old, new) = (cx.old, cx.new);
+    // Profiles are for local and test runs: nothing outside `infra/observability/<name>/` reads them.
+    for o in &old.environments {
+        let dir = format!("infra/observability/{}/", o.name);
+        let Some(n) = new.environments.iter().find(|n| n.name == o.name) else {
+            cx.push(
+                format!("environments[{}]", o.name),
+                Class::Compatible,
+                "profile removed: only its generated directory goes".to_owned(),
+                vec![dir],
+            );
+            continue;
+        };
+        for (field, was, now) in changes_of(o, n) {
+            cx.push(
+                format!("environments[{}]{field}", o.name),
+                Class::Compatible,
+                format!("{was} -> {now}: changes the profile's own files only"),
+                vec![dir.clone()],
+            );
+        }
+    }
+    for n in new.environments.iter().filter(|n| !old.environments.iter().any(|o| o.name == n.name)) {
+        cx.push(
+            format!("environments[{}]", n.name),
+            Class::Compatible,
+            "new profile".to_owned(),
+            vec![format!("infra/observability/{}/", n.name)],
+        );
+    }
+}
+
+fn ladders(cx: &mut Cx<'_>) {
+    let (old, new) = (cx.old, cx.new);
+    for o in &old.ladders {
+        let code = vec![format!("emitter generated/src/lib.rs ladder `{}`", o.name)];
+        let Some(n) = new.ladders.iter().find(|n| n.name == o.name) else {
+            cx.push(
+                format!("ladders[{}]", o.name),
+                Class::Breaking,
+                "ladder removed: service code using its generated table no longer compiles".to_owned(),
+                code,
+            );
+            continue;
+        };
+        let names = |l: &Ladder| -> Vec<String> { l.steps.iter().map(|s| s.name.clone()).collect() };
+        let (was, now) = (names(o), names(n));
+        for step in was.iter().filter(|s| !now.contains(s)) {
+            cx.push(
+                format!("ladders[{}].steps[{step}]", o.name),
+                Class::Breaking,
+                format!(
+                    "step `{step}` removed: it is no longer emitted as `{}`, so queries matching it return nothing",
+                    o.label
+                ),
+                code.clone(),
+            );
+        }
+        for step in now.iter().filter(|s| !was.contains(s)) {
+            cx.push(
+                format!("ladders[{}].steps[{step}]", o.name),
+                Class::Compatible,
+                format!("step `{step}` added"),
+                code.clone(),
+            );
+        }
+        for (field, a, b) in changes_of(o, n) {
+            let (class, reason) = match field.as_str() {
+                ".steps" => continue, // by name, above; an order or threshold change follows
+                ".help" | ".note" => (Class::Cosmetic, "wording changed".to_owned()),
+                ".metric" | ".label" => {
+                    (Class::Breaking, format!("{a} -> {b}: degraded answers are counted under another series"))
+                }
+                _ => (Class::Compatible, format!("{a} -> {b}")),
+            };
+            cx.push(format!("ladders[{}]{field}", o.name), class, reason, code.clone());
+        }
+        if was == now && serde_json::to_value(&o.steps).ok() != serde_json::to_value(&n.steps).ok() {
+            cx.push(
+                format!("ladders[{}].steps", o.name),
+                Class::Compatible,
+                "step thresholds or order changed: the same steps, entered at other loads".to_owned(),
+                code.clone(),
+            );
+        }
+    }
+    for n in new.ladders.iter().filter(|n| !old.ladders.iter().any(|o| o.name == n.name)) {
+        cx.push(
+            format!("ladders[{}]", n.name),
+            Class::Compatible,
+            "new ladder".to_owned(),
+            vec![format!("emitter generated/src/lib.rs ladder `{}`", n.name)],
+        );
     }
 }
