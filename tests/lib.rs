@@ -187,9 +187,23 @@ impl Prometheus {
     /// instead of the production targets, every second.
     pub fn start(spec: &Spec, exporter: &str) -> Prometheus {
         let src = root().join("infra/observability");
+        let config = std::fs::read_to_string(src.join("prometheus.yml")).expect("read prometheus.yml");
+        let mut rules = Vec::new();
+        for entry in std::fs::read_dir(src.join("rules")).expect("list rules") {
+            let p = entry.expect("entry").path();
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            rules.push((name, std::fs::read_to_string(&p).expect("read rules")));
+        }
+        Prometheus::start_with(spec, &config, &rules, exporter)
+    }
+
+    /// Starts Prometheus with `config` (a generated `prometheus.yml`) and the
+    /// rule files `rules` (name under `rules/`, text), every target of `spec`
+    /// replaced by `exporter` and every interval set to one second.
+    pub fn start_with(spec: &Spec, config: &str, rules: &[(String, String)], exporter: &str) -> Prometheus {
         let dir = std::env::temp_dir().join(format!("obspec-prom-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(dir.join("rules")).expect("mkdir");
-        let mut config = std::fs::read_to_string(src.join("prometheus.yml")).expect("read prometheus.yml");
+        let mut config = config.to_owned();
         for c in &spec.components {
             for t in &c.targets {
                 config = config.replace(&format!("- '{t}'\n"), &format!("- '{exporter}'\n"));
@@ -199,9 +213,8 @@ impl Prometheus {
         config = config.replace(&format!("scrape_interval: {interval}"), "scrape_interval: 1s");
         config = config.replace(&format!("evaluation_interval: {interval}"), "evaluation_interval: 1s");
         std::fs::write(dir.join("prometheus.yml"), config).expect("write config");
-        for entry in std::fs::read_dir(src.join("rules")).expect("list rules") {
-            let p = entry.expect("entry").path();
-            std::fs::copy(&p, dir.join("rules").join(p.file_name().expect("name"))).expect("copy rules");
+        for (name, text) in rules {
+            std::fs::write(dir.join("rules").join(name), text).expect("write rules");
         }
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");

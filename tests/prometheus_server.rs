@@ -4,7 +4,10 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use obspec_tests::{Exporter, Prometheus, exposition, spec, urlencode};
+#[path = "../codegen/tests/common/edits.rs"]
+mod edits;
+
+use obspec_tests::{Exporter, Prometheus, exposition, root, spec, urlencode};
 
 #[test]
 fn prometheus_loads_every_rule_group_and_records_slo_series() {
@@ -80,4 +83,59 @@ fn prometheus_loads_every_rule_group_and_records_slo_series() {
     // The gateway SLI sees the exporter's traffic.
     let q = format!("/api/v1/query?query={}", urlencode("slo:sli_events:rate5m{slo=\"gateway-errors\"} > 0"));
     assert_eq!(prom.api(&q)["result"].as_array().unwrap().len(), 1);
+}
+
+/// A renamed label value (`labels[].renamed_values`) on a real scrape: the
+/// binaries write the new value, Prometheus stores it under the old one
+/// (the generated `metric_relabel_configs`), so a query outside the
+/// repository naming the old value keeps its data, no series is added, and
+/// the generated queries (which match both) read it.
+#[test]
+fn a_renamed_value_is_stored_under_its_old_name() {
+    let dir = root().join("codegen/tests/fixtures/small/spec");
+    let mut inputs = obspec_codegen::load::read_dir(&dir, "spec").expect("read the small fixture");
+    for (file, from, to) in edits::VALUE_RENAME {
+        let input = inputs.iter_mut().find(|i| i.name == format!("spec/{file}")).expect("a fixture file");
+        assert_eq!(input.text.matches(from).count(), 1, "{from} in {file}");
+        input.text = input.text.replacen(from, to, 1);
+    }
+    let loaded = obspec_codegen::check(&inputs).unwrap_or_else(|d| panic!("{}", obspec_codegen::diag::render_all(&d)));
+    let files = obspec_codegen::render::all(&loaded);
+    let text = |suffix: &str| files.iter().find(|f| f.path.ends_with(suffix)).expect(suffix).contents.clone();
+    let rules: Vec<(String, String)> = ["slo-recording.yml", "alerts.yml"]
+        .iter()
+        .map(|n| ((*n).to_owned(), text(&format!("infra/observability/rules/{n}"))))
+        .collect();
+    // What a binary built after the rename writes.
+    let exporter = Exporter::start(|| {
+        "# TYPE worker_jobs_total counter\n\
+         worker_jobs_total{ok=\"failed\",err=\"BACKPRESSURE\"} 5\n\
+         worker_jobs_total{ok=\"true\",err=\"NONE\"} 3\n"
+            .to_owned()
+    });
+    let prom =
+        Prometheus::start_with(&loaded.spec, &text("infra/observability/prometheus.yml"), &rules, &exporter.addr);
+    let query = |q: &str| prom.api(&format!("/api/v1/query?query={}", urlencode(q)))["result"].clone();
+    prom.wait_for(Duration::from_secs(30), |_| {
+        let r = query("worker_jobs_total{ok=\"false\"}");
+        let n = r.as_array().map_or(0, Vec::len);
+        if n == loaded.spec.components.len() {
+            Ok(())
+        } else {
+            Err(format!("not every job's old-value series yet: {r}"))
+        }
+    });
+    let every = query("worker_jobs_total{ok=\"false\"}");
+    let jobs: BTreeSet<String> =
+        every.as_array().unwrap().iter().map(|s| s["metric"]["job"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(jobs.len(), loaded.spec.components.len(), "every scrape job relabels: {every}");
+    assert!(every.as_array().unwrap().iter().all(|s| s["value"][1] == "5"), "{every}");
+    // Nothing is stored under the new value, and no series is added.
+    assert_eq!(query("worker_jobs_total{ok=\"failed\"}"), serde_json::json!([]));
+    assert_eq!(query("count(worker_jobs_total)")[0]["value"][1], (2 * jobs.len()).to_string());
+    // The generated dashboard query (widened to both values) reads it.
+    let dashboards: String = files.iter().filter(|f| f.path.ends_with(".json")).map(|f| f.contents.as_str()).collect();
+    let widened = "sum by (err) (rate(worker_jobs_total{ok=~\\\"failed|false\\\"}[5m]))";
+    assert!(dashboards.contains(widened), "the dashboard query is widened");
+    assert_eq!(query("sum(worker_jobs_total{ok=~\"failed|false\"})")[0]["value"][1], (5 * jobs.len()).to_string());
 }

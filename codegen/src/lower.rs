@@ -717,9 +717,29 @@ pub fn lower(spec: &Spec) -> Lowered {
             }
         })
         .collect();
-    Lowered {
+    let mut lowered = Lowered {
         slos,
         spec_alerts: spec.alerts.iter().map(|a| blueprint_alert(spec, a)).collect(),
         aliases: crate::rename::alias_group(spec),
+    };
+    widen_renamed_values(spec, &mut lowered);
+    lowered
+}
+
+/// Every rule expression matches a renamed label value under both names
+/// ([`crate::rename::widen`]); a no-op without renamed values.
+fn widen_renamed_values(spec: &Spec, lowered: &mut Lowered) {
+    if crate::rename::renamed_values(spec).next().is_none() {
+        return;
+    }
+    for slo in &mut lowered.slos {
+        for rule in slo.recording["rules"].as_array_mut().into_iter().flatten() {
+            if let Some(e) = rule["expr"].as_str() {
+                rule["expr"] = Value::String(crate::rename::widen(spec, e));
+            }
+        }
+    }
+    for alert in lowered.slos.iter_mut().flat_map(|s| s.alerts.iter_mut()).chain(lowered.spec_alerts.iter_mut()) {
+        alert.expr = crate::rename::widen(spec, &alert.expr);
     }
 }

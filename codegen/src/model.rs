@@ -271,9 +271,30 @@ pub struct LabelDef {
     /// validation warns to delete `renamed_from`, which stops writing it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecated: Option<String>,
+    /// Values of this `closed` label renamed: while an entry is set, Prometheus
+    /// stores the new value under the old one (scrape relabelling, so queries
+    /// outside the repository keep working and no series is split or counted
+    /// twice), every generated query matches both, and `cargo xtask diff`
+    /// counts the rename as compatible.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renamed_values: Vec<ValueRename>,
     /// Blueprint reference or resolution id.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// A renamed value of a closed label (`labels[].renamed_values[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ValueRename {
+    /// The value's new name: one of the label's `values`, what emitters write.
+    pub value: String,
+    /// The value's previous name: what Prometheus stores while the rename lasts.
+    pub renamed_from: String,
+    /// Last day (`YYYY-MM-DD`, UTC) the old value is stored; after it
+    /// validation warns to delete the entry, which makes Prometheus store the
+    /// new value.
+    pub deprecated: Option<String>,
 }
 
 /// Prometheus metric type.

@@ -356,6 +356,7 @@ mod tests {
             max_values: None,
             renamed_from: None,
             deprecated: None,
+            renamed_values: vec![],
             note: None,
             loc: Loc::default(),
         });
@@ -368,6 +369,7 @@ mod tests {
             max_values: Some(10),
             renamed_from: None,
             deprecated: None,
+            renamed_values: vec![],
             note: None,
             loc: Loc::default(),
         });

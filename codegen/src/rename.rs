@@ -25,14 +25,33 @@
 //! metric name, as for metrics, would instead be counted twice by every
 //! query that sums over the label.
 //!
+//! A renamed value of a closed label (`labels[].renamed_values`) can have
+//! neither: two values are two series of one metric, so an alias series would
+//! be counted twice by every sum over the label, and an emitter cannot write
+//! two values on one series. Instead, while the entry is set:
+//!
+//! - emitters write the new value (it is one of the label's `values`);
+//! - the generated scrape configs relabel it to the old value
+//!   ([`metric_relabel_configs`]), so Prometheus keeps storing the series it
+//!   stored before: queries outside the repository keep working, binaries
+//!   built before and after the rename land on the same series, and nothing
+//!   is split or counted twice;
+//! - every generated query (recording rules, alerts, dashboards) matches both
+//!   values ([`widen`]), so it works on data stored either way (a Prometheus
+//!   this repository does not configure, the history after the entry goes).
+//!
+//! Deleting the entry after its day makes Prometheus store the new value.
+//!
 //! The alias exists exactly while the spec says `renamed_from`: `gen` never
 //! reads the clock. A deprecation past its `deprecated` day is a warning
 //! ([`warnings`]) telling the author to delete `renamed_from`.
 
+use std::sync::LazyLock;
+
 use serde_json::{Value, json};
 
 use crate::load::Loaded;
-use crate::model::{LabelDef, Metric, MetricKind, Spec};
+use crate::model::{LabelDef, LabelKind, Metric, MetricKind, Spec, ValueRename};
 use crate::{diag::Diagnostic, names};
 
 /// The label every alias series carries: the series it was copied from.
@@ -92,6 +111,77 @@ pub fn renamed_labels(spec: &Spec) -> impl Iterator<Item = (&LabelDef, &str)> {
 /// The old name a label is also written under while its rename lasts.
 pub fn label_alias<'a>(spec: &'a Spec, label: &str) -> Option<&'a str> {
     spec.labels.iter().find(|l| l.name == label).and_then(|l| l.renamed_from.as_deref())
+}
+
+/// The renamed values of closed labels, with their label, in spec order.
+pub fn renamed_values(spec: &Spec) -> impl Iterator<Item = (&LabelDef, &ValueRename)> {
+    spec.labels.iter().flat_map(|l| l.renamed_values.iter().map(move |r| (l, r)))
+}
+
+/// The `metric_relabel_configs` of every scrape job: each renamed value is
+/// stored under its old name while the rename lasts (empty without renames).
+pub fn metric_relabel_configs(spec: &Spec) -> Vec<Value> {
+    renamed_values(spec)
+        .map(|(l, r)| {
+            json!({
+                "source_labels": [l.name],
+                "regex": regex::escape(&r.value),
+                "target_label": l.name,
+                // `$` starts a group reference in a replacement.
+                "replacement": r.renamed_from.replace('$', "$$"),
+            })
+        })
+        .collect()
+}
+
+/// Adds [`metric_relabel_configs`] to a scrape job, when there are any.
+pub fn add_metric_relabel_configs(spec: &Spec, job: &mut Value) {
+    let relabel = metric_relabel_configs(spec);
+    if let (false, Some(job)) = (relabel.is_empty(), job.as_object_mut()) {
+        job.insert("metric_relabel_configs".to_owned(), Value::Array(relabel));
+    }
+}
+
+/// A label matcher in PromQL text: name, operator, quoted value.
+static MATCHER: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r#"\b([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)""#)
+        .unwrap_or_else(|e| unreachable!("the matcher pattern is valid: {e}"))
+});
+
+/// `expr` with every matcher that selects a renamed value widened to its old
+/// value too (`ok="failed"` → `ok=~"failed|false"`, `ok=~"f.*"` →
+/// `ok=~"f.*|false"`; `!=` and `!~` likewise), so the query reads the series
+/// whichever name it was stored under. Unchanged without renamed values.
+pub fn widen(spec: &Spec, expr: &str) -> String {
+    if renamed_values(spec).next().is_none() {
+        return expr.to_owned();
+    }
+    MATCHER
+        .replace_all(expr, |c: &regex::Captures<'_>| {
+            let (whole, name, op, raw) = (&c[0], &c[1], &c[2], &c[3]);
+            let Some(label) = spec.labels.iter().find(|l| l.name == name && !l.renamed_values.is_empty()) else {
+                return whole.to_owned();
+            };
+            let value = raw.replace("\\\"", "\"").replace("\\\\", "\\");
+            let (negated, mut pattern) = match op {
+                "=" | "!=" => (op == "!=", regex::escape(&value)),
+                _ => (op == "!~", value.clone()),
+            };
+            let selects = |v: &str| match op {
+                "=" | "!=" => v == value,
+                _ => regex::Regex::new(&format!("^(?:{value})$")).is_ok_and(|re| re.is_match(v)),
+            };
+            let mut widened = false;
+            for r in label.renamed_values.iter().filter(|r| selects(&r.value) && !selects(&r.renamed_from)) {
+                pattern = format!("{pattern}|{}", regex::escape(&r.renamed_from));
+                widened = true;
+            }
+            if !widened {
+                return whole.to_owned();
+            }
+            format!("{name}{}{}", if negated { "!~" } else { "=~" }, crate::promql::quote(&pattern))
+        })
+        .into_owned()
 }
 
 /// Whether `s` is a calendar date written `YYYY-MM-DD`.
@@ -221,6 +311,53 @@ fn check_labels(cx: &mut crate::validate::Cx<'_>) {
                 check_day(cx, &what, &l.loc, deprecated.as_deref(), "the last day emitters also write the old name");
             }
         }
+        check_values(cx, l);
+    }
+}
+
+/// The value rename checks of one label: a closed label, the new value one of
+/// its values, the old one none of them and renamed once, and a day.
+fn check_values(cx: &mut crate::validate::Cx<'_>, l: &LabelDef) {
+    if l.renamed_values.is_empty() {
+        return;
+    }
+    if l.kind != LabelKind::Closed {
+        cx.err_key(
+            &l.loc.key("renamed_values"),
+            format!("label `{}` is not `closed`: only a closed label's values can be renamed", l.name),
+            "remove `renamed_values`; an open label's values are not declared, and ErrorTokens are renamed in `error_tokens`",
+        );
+        return;
+    }
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for (i, r) in l.renamed_values.iter().enumerate() {
+        let loc = l.loc.key("renamed_values").index(i);
+        if !l.values.contains(&r.value) {
+            cx.err(
+                &loc.key("value"),
+                format!("`{}` is not a value of label `{}`", r.value, l.name),
+                format!("name the value's new name, one of: {}", l.values.join(", ")),
+            );
+        }
+        if r.renamed_from == r.value || l.values.contains(&r.renamed_from) {
+            cx.err(
+                &loc.key("renamed_from"),
+                format!("`renamed_from: {}` is still a value of label `{}`", r.renamed_from, l.name),
+                "remove the old value from `values` (Prometheus stores the new one under it while the rename lasts)",
+            );
+        } else if r.renamed_from.is_empty() {
+            cx.err(&loc.key("renamed_from"), "the old value is empty".to_owned(), "write the value's previous name");
+        }
+        if seen.iter().any(|(v, o)| *v == r.value || *o == r.renamed_from) {
+            cx.err(
+                &loc,
+                format!("value `{}` or `{}` of label `{}` is renamed twice", r.value, r.renamed_from, l.name),
+                "keep one entry per value: a series is stored under one name",
+            );
+        }
+        seen.push((&r.value, &r.renamed_from));
+        let what = format!("value `{}` of label `{}`", r.value, l.name);
+        check_day(cx, &what, &loc, r.deprecated.as_deref(), "the last day Prometheus stores the old value");
     }
 }
 
@@ -245,6 +382,16 @@ pub fn warnings_on(loaded: &Loaded, today: &str) -> Vec<Diagnostic> {
             ));
         }
     }
+    for (l, r) in renamed_values(&loaded.spec) {
+        let Some(i) = l.renamed_values.iter().position(|x| x == r) else { continue };
+        if let Some(d) = r.deprecated.as_deref().filter(|d| is_date(d) && *d < today) {
+            out.push(loaded.sources.diag(
+                &l.loc.key("renamed_values").index(i).key("deprecated"),
+                format!("the deprecation of value `{}` of label `{}` (renamed to `{}`) ended on {d}", r.renamed_from, l.name, r.value),
+                "delete the entry from `renamed_values` and run `cargo xtask gen`: Prometheus then stores the new value (do it at the start of an SLO period: rule windows reaching back before the reload read the new value only)",
+            ));
+        }
+    }
     out
 }
 
@@ -256,6 +403,56 @@ pub fn warnings(loaded: &Loaded) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn spec_with_rename() -> Spec {
+        let mut spec = Spec::default();
+        spec.labels.push(LabelDef {
+            loc: Default::default(),
+            name: "ok".into(),
+            help: String::new(),
+            kind: LabelKind::Closed,
+            values: vec!["true".into(), "failed".into()],
+            none: None,
+            max_values: None,
+            renamed_from: None,
+            deprecated: None,
+            renamed_values: vec![ValueRename {
+                value: "failed".into(),
+                renamed_from: "false".into(),
+                deprecated: Some("2027-03-31".into()),
+            }],
+            note: None,
+        });
+        spec
+    }
+
+    #[test]
+    fn widen_matches_both_names_of_a_renamed_value() {
+        let spec = spec_with_rename();
+        let w = |e: &str| widen(&spec, e);
+        assert_eq!(w(r#"jobs_total{ok="failed"}"#), r#"jobs_total{ok=~"failed|false"}"#);
+        assert_eq!(w(r#"jobs_total{ok != "failed", x="failed"}"#), r#"jobs_total{ok!~"failed|false", x="failed"}"#);
+        assert_eq!(w(r#"jobs_total{ok=~"fai.*"}"#), r#"jobs_total{ok=~"fai.*|false"}"#);
+        assert_eq!(w(r#"jobs_total{ok!~"fail.*"}"#), r#"jobs_total{ok!~"fail.*|false"}"#);
+        // Matchers that do not select the new value, or select both already, stay.
+        for same in [
+            r#"jobs_total{ok="true"}"#,
+            r#"jobs_total{ok=~"t.*"}"#,
+            r#"jobs_total{ok=~"f.*"}"#,
+            r#"jobs_total{ok=~"failed|false"}"#,
+            r#"jobs_total{nok="failed"}"#,
+            r#"sum by (ok) (jobs_total)"#,
+        ] {
+            assert_eq!(w(same), same);
+        }
+        // Without renamed values, nothing changes.
+        assert_eq!(widen(&Spec::default(), r#"jobs_total{ok="failed"}"#), r#"jobs_total{ok="failed"}"#);
+        let relabel = metric_relabel_configs(&spec);
+        assert_eq!(
+            relabel,
+            vec![json!({ "source_labels": ["ok"], "regex": "failed", "target_label": "ok", "replacement": "false" })]
+        );
+    }
 
     #[test]
     fn dates() {

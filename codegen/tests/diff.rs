@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::edits::{VALUE_RENAME, VALUE_REPLACED};
 use obspec_codegen::diff::{self, Change, Class, Report};
 use obspec_codegen::{Input, Loaded};
 
@@ -367,4 +368,34 @@ fn project_environment_and_ladder_changes_are_classified() {
     let r = real_diff(&[("components.yaml", "from_load: 0.9 }", "from_load: 0.8 }")]);
     assert_eq!(change(&r, "ladders[list_refs].steps").class, Class::Compatible);
     assert_eq!(r.changes.len(), 1, "{}", r.to_markdown());
+}
+
+#[test]
+fn label_value_renamed_is_compatible_with_renamed_values_and_breaking_without() {
+    let r = diff_of(&VALUE_RENAME);
+    let c = change(&r, "labels[ok].values[false]");
+    assert_eq!(c.class, Class::Compatible);
+    assert!(
+        c.reason.contains("renamed to `failed` with `renamed_values`") && c.reason.contains("until 2027-03-31"),
+        "{}",
+        c.reason
+    );
+    assert!(c.downstream.iter().any(|d| d.starts_with("alert ")), "what matched `false` is listed: {:?}", c.downstream);
+    assert!(r.changes.iter().all(|c| c.path != "labels[ok].values[failed]"), "the rename is reported once");
+    assert_eq!(r.unrecorded_breaking, 0, "{}", r.to_markdown());
+    // Without `renamed_values`: the old value is removed (breaking), the new one added.
+    let plain = diff_of(&VALUE_REPLACED);
+    assert_eq!(change(&plain, "labels[ok].values[false]").class, Class::Breaking);
+    assert_eq!(change(&plain, "labels[ok].values[failed]").class, Class::Compatible);
+    assert!(plain.unrecorded_breaking >= 1);
+    // Dropping the entry: breaking before its day, compatible after.
+    let with = load(&common::mutate_all(&VALUE_RENAME));
+    let dropped = load(&common::mutate_all(&VALUE_REPLACED));
+    let early = diff::diff("small", &with, &dropped, TODAY);
+    let c = change(&early, "labels[ok].renamed_values[false]");
+    assert_eq!(c.class, Class::Breaking);
+    assert!(c.reason.contains("before its deprecation ends (2027-03-31)"), "{}", c.reason);
+    let late = diff::diff("small", &with, &dropped, "2027-04-01");
+    assert_eq!(change(&late, "labels[ok].renamed_values[false]").class, Class::Compatible);
+    assert_eq!(late.unrecorded_breaking, 0, "{}", late.to_markdown());
 }

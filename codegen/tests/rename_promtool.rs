@@ -57,6 +57,22 @@ fn target(name: &str, instance: &str) -> Vec<Value> {
     out
 }
 
+/// Whether `promtool` is installed; says the test is skipped when not.
+fn have_promtool() -> bool {
+    let found = Command::new("promtool").arg("--version").output().is_ok();
+    if !found {
+        eprintln!("skipped: promtool is not installed (run `bash scripts/setup.sh`)");
+    }
+    found
+}
+
+/// Runs `promtool test rules <file>` in `dir`; panics with its output when a case fails.
+fn promtool_test(dir: &Path, file: &str) {
+    let out = Command::new("promtool").args(["test", "rules", file]).current_dir(dir).output().expect("run promtool");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "promtool test rules {file} failed in {}:\n{text}", dir.display());
+}
+
 fn has_data(expr: &str) -> Value {
     json!({ "expr": format!("count({expr}) > bool 0"), "eval_time": "170m", "exp_samples": [{ "labels": "{}", "value": 1 }] })
 }
@@ -67,8 +83,7 @@ fn value(expr: &str, v: f64) -> Value {
 
 #[test]
 fn with_renamed_from_every_alert_and_dashboard_query_has_data_on_old_new_and_both() {
-    if Command::new("promtool").arg("--version").output().is_err() {
-        eprintln!("skipped: promtool is not installed (run `bash scripts/setup.sh`)");
+    if !have_promtool() {
         return;
     }
     let loaded = renamed_spec();
@@ -143,13 +158,7 @@ fn with_renamed_from_every_alert_and_dashboard_query_has_data_on_old_new_and_bot
     // JSON is YAML: promtool reads it as is.
     std::fs::write(dir.join("alias.test.yml"), serde_json::to_string_pretty(&test).expect("serialise the test"))
         .expect("write the test");
-    let out = Command::new("promtool")
-        .args(["test", "rules", "alias.test.yml"])
-        .current_dir(&dir)
-        .output()
-        .expect("run promtool");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "promtool test rules failed in {}:\n{text}", dir.display());
+    promtool_test(&dir, "alias.test.yml");
     eprintln!("promtool: {} queries x 3 scenarios passed", exprs.len() + absent.len() + 4);
 }
 
@@ -158,8 +167,7 @@ fn without_the_alias_rules_the_old_name_only_scrape_leaves_the_queries_empty() {
     // The control: the same queries on the old name only, with the alias
     // group removed from the rules file, return nothing (so the test above
     // can fail).
-    if Command::new("promtool").arg("--version").output().is_err() {
-        eprintln!("skipped: promtool is not installed (run `bash scripts/setup.sh`)");
+    if !have_promtool() {
         return;
     }
     let loaded = renamed_spec();
@@ -182,11 +190,68 @@ fn without_the_alias_rules_the_old_name_only_scrape_leaves_the_queries_empty() {
         }],
     });
     std::fs::write(dir.join("control.test.yml"), serde_json::to_string(&test).expect("test")).expect("write the test");
-    let out = Command::new("promtool")
-        .args(["test", "rules", "control.test.yml"])
-        .current_dir(&dir)
-        .output()
-        .expect("run promtool");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "without aliases the new-name queries must be empty:\n{text}");
+    promtool_test(&dir, "control.test.yml");
+}
+
+/// The small fixture with value `false` of label `ok` renamed to `failed`.
+fn value_renamed_spec() -> obspec_codegen::Loaded {
+    let inputs = common::mutate_all(&common::edits::VALUE_RENAME);
+    obspec_codegen::check(&inputs)
+        .unwrap_or_else(|d| panic!("the value-renamed spec must be valid:\n{}", common::summary(&d)))
+}
+
+/// Three hours of one worker failing one job per second with `ok=<ok>`.
+fn failing_worker(ok: &str, instance: &str) -> Value {
+    json!({
+        "series": format!("worker_jobs_total{{ok=\"{ok}\",err=\"BACKPRESSURE\",job=\"worker\",instance=\"{instance}\"}}"),
+        "values": "0+60x180",
+    })
+}
+
+#[test]
+fn with_renamed_values_every_alert_and_dashboard_query_has_data_on_old_new_and_both() {
+    if !have_promtool() {
+        return;
+    }
+    let loaded = value_renamed_spec();
+    let spec = &loaded.spec;
+    let lowered = obspec_codegen::lower::lower(spec);
+    let mut exprs: Vec<String> = Vec::new();
+    for (_, rules) in lowered.alert_groups() {
+        exprs.extend(rules.iter().filter(|a| a.expr.contains("ok=~")).map(|a| a.expr.clone()));
+    }
+    for d in &spec.dashboards {
+        for (_, e) in grafana::panel_exprs(&grafana::dashboard(spec, d, &loaded.sources.file_names())) {
+            if e.contains("ok=~") {
+                exprs.push(e);
+            }
+        }
+    }
+    assert!(exprs.len() >= 2, "an alert and a dashboard query select the renamed value: {exprs:?}");
+    let scenarios: [(&str, Vec<Value>, f64); 3] = [
+        ("old value only", vec![failing_worker("false", "a")], 1.0),
+        ("new value only", vec![failing_worker("failed", "b")], 1.0),
+        ("both values, one worker each", vec![failing_worker("false", "a"), failing_worker("failed", "b")], 2.0),
+    ];
+    let mut tests = Vec::new();
+    for (what, series, rate) in scenarios {
+        let mut cases: Vec<Value> = exprs.iter().map(|e| has_data(e)).collect();
+        // The widened matcher counts each worker once.
+        cases.push(value("sum(rate(worker_jobs_total{ok=~\"failed|false\"}[5m]))", rate));
+        tests.push(json!({ "name": what, "interval": "1m", "input_series": series, "promql_expr_test": cases }));
+    }
+    // The control: the matchers as written (new value only) miss the old value.
+    let written = exprs.iter().map(|e| e.replace("ok=~\"failed|false\"", "ok=\"failed\""));
+    tests.push(json!({
+        "name": "control: unwidened queries on the old value only",
+        "interval": "1m",
+        "input_series": [failing_worker("false", "a")],
+        "promql_expr_test": written.map(|e| json!({ "expr": e, "eval_time": "170m", "exp_samples": [] })).collect::<Vec<_>>(),
+    }));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("value-rename-promtool");
+    std::fs::create_dir_all(&dir).expect("create the test directory");
+    let test = json!({ "evaluation_interval": "1m", "tests": tests });
+    std::fs::write(dir.join("values.test.yml"), serde_json::to_string_pretty(&test).expect("serialise the test"))
+        .expect("write the test");
+    promtool_test(&dir, "values.test.yml");
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::edits::{VALUE_RENAME, VALUE_REPLACED};
 use common::{expect_only, mutate};
 
 #[test]
@@ -151,6 +152,101 @@ fn a_label_rename_needs_a_free_old_name_and_a_day() {
     assert!(
         w.iter()
             .any(|d| d.message == "the deprecation of label `method` (renamed to `http_method`) ended on 2027-01-31"),
+        "{w:?}"
+    );
+}
+
+/// An alert with a negative matcher on the renamed value, so `!=` is widened too.
+const NEGATIVE_ALERT: (&str, &str, &str) = (
+    "slos.yaml",
+    "alerts:\n",
+    "alerts:\n  - name: WorkerSucceeds\n    component: worker\n    severity: ticket\n    for: 5m\n    summary: \"Jobs succeed.\"\n    description: \"Only for the test.\"\n    rule:\n      expr: { expr: 'sum(rate(worker_jobs_total{ok!=\"failed\"}[5m])) > 0' }\n",
+);
+
+fn value_renamed(extra: &[(&'static str, &'static str, &'static str)]) -> Vec<obspec_codegen::Input> {
+    let mut edits = VALUE_RENAME.to_vec();
+    edits.push(NEGATIVE_ALERT);
+    edits.extend_from_slice(extra);
+    common::mutate_all(&edits)
+}
+
+#[test]
+fn a_renamed_value_is_stored_under_its_old_name_and_every_query_matches_both() {
+    let files = obspec_codegen::compile(&value_renamed(&[])).unwrap_or_else(|d| panic!("valid: {d:?}"));
+    let file = |suffix: &str| {
+        files.iter().find(|f| f.path.ends_with(suffix)).unwrap_or_else(|| panic!("no {suffix}")).contents.clone()
+    };
+    // Every scrape job relabels the new value to the old one.
+    let prom: serde_json::Value = yaml(&file("infra/observability/prometheus.yml"));
+    let jobs = prom["scrape_configs"].as_array().expect("scrape jobs");
+    assert!(!jobs.is_empty());
+    for job in jobs {
+        assert_eq!(
+            job["metric_relabel_configs"],
+            serde_json::json!([{ "source_labels": ["ok"], "regex": "failed", "target_label": "ok", "replacement": "false" }]),
+            "job {}",
+            job["job_name"]
+        );
+    }
+    // The alerts and the dashboard match both values.
+    let alerts = file("infra/observability/rules/alerts.yml");
+    assert!(alerts.contains(r#"worker_jobs_total{ok=~"failed|false",err="BACKPRESSURE"}"#), "{alerts}");
+    assert!(alerts.contains(r#"worker_jobs_total{ok!~"failed|false"}"#), "{alerts}");
+    assert!(!alerts.contains(r#"ok="failed""#), "a matcher was not widened:\n{alerts}");
+    let dashboards: String = files.iter().filter(|f| f.path.ends_with(".json")).map(|f| f.contents.as_str()).collect();
+    assert!(dashboards.contains(r#"ok=~\"failed|false\""#), "no widened dashboard query");
+    // Emitters write the new value; the catalogue lists the rename.
+    assert!(file("generated/src/lib.rs").contains("\"failed\""));
+    let cat = file("CATALOGUE.md");
+    assert!(cat.contains("| `ok` | `false` | `failed` | 2027-03-31 | `worker_jobs_total` |"), "{cat}");
+    // Without the entry, nothing is relabelled or widened.
+    let plain = obspec_codegen::compile(&common::mutate_all(&VALUE_REPLACED)).expect("valid");
+    let all: String = plain.iter().map(|f| f.contents.as_str()).collect();
+    assert!(!all.contains("metric_relabel_configs") && !all.contains("failed|false"));
+}
+
+fn yaml(text: &str) -> serde_json::Value {
+    let (value, _, problems) = obspec_codegen::source::parse("prometheus.yml", text);
+    assert!(problems.is_empty(), "{problems:?}");
+    value.unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn a_value_rename_is_checked_all_at_once() {
+    let d = common::diags(&value_renamed(&[(
+        "metrics.yaml",
+        "{ value: failed, renamed_from: \"false\", deprecated: \"2027-03-31\" }",
+        "{ value: broken, renamed_from: \"true\" }",
+    )]));
+    let got: Vec<(String, &str)> = d.iter().map(|d| (d.path.clone(), d.message.as_str())).collect();
+    for (path, message) in [
+        ("labels[3].renamed_values[0].value", "`broken` is not a value of label `ok`"),
+        ("labels[3].renamed_values[0].renamed_from", "`renamed_from: true` is still a value of label `ok`"),
+        (
+            "labels[3].renamed_values[0].renamed_from",
+            "value `broken` of label `ok` has `renamed_from` but no `deprecated` day",
+        ),
+    ] {
+        assert!(got.iter().any(|(p, m)| p == path && *m == message), "missing {path}: {message}; got {got:?}");
+    }
+    // Only a closed label's values can be renamed.
+    common::expect_among(
+        &common::mutate(
+            "metrics.yaml",
+            "    max_values: 8\n",
+            "    max_values: 8\n    renamed_values: [{ value: a, renamed_from: b, deprecated: \"2027-01-01\" }]\n",
+        ),
+        "spec/metrics.yaml:6:5",
+        "labels[0].renamed_values",
+        "label `route` is not `closed`: only a closed label's values can be renamed",
+    );
+    // Past its day, a warning; the output does not change.
+    let loaded = obspec_codegen::check(&value_renamed(&[])).expect("valid");
+    let w = obspec_codegen::rename::warnings_on(&loaded, "2027-04-01");
+    assert!(
+        w.iter().any(|d| d.message
+            == "the deprecation of value `false` of label `ok` (renamed to `failed`) ended on 2027-03-31"
+            && d.path == "labels[3].renamed_values[0].deprecated"),
         "{w:?}"
     );
 }

@@ -470,16 +470,56 @@ fn labels(cx: &mut Cx<'_>) {
             );
         }
         if o.kind == LabelKind::Closed && n.kind == LabelKind::Closed {
+            let renamed_to =
+                |v: &str| n.renamed_values.iter().find(|r| r.renamed_from == v && n.values.contains(&r.value));
             for v in o.values.iter().filter(|v| !n.values.contains(v)) {
                 let d = value_down(cx, &o.name, v);
+                match renamed_to(v) {
+                    Some(r) => cx.push(
+                        format!("{path}.values[{v}]"),
+                        Class::Compatible,
+                        format!(
+                            "value `{v}` of label `{}` renamed to `{}` with `renamed_values`: Prometheus stores it as `{v}` until {} (scrape relabelling) and generated queries match both",
+                            o.name,
+                            r.value,
+                            r.deprecated.as_deref().unwrap_or("its deprecation day")
+                        ),
+                        d,
+                    ),
+                    None => cx.push(
+                        format!("{path}.values[{v}]"),
+                        Class::Breaking,
+                        format!("value `{v}` of label `{}` removed: it is no longer emitted, so queries matching it return nothing", o.name),
+                        d,
+                    ),
+                }
+            }
+            // A value rename dropped: Prometheus stores the new value from the reload on.
+            for r in
+                o.renamed_values.iter().filter(|r| !n.renamed_values.iter().any(|x| x.renamed_from == r.renamed_from))
+            {
+                let ended = r.deprecated.as_deref().is_some_and(|d| d < cx.today);
+                let (class, why) = if ended {
+                    (Class::Compatible, "after its deprecation ended")
+                } else {
+                    (Class::Breaking, "before its deprecation ends")
+                };
+                let d = value_down(cx, &o.name, &r.value);
                 cx.push(
-                    format!("{path}.values[{v}]"),
-                    Class::Breaking,
-                    format!("value `{v}` of label `{}` removed: it is no longer emitted, so queries matching it return nothing", o.name),
+                    format!("{path}.renamed_values[{}]", r.renamed_from),
+                    class,
+                    format!(
+                        "old value `{}` no longer stored, {why} ({}): queries matching only `{}` return nothing from the reload on",
+                        r.renamed_from,
+                        r.deprecated.as_deref().unwrap_or("no date"),
+                        r.renamed_from
+                    ),
                     d,
                 );
             }
-            for v in n.values.iter().filter(|v| !o.values.contains(v)) {
+            let is_rename =
+                |v: &str| n.renamed_values.iter().any(|r| r.value == v && o.values.contains(&r.renamed_from));
+            for v in n.values.iter().filter(|v| !o.values.contains(v) && !is_rename(v)) {
                 cx.push(
                     format!("{path}.values[{v}]"),
                     Class::Compatible,

@@ -159,8 +159,29 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
     }
     let (metric_renames, label_renames) =
         (crate::rename::renamed(spec).next().is_some(), crate::rename::renamed_labels(spec).next().is_some());
-    if metric_renames || label_renames {
+    let value_renames = crate::rename::renamed_values(spec).next().is_some();
+    if metric_renames || label_renames || value_renames {
         writeln!(o, "\n### Deprecations\n")?;
+    }
+    if value_renames {
+        writeln!(
+            o,
+            "Renamed values: emitters write the new value; until the last day, Prometheus stores it under the old one (`metric_relabel_configs` of every scrape job), so queries naming the old value keep working and no series is split or counted twice, and every generated query matches both. Queries outside the repository should match both too (`label=~\"new|old\"`) before the day. After it, delete the entry from `renamed_values` (at the start of an SLO period: rule windows reaching back before the reload then read the new value only).\n"
+        )?;
+        writeln!(o, "| label | old value | new value | last day | metrics |\n|---|---|---|---|---|")?;
+        for (l, r) in crate::rename::renamed_values(spec) {
+            let users = label_users(spec, &l.name);
+            writeln!(
+                o,
+                "| `{}` | `{}` | `{}` | {} | {} |",
+                l.name,
+                r.renamed_from,
+                r.value,
+                r.deprecated.as_deref().unwrap_or(""),
+                users
+            )?;
+        }
+        writeln!(o)?;
     }
     if label_renames {
         writeln!(
@@ -169,19 +190,8 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
         )?;
         writeln!(o, "| old label | new label | last day | metrics |\n|---|---|---|---|")?;
         for (l, old) in crate::rename::renamed_labels(spec) {
-            let users: Vec<String> = spec
-                .metrics
-                .iter()
-                .filter(|m| m.labels.iter().any(|x| x == &l.name))
-                .map(|m| format!("`{}`", m.name))
-                .collect();
-            writeln!(
-                o,
-                "| `{old}` | `{}` | {} | {} |",
-                l.name,
-                l.deprecated.as_deref().unwrap_or(""),
-                users.join(", ")
-            )?;
+            let users = label_users(spec, &l.name);
+            writeln!(o, "| `{old}` | `{}` | {} | {} |", l.name, l.deprecated.as_deref().unwrap_or(""), users)?;
         }
         writeln!(o)?;
     }
@@ -442,4 +452,11 @@ pub fn slo_metrics(s: &Slo) -> Vec<String> {
         }
     }
     out
+}
+
+/// The metrics carrying a label, as code spans: `` `a`, `b` ``.
+fn label_users(spec: &Spec, label: &str) -> String {
+    let users: Vec<String> =
+        spec.metrics.iter().filter(|m| m.labels.iter().any(|x| x == label)).map(|m| format!("`{}`", m.name)).collect();
+    users.join(", ")
 }

@@ -113,7 +113,7 @@ impl PanelSpec {
             unit: p.unit.clone(),
             width: p.width.clamp(1, GRID_COLUMNS),
             height: p.height.max(1),
-            queries: p.queries.iter().map(|q| (q.expr.clone(), q.legend.clone())).collect(),
+            queries: p.queries.iter().map(|q| (crate::rename::widen(spec, &q.expr), q.legend.clone())).collect(),
             steps: p.thresholds.iter().filter_map(|t| Some((threshold_value(spec, t)?, t.color.clone()))).collect(),
             base: "green",
             description: p.description.clone(),

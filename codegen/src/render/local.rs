@@ -62,11 +62,13 @@ fn prometheus(spec: &Spec, env: &Environment, rule_files: &[String]) -> Value {
         .iter()
         .filter_map(|c| {
             let target = env.targets.get(&c.name)?;
-            Some(json!({
+            let mut job = json!({
                 "job_name": c.name,
                 "metrics_path": c.metrics_path,
                 "static_configs": [{ "targets": [target], "labels": { "component": c.name } }],
-            }))
+            });
+            crate::rename::add_metric_relabel_configs(spec, &mut job);
+            Some(job)
         })
         .collect();
     json!({

@@ -35,11 +35,13 @@ pub fn render_lowered(spec: &Spec, lowered: &Lowered, sources: &[String]) -> Vec
         .components
         .iter()
         .map(|c| {
-            json!({
+            let mut job = json!({
                 "job_name": c.name,
                 "metrics_path": c.metrics_path,
                 "static_configs": [{ "targets": c.targets, "labels": { "component": c.name } }],
-            })
+            });
+            crate::rename::add_metric_relabel_configs(spec, &mut job);
+            job
         })
         .collect();
     let prometheus = json!({

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use obspec_codegen::{Diagnostic, Input};
 
+pub mod edits;
+
 /// `codegen/tests/fixtures/small`.
 pub fn small_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small")

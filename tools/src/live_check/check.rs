@@ -254,7 +254,9 @@ impl<'s> Checker<'s> {
                     self.seen.entry(m.name.clone()).or_default().entry(k.clone()).or_default().insert(v.clone());
                     true
                 }
-                LabelKind::Closed => def.values.contains(v),
+                // A renamed value's old name is what binaries built before
+                // the rename write, while `renamed_values` lasts.
+                LabelKind::Closed => def.values.contains(v) || def.renamed_values.iter().any(|r| &r.renamed_from == v),
                 LabelKind::ErrorToken => {
                     def.none.as_deref().unwrap_or("NONE") == v || spec.error_tokens.iter().any(|t| &t.token == v)
                 }
