@@ -3,6 +3,10 @@
 //! - an emitted 6-field line through [`ServerBlindLayer`], the typed [`LogLine`]
 //!   path, and `tracing-subscriber`'s JSON layer, all writing to `io::sink`.
 //!
+//! After criterion, a paired harness runs the same cases in blocks, one after
+//! the other in every round, and prints the median per-round speed-up of each
+//! over the JSON layer (the figure to trust on a shared machine).
+//!
 //! Run: `CARGO_TARGET_DIR=/work/target-runtime cargo bench -p obspec --bench log_plane -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
@@ -129,6 +133,78 @@ fn benches(c: &mut Criterion) {
     keep.flush(Duration::from_secs(10));
     let s = keep.stats();
     eprintln!("emitting plane: queued {} written {} dropped {}", s.queued, s.written, s.dropped);
+    paired(&spec, &keep, trace, &trace_hex, code, latency);
+}
+
+/// The same cases in blocks, one after the other in every round, so machine
+/// noise hits them alike: the median ns per line of each, and the median
+/// per-round ratio of the JSON layer's time to each case's.
+fn paired(spec: &LogPlane, keep: &LogPlane, trace: u128, trace_hex: &str, code: FieldSlot, latency: FieldSlot) {
+    const ROUNDS: usize = 30;
+    const BLOCK: u32 = 20_000;
+    let typed = |p: &LogPlane| {
+        for _ in 0..BLOCK {
+            black_box(
+                p.line()
+                    .route(black_box("/v1/rooms/:id"))
+                    .method("GET")
+                    .ok(true)
+                    .u64(code, 200)
+                    .u64(latency, black_box(12))
+                    .trace(black_box(trace))
+                    .emit(),
+            );
+        }
+    };
+    let traced = || {
+        for _ in 0..BLOCK {
+            tracing::info!(
+                route = "/v1/rooms/:id",
+                method = "GET",
+                ok = true,
+                code = 200u64,
+                latency_ms = black_box(12u64),
+                trace_id = trace_hex
+            );
+        }
+    };
+    let spec_sub = tracing::Dispatch::new(tracing_subscriber::registry().with(spec.layer()));
+    let keep_sub = tracing::Dispatch::new(tracing_subscriber::registry().with(keep.layer()));
+    let json = tracing::Dispatch::new(tracing_subscriber::fmt().json().with_writer(std::io::sink).finish());
+    let names = [
+        "emit_6_fields/tracing_subscriber_json",
+        "emit_6_fields/typed_line",
+        "emit_6_fields/server_blind_layer",
+        "sampled_out_success/typed_line",
+        "sampled_out_success/tracing_layer",
+    ];
+    let mut ns: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for _ in 0..ROUNDS {
+        for (i, v) in ns.iter_mut().enumerate() {
+            let t = std::time::Instant::now();
+            match i {
+                0 => tracing::dispatcher::with_default(&json, traced),
+                1 => typed(keep),
+                2 => tracing::dispatcher::with_default(&keep_sub, traced),
+                3 => typed(spec),
+                _ => tracing::dispatcher::with_default(&spec_sub, traced),
+            }
+            v.push(t.elapsed().as_nanos() as f64 / f64::from(BLOCK));
+        }
+        keep.flush(Duration::from_secs(10));
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for (i, name) in names.iter().enumerate() {
+        let speedup: Vec<f64> = ns[0].iter().zip(&ns[i]).map(|(j, x)| j / x).collect();
+        eprintln!(
+            "paired log_plane/{name:<38} median {:>7.1} ns/line  JSON/this x{:.2}  ({ROUNDS} rounds of {BLOCK})",
+            median(ns[i].clone()),
+            median(speedup)
+        );
+    }
 }
 
 criterion_group!(log_plane, benches);

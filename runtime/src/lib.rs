@@ -7,6 +7,7 @@
 
 pub mod event;
 pub mod flags;
+mod hex;
 pub mod http;
 pub mod log;
 pub mod metrics;

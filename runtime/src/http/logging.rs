@@ -45,23 +45,27 @@ impl RequestLogSlots {
     }
 }
 
-/// Writes the request's line on `plane`.
+/// Writes the request's line on `plane`. Every value but the correlation ID
+/// is a `&'static str` or a number, only noted until the sampler decides
+/// (from the outcome, the error token and the trace-id); the correlation ID
+/// is copied only into a line that is kept. As for any typed line, a
+/// sampled-out line validates none of its values.
 pub fn log_request(plane: &LogPlane, slots: &RequestLogSlots, e: &TraceEntry, ids: &RequestIds) -> Emitted {
     let mut line = plane.line();
     if let Some(s) = slots.route
         && e.route != UNMATCHED
         && e.route != OVERFLOW
     {
-        line.str(s, e.route);
+        line.str_static(s, e.route);
     }
     if let Some(s) = slots.method {
-        line.str(s, e.method);
+        line.str_static(s, e.method);
     }
     if let Some(s) = slots.ok {
         line.bool(s, e.ok);
     }
     if let (Some(s), Some(t)) = (slots.err_token, e.err_token) {
-        line.str(s, t);
+        line.str_static(s, t);
     }
     if let Some(s) = slots.code {
         line.u64(s, u64::from(e.code));
@@ -78,8 +82,5 @@ pub fn log_request(plane: &LogPlane, slots: &RequestLogSlots, e: &TraceEntry, id
     if slots.trace_id.is_some() {
         line.trace(ids.trace.trace_id);
     }
-    if let Some(s) = slots.correlation_id {
-        line.str(s, ids.correlation_id.as_str());
-    }
-    line.emit()
+    line.emit_late(slots.correlation_id.map(|s| (s, ids.correlation_id.as_str())))
 }

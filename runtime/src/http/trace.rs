@@ -104,9 +104,7 @@ impl TraceContext {
 
     /// The trace-id as 32 lowercase hex digits.
     pub fn trace_id_hex(&self) -> TraceIdHex {
-        let mut b = [0u8; 32];
-        put_hex(&mut b, self.trace_id, 32);
-        TraceIdHex(b)
+        TraceIdHex(crate::hex::hex32(self.trace_id))
     }
 
     /// The `traceparent` value naming this span: `00-<trace>-<span>-<flags>`.
@@ -115,29 +113,14 @@ impl TraceContext {
         b[0] = b'0';
         b[1] = b'0';
         b[2] = b'-';
-        put_hex(&mut b[3..35], self.trace_id, 32);
+        b[3..35].copy_from_slice(&crate::hex::hex32(self.trace_id));
         b[35] = b'-';
-        put_hex(&mut b[36..52], u128::from(self.span_id), 16);
+        b[36..52].copy_from_slice(&crate::hex::hex16(self.span_id));
         b[52] = b'-';
-        put_hex(&mut b[53..55], u128::from(self.flags), 2);
+        b[53] = HEX[usize::from(self.flags >> 4)];
+        b[54] = HEX[usize::from(self.flags & 15)];
         // Hex digits and dashes are always a valid header value.
         HeaderValue::from_bytes(&b).unwrap_or_else(|_| HeaderValue::from_static(""))
-    }
-}
-
-fn put_hex(out: &mut [u8], v: u128, digits: usize) {
-    // Two nibbles per step, from the right.
-    let mut v = v;
-    let mut i = digits;
-    while i >= 2 {
-        let b = (v & 0xff) as usize;
-        out[i - 1] = HEX[b & 15];
-        out[i - 2] = HEX[b >> 4];
-        v >>= 8;
-        i -= 2;
-    }
-    if i == 1 {
-        out[0] = HEX[(v & 15) as usize];
     }
 }
 
@@ -225,7 +208,7 @@ impl CorrelationId {
     /// The ID a request without one gets: its trace-id in hex.
     pub fn from_trace(trace: &TraceContext) -> Self {
         let mut buf = [0u8; CORRELATION_ID_CAPACITY];
-        put_hex(&mut buf[..32], trace.trace_id, 32);
+        buf[..32].copy_from_slice(&crate::hex::hex32(trace.trace_id));
         Self { len: 32, buf }
     }
 

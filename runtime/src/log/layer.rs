@@ -55,6 +55,9 @@ thread_local! {
 struct Visitor<'a> {
     c: &'a Compiled,
     rec: &'a mut Record,
+    /// What the [`Peek`] of the same event found (keys' classes, the
+    /// trace-id), so the full visit neither looks keys up nor parses again.
+    peeked: Option<&'a Peek<'a>>,
 }
 
 /// The sampling decision's inputs, read from an event before any value is
@@ -75,7 +78,14 @@ struct Peek<'a> {
     any: bool,
     /// Keys dropped, by reason (counted if the line is sampled out).
     drops: [u32; 5],
+    /// Each key's class, by its index in the callsite's fields.
+    classes: [Option<Class>; FIELDS],
+    /// The trace-id field, when the event gave it as a string: its parse.
+    trace_str: Option<Option<u128>>,
 }
+
+/// Most fields a tracing callsite has.
+const FIELDS: usize = 32;
 
 /// One entry of the per-thread key cache: (plane, key pointer, key length) → class.
 type CacheEntry = (usize, usize, usize, Class);
@@ -108,13 +118,27 @@ fn classify(c: &Compiled, name: &'static str) -> Class {
 
 impl<'a> Peek<'a> {
     fn new(c: &'a Compiled) -> Self {
-        Self { c, ok: None, err: false, trace: None, unsure: false, any: false, drops: [0; 5] }
+        Self {
+            c,
+            ok: None,
+            err: false,
+            trace: None,
+            unsure: false,
+            any: false,
+            drops: [0; 5],
+            classes: [None; FIELDS],
+            trace_str: None,
+        }
     }
 
     /// The decision field `f` is, if any (`None` also for dropped keys).
     #[inline]
     fn role(&mut self, f: &Field) -> Option<Decides> {
-        match classify(self.c, f.name()) {
+        let class = classify(self.c, f.name());
+        if let Some(c) = self.classes.get_mut(f.index()) {
+            *c = Some(class);
+        }
+        match class {
             Class::Slot(s) => {
                 self.any = true;
                 let s = Some(s);
@@ -177,7 +201,11 @@ impl Visit for Peek<'_> {
                 "false" => self.ok = Some(false),
                 _ => self.unsure = true,
             },
-            Some(Decides::Trace) => self.trace = Some(crate::log::validate::parse_trace_id(v)),
+            Some(Decides::Trace) => {
+                let t = crate::log::validate::parse_trace_id(v);
+                self.trace = Some(t);
+                self.trace_str = Some(t);
+            }
             None => {}
         }
     }
@@ -198,15 +226,15 @@ impl Visit for Peek<'_> {
     }
 }
 
-impl Visitor<'_> {
-    #[inline]
-    fn classify(&self, name: &'static str) -> Class {
-        classify(self.c, name)
+impl<'a> Visitor<'a> {
+    fn new(c: &'a Compiled, rec: &'a mut Record) -> Self {
+        Self { c, rec, peeked: None }
     }
 
     #[inline]
     fn slot(&mut self, f: &Field) -> Option<u8> {
-        match self.classify(f.name()) {
+        let peeked = self.peeked.and_then(|p| p.classes.get(f.index()).copied().flatten());
+        match peeked.unwrap_or_else(|| classify(self.c, f.name())) {
             Class::Slot(s) => Some(s),
             Class::Drop(r) => {
                 self.rec.count(r);
@@ -244,7 +272,10 @@ impl fmt::Write for Small {
 impl Visit for Visitor<'_> {
     fn record_str(&mut self, f: &Field, v: &str) {
         if let Some(s) = self.slot(f) {
-            self.rec.set_str(self.c, s, v);
+            match self.peeked.and_then(|p| p.trace_str) {
+                Some(t) if Some(s) == self.c.trace => self.rec.set_trace(s, t),
+                _ => self.rec.set_str(self.c, s, v),
+            }
         }
     }
 
@@ -323,7 +354,7 @@ where
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
         let inner = &self.plane.inner;
         let mut rec = Record::new(Vec::new());
-        attrs.record(&mut Visitor { c: &inner.c, rec: &mut rec });
+        attrs.record(&mut Visitor::new(&inner.c, &mut rec));
         inner.record_span(&mut rec);
         if rec.vals.iter().any(|v| *v != Val::Absent)
             && let Some(span) = ctx.span(id)
@@ -337,11 +368,11 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(sf) = ext.get_mut::<SpanFields>() {
-            values.record(&mut Visitor { c: &inner.c, rec: &mut sf.0 });
+            values.record(&mut Visitor::new(&inner.c, &mut sf.0));
             inner.record_span(&mut sf.0);
         } else {
             let mut rec = Record::new(Vec::new());
-            values.record(&mut Visitor { c: &inner.c, rec: &mut rec });
+            values.record(&mut Visitor::new(&inner.c, &mut rec));
             inner.record_span(&mut rec);
             ext.insert(SpanFields(rec));
         }
@@ -382,7 +413,7 @@ where
             }
         }
         let mut rec = Record::new(SCRATCH.with(Cell::take));
-        event.record(&mut Visitor { c: &inner.c, rec: &mut rec });
+        event.record(&mut Visitor { c: &inner.c, rec: &mut rec, peeked: Some(&peek) });
         if rec.any && kept {
             if let Some(scope) = ctx.event_scope(event) {
                 for span in scope {

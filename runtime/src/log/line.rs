@@ -292,6 +292,16 @@ impl<'p> LogLine<'p> {
         self
     }
 
+    /// Sets any field from a `&'static str` (a route template, a method, a
+    /// token…), checked against the field's type only if the line is kept.
+    #[inline]
+    pub(crate) fn str_static(&mut self, slot: FieldSlot, v: &'static str) -> &mut Self {
+        if let Some((i, s)) = self.slot(slot) {
+            self.put(i, Op::Str(s, v));
+        }
+        self
+    }
+
     /// Sets a Count or HttpStatus field.
     #[inline]
     pub fn u64(&mut self, slot: FieldSlot, v: u64) -> &mut Self {
@@ -336,9 +346,28 @@ impl<'p> LogLine<'p> {
     /// reset, so it may be reused.
     #[inline]
     pub fn emit(&mut self) -> Emitted {
+        self.emit_late(None)
+    }
+
+    /// [`LogLine::emit`], with one borrowed value set last ([`LogLine::str`])
+    /// and only if the line is not sampled out first: a sampled-out line
+    /// never validates or copies it.
+    pub(crate) fn emit_late(&mut self, late: Option<(FieldSlot, &str)>) -> Emitted {
         let Some(inner) = self.inner else { return Emitted::SampledOut };
+        let late = match late {
+            // A value the decision reads is set before it.
+            Some((slot, v)) if [inner.c.outcome, inner.c.err_token, inner.c.trace].contains(&Some(slot.0)) => {
+                self.str(slot, v);
+                None
+            }
+            Some((slot, v)) => self.slot(slot).map(|(_, s)| (s, v)),
+            None => None,
+        };
         let r = match self.rec.take() {
-            Some(rec) => {
+            Some(mut rec) => {
+                if let Some((s, v)) = late {
+                    rec.set_str(&inner.c, s, v);
+                }
                 let r = inner.emit(&rec, None);
                 recycle(rec);
                 r
@@ -350,8 +379,17 @@ impl<'p> LogLine<'p> {
                     }
                     e
                 }
+                Ok(true)
+                    if late.is_none()
+                        && let Some(r) = self.write_direct(inner) =>
+                {
+                    r
+                }
                 Ok(kept) => {
-                    let rec = self.replay(&inner.c);
+                    let mut rec = self.replay(&inner.c);
+                    if let Some((s, v)) = late {
+                        rec.set_str(&inner.c, s, v);
+                    }
                     let r = if kept {
                         if rec.drops != [0; 5] {
                             inner.count_drops(&rec.drops);
@@ -371,6 +409,85 @@ impl<'p> LogLine<'p> {
         self.err_set = false;
         self.trace = None;
         r
+    }
+}
+
+impl LogLine<'_> {
+    /// Validates, formats and queues a kept line straight from its noted
+    /// values, without a [`Record`] (same checks, counts and output as
+    /// [`Op::apply`] and [`Inner::write`]); `None`, having done nothing, when
+    /// a value would need one.
+    fn write_direct(&self, inner: &Inner) -> Option<Emitted> {
+        let c = &inner.c;
+        let ops = self.ops.get(..self.n)?;
+        let mut vals = [(0u8, Val::Absent); DEFER];
+        let mut drops = self.drops;
+        let mut trace = 0u128;
+        for (dst, op) in vals.iter_mut().zip(ops) {
+            let ty = *c.types.get(op.slot() as usize)?;
+            let v = match *op {
+                Op::Str(_, v) => {
+                    let list = match ty {
+                        LogFieldType::Route => c.schema.routes,
+                        LogFieldType::Method => c.schema.methods,
+                        LogFieldType::ErrorToken => c.schema.error_tokens,
+                        _ => return None,
+                    };
+                    validate::index_of(list, v).map_or(Val::Redacted, Val::Index)
+                }
+                Op::U64(_, n) => match ty {
+                    LogFieldType::Count => Val::U64(n),
+                    LogFieldType::HttpStatus if validate::is_http_status(n) => Val::U64(n),
+                    LogFieldType::Timestamp | LogFieldType::Component => return None,
+                    _ => Val::Redacted,
+                },
+                Op::Bool(_, b) => match ty {
+                    LogFieldType::Bool | LogFieldType::Outcome => Val::Bool(b),
+                    LogFieldType::Timestamp | LogFieldType::Component => return None,
+                    _ => Val::Redacted,
+                },
+                Op::Trace(_, Some(t)) => {
+                    trace = t;
+                    Val::Trace
+                }
+                Op::Trace(_, None) => Val::Redacted,
+            };
+            if v == Val::Redacted {
+                drops[Reason::Invalid as usize] += 1;
+            }
+            *dst = (op.slot(), v);
+        }
+        // Schema order; of two values of one slot the later wins (stable sort).
+        let vals = &mut vals[..ops.len()];
+        for i in 1..vals.len() {
+            let mut j = i;
+            while j > 0 && vals[j - 1].0 > vals[j].0 {
+                vals.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        if drops != [0; 5] {
+            inner.count_drops(&drops);
+        }
+        let mut mask = c.plane_mask;
+        for (s, _) in vals.iter() {
+            mask |= 1u32.checked_shl(u32::from(*s)).unwrap_or(0);
+        }
+        Some(inner.write_with(|line| {
+            let mut k = 0;
+            while mask != 0 {
+                let i = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let mut v = Val::Absent;
+                while let Some(&(s, x)) = vals.get(k)
+                    && usize::from(s) == i
+                {
+                    v = x;
+                    k += 1;
+                }
+                line.field(i, v, trace, &[]);
+            }
+        }))
     }
 }
 
@@ -429,6 +546,106 @@ mod tests {
 
     fn plane(s: &'static LogSchema, mem: &MemorySink) -> LogPlane {
         LogPlane::builder(s, "core").memory(mem).build().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    // Every type a typed value can meet, for the direct-formatting property.
+    const MIXED: &[LogField] = &[
+        LogField { name: "at", ty: T::Timestamp, role: Some(R::Ts) },
+        LogField { name: "path", ty: T::Route, role: Some(R::Route) },
+        LogField { name: "verb", ty: T::Method, role: Some(R::Method) },
+        LogField { name: "svc", ty: T::Component, role: Some(R::Component) },
+        LogField { name: "success", ty: T::Outcome, role: Some(R::Ok) },
+        LogField { name: "err", ty: T::ErrorToken, role: Some(R::ErrToken) },
+        LogField { name: "status", ty: T::HttpStatus, role: Some(R::Status) },
+        LogField { name: "took_ms", ty: T::Count, role: Some(R::Latency) },
+        LogField { name: "cached", ty: T::Bool, role: None },
+        LogField { name: "trace", ty: T::TraceId, role: Some(R::TraceId) },
+        LogField { name: "session", ty: T::Id, role: None },
+    ];
+    static MIXED_ALL: LogSchema = LogSchema {
+        fields: MIXED,
+        forbidden: &[],
+        routes: &["/v1/rooms/:id", "/v1/rooms"],
+        error_tokens: &["TIMEOUT"],
+        components: &[],
+        methods: &["GET", "POST"],
+        id_max_len: 64,
+        sampling: SamplingDefaults { success: 1.0, error: 1.0, spike: 1.0, max_override: 1.0, overrides: &[] },
+        self_metrics: &SELF,
+    };
+
+    #[derive(Debug, Clone)]
+    enum Set {
+        Route(&'static str),
+        Method(&'static str),
+        Ok(bool),
+        Err(&'static str),
+        U64(u8, u64),
+        Bool(u8, bool),
+        Trace(u128),
+        TraceId(&'static str),
+    }
+
+    fn set_strategy() -> impl proptest::strategy::Strategy<Value = Set> {
+        use proptest::prelude::*;
+        prop_oneof![
+            proptest::sample::select(vec!["/v1/rooms/:id", "/v1/rooms", "/nope"]).prop_map(Set::Route),
+            proptest::sample::select(vec!["GET", "POST", "BREW"]).prop_map(Set::Method),
+            any::<bool>().prop_map(Set::Ok),
+            proptest::sample::select(vec!["TIMEOUT", "NOPE"]).prop_map(Set::Err),
+            (0u8..13, proptest::sample::select(vec![0u64, 12, 99, 200, 599, 600, u64::MAX]))
+                .prop_map(|(s, v)| Set::U64(s, v)),
+            (0u8..13, any::<bool>()).prop_map(|(s, b)| Set::Bool(s, b)),
+            proptest::sample::select(vec![0u128, 7, u128::MAX]).prop_map(Set::Trace),
+            proptest::sample::select(vec!["4bf92f3577b34da6a3ce929d0e0e4736", "zz"]).prop_map(Set::TraceId),
+        ]
+    }
+
+    fn apply(line: &mut crate::log::LogLine<'_>, sets: &[Set]) {
+        for s in sets {
+            match *s {
+                Set::Route(v) => line.route(v),
+                Set::Method(v) => line.method(v),
+                Set::Ok(b) => line.ok(b),
+                Set::Err(v) => line.err_token(v),
+                Set::U64(slot, v) => line.u64(FieldSlot::new(slot), v),
+                Set::Bool(slot, b) => line.bool(FieldSlot::new(slot), b),
+                Set::Trace(t) => line.trace(t),
+                Set::TraceId(t) => line.trace_id(t),
+            };
+        }
+    }
+
+    fn pinned() -> std::time::SystemTime {
+        std::time::UNIX_EPOCH + Duration::from_millis(1_767_443_696_789)
+    }
+
+    proptest::proptest! {
+        /// A kept line formatted straight from its values writes, and counts,
+        /// exactly what the validated-record path does.
+        #[test]
+        fn direct_formatting_matches_the_record_path(sets in proptest::collection::vec(set_strategy(), 0..12)) {
+            let (direct, record) = (MemorySink::new(), MemorySink::new());
+            let build = |mem: &MemorySink| {
+                LogPlane::builder(&MIXED_ALL, "core").memory(mem).clock(pinned).build().unwrap_or_else(|e| panic!("{e}"))
+            };
+            let (a, b) = (build(&direct), build(&record));
+            let mut line = a.line();
+            apply(&mut line, &sets);
+            let ra = line.emit();
+            // A plane-owned value set first makes the line validate into a record at once.
+            let mut line = b.line();
+            line.str(TS, "x");
+            apply(&mut line, &sets);
+            let rb = line.emit();
+            proptest::prop_assert_eq!(ra, rb);
+            a.flush(Duration::from_secs(5));
+            b.flush(Duration::from_secs(5));
+            proptest::prop_assert_eq!(direct.lines(), record.lines());
+            let (sa, mut sb) = (a.stats(), b.stats());
+            sb.redacted[Reason::Reserved as usize] -= 1;
+            proptest::prop_assert_eq!(sa.redacted, sb.redacted);
+        }
     }
 
     #[test]

@@ -15,12 +15,13 @@ use std::time::{Duration, SystemTime};
 use tracing::Level;
 
 use crate::flags::Flags;
-use crate::log::record::{Compiled, Reason, Record};
+use crate::log::record::{Compiled, LineOut, Reason, Record, Val};
 use crate::log::sampler::{EffectiveRates, Rates, Sampler};
 use crate::log::schema::LogSchema;
 use crate::log::time;
 use crate::log::validate;
 use crate::log::writer::{self, FileSink, LineSink, MemorySink, Push, Queue, StdoutSink};
+use crate::metrics::register_counter;
 
 /// Why a plane could not be built.
 #[derive(Debug)]
@@ -157,6 +158,8 @@ impl LogPlaneBuilder {
                 warnings: Mutex::new(warnings),
                 clock: self.clock,
                 redacted: Default::default(),
+                redacted_keys: Reason::ALL.map(|r| self.schema.self_metrics.log_redacted.key(&[r.as_str()])),
+                dropped_key: self.schema.self_metrics.log_dropped.key(&[writer::QUEUE_FULL]),
             }),
         })
     }
@@ -182,6 +185,11 @@ pub(crate) struct Inner {
     warnings: Mutex<Vec<String>>,
     clock: fn() -> SystemTime,
     redacted: [AtomicU64; 5],
+    /// The `log_redacted` self-metric's key per [`Reason`] and the
+    /// `log_dropped` one's, built once (a line counting a redaction only
+    /// asks the recorder in force for the counter).
+    redacted_keys: [::metrics::Key; 5],
+    dropped_key: ::metrics::Key,
 }
 
 thread_local! {
@@ -203,12 +211,11 @@ pub enum Emitted {
 
 impl Inner {
     pub(crate) fn count_drops(&self, drops: &[u32; 5]) {
-        let m = &self.c.schema.self_metrics.log_redacted;
         for r in Reason::ALL {
             let n = u64::from(drops[r as usize]);
             if n > 0 {
                 self.redacted[r as usize].fetch_add(n, Ordering::Relaxed);
-                m.counter(&[r.as_str()]).increment(n);
+                register_counter(&self.redacted_keys[r as usize]).increment(n);
             }
         }
     }
@@ -288,17 +295,31 @@ impl Inner {
 
     /// Formats and queues a line already kept (its redactions counted).
     pub(crate) fn write(&self, rec: &Record) -> Emitted {
+        self.write_with(|line| {
+            for (i, v) in rec.vals.iter().enumerate().take(self.c.schema.fields.len()) {
+                if *v != Val::Absent || self.c.plane_mask & (1 << i) != 0 {
+                    line.field(i, *v, rec.trace, rec.bytes(*v));
+                }
+            }
+        })
+    }
+
+    /// Formats a kept line (`fields` writes its fields in schema order,
+    /// the plane-owned ones included) and queues it.
+    #[inline]
+    pub(crate) fn write_with(&self, fields: impl FnOnce(&mut LineOut<'_>)) -> Emitted {
         let (ts, day) = time::rfc3339((self.clock)());
         let mut out = OUT.with(std::cell::Cell::take);
         out.clear();
-        rec.format(&self.c, &ts, &mut out);
+        let mut line = LineOut::new(&self.c, &ts, &mut out);
+        fields(&mut line);
+        line.finish();
         let pushed = self.queue.push(day, &out);
         OUT.with(|c| c.set(out));
         match pushed {
             Push::Queued => Emitted::Queued,
             Push::Dropped => {
-                let m = &self.c.schema.self_metrics.log_dropped;
-                m.counter(&[writer::QUEUE_FULL]).increment(1);
+                register_counter(&self.dropped_key).increment(1);
                 Emitted::Dropped
             }
         }

@@ -68,8 +68,13 @@ pub(crate) struct Compiled {
     pub trace: Option<u8>,
     pub route: Option<u8>,
     pub method: Option<u8>,
+    /// Bit `i` set: field `i` is plane-owned (ts, component), on every line.
+    pub plane_mask: u32,
     /// Field index by [`bucket`] of its name: [`NONE`], [`AMBIGUOUS`] or the index.
     buckets: [u8; 256],
+    /// `,"name":` of every field, back to back; `key_at[i]` is field `i`'s range.
+    keys: Box<[u8]>,
+    key_at: [(u16, u16); MAX_FIELDS],
 }
 
 const NONE: u8 = 0xff;
@@ -99,12 +104,26 @@ impl Compiled {
         }
         let role = |ty| schema.role_slot(ty).map(|s: FieldSlot| s.0);
         let mut buckets = [NONE; 256];
+        let mut keys = Vec::new();
+        let mut key_at = [(0u16, 0u16); MAX_FIELDS];
+        let mut plane_mask = 0u32;
         for (i, f) in schema.fields.iter().enumerate().take(MAX_FIELDS) {
             let b = &mut buckets[bucket(f.name)];
             *b = if *b == NONE { i as u8 } else { AMBIGUOUS };
+            let start = keys.len();
+            keys.extend_from_slice(b",\"");
+            keys.extend_from_slice(f.name.as_bytes());
+            keys.extend_from_slice(b"\":");
+            key_at[i] = (u16::try_from(start).unwrap_or(u16::MAX), u16::try_from(keys.len() - start).unwrap_or(0));
+            if matches!(f.ty, LogFieldType::Timestamp | LogFieldType::Component) {
+                plane_mask |= 1 << i;
+            }
         }
         Self {
             buckets,
+            keys: keys.into_boxed_slice(),
+            key_at,
+            plane_mask,
             schema,
             component,
             types,
@@ -143,6 +162,14 @@ impl Compiled {
             LogFieldType::Timestamp | LogFieldType::Component => Class::Drop(Reason::Reserved),
             _ => Class::Slot(i as u8),
         }
+    }
+
+    /// `,"name":` of field `i`, without the comma for the line's first field.
+    #[inline]
+    fn key(&self, i: usize, first: bool) -> &[u8] {
+        let (start, len) = self.key_at.get(i).copied().unwrap_or_default();
+        let k = self.keys.get(usize::from(start)..usize::from(start) + usize::from(len)).unwrap_or_default();
+        if first { k.get(1..).unwrap_or_default() } else { k }
     }
 
     #[cold]
@@ -227,6 +254,19 @@ impl Record {
                 None => Val::Redacted,
             },
             LogFieldType::Id | LogFieldType::Name => Val::Redacted,
+        };
+        self.put(slot, v);
+    }
+
+    /// Sets the TraceId slot from its parse (`None`: not a trace-id), as
+    /// [`Record::set_str`] would from its text.
+    pub fn set_trace(&mut self, slot: u8, t: Option<u128>) {
+        let v = match t {
+            Some(t) => {
+                self.trace = t;
+                Val::Trace
+            }
+            None => Val::Redacted,
         };
         self.put(slot, v);
     }
@@ -321,52 +361,66 @@ impl Record {
             _ => &[],
         }
     }
+}
 
-    /// Appends the line as one JSON object and a newline. Every value was
-    /// validated to need no escaping, so bytes are copied as they are.
-    pub fn format(&self, c: &Compiled, ts: &[u8], out: &mut Vec<u8>) {
-        let schema = c.schema;
+/// A line being formatted as one JSON object, one field at a time in schema
+/// order (from a [`Record`], or by typed lines straight from their values).
+/// Every value was validated to need no escaping, so bytes are copied as they are.
+pub(crate) struct LineOut<'a> {
+    c: &'a Compiled,
+    ts: &'a [u8],
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> LineOut<'a> {
+    /// Opens the JSON object; `ts` is the line's timestamp text.
+    #[inline]
+    pub fn new(c: &'a Compiled, ts: &'a [u8], out: &'a mut Vec<u8>) -> Self {
         out.push(b'{');
-        let mut first = true;
-        for (i, f) in schema.fields.iter().enumerate() {
-            let v = self.vals[i];
-            let is_plane = matches!(f.ty, LogFieldType::Timestamp | LogFieldType::Component);
-            if v == Val::Absent && !is_plane {
-                continue;
+        Self { c, ts, out, first: true }
+    }
+
+    /// Appends field `i` with the validated value `v` (a plane-owned field
+    /// writes its own value); `trace` is the line's trace-id, `bytes` the
+    /// bytes of a scratch value.
+    #[inline]
+    pub fn field(&mut self, i: usize, v: Val, trace: u128, bytes: &[u8]) {
+        let Some(f) = self.c.schema.fields.get(i) else { return };
+        let out = &mut *self.out;
+        out.extend_from_slice(self.c.key(i, self.first));
+        self.first = false;
+        match (f.ty, v) {
+            (LogFieldType::Timestamp, _) => quoted(out, self.ts),
+            (LogFieldType::Component, _) => quoted(out, self.c.component.as_bytes()),
+            (_, Val::Redacted) => quoted(out, REDACTED.as_bytes()),
+            (_, Val::U64(n)) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            (_, Val::Bool(true)) => out.extend_from_slice(b"true"),
+            (_, Val::Bool(false)) => out.extend_from_slice(b"false"),
+            (ty, Val::Index(k)) => {
+                let schema = self.c.schema;
+                let list = match ty {
+                    LogFieldType::Route => schema.routes,
+                    LogFieldType::Method => schema.methods,
+                    _ => schema.error_tokens,
+                };
+                let s = list.get(k as usize).copied().unwrap_or(REDACTED);
+                quoted(out, s.as_bytes());
             }
-            if !first {
-                out.push(b',');
+            (_, Val::Scratch(..)) => quoted(out, bytes),
+            (_, Val::Trace) => {
+                out.push(b'"');
+                out.extend_from_slice(&crate::hex::hex32(trace));
+                out.push(b'"');
             }
-            first = false;
-            out.push(b'"');
-            out.extend_from_slice(f.name.as_bytes());
-            out.extend_from_slice(b"\":");
-            match (f.ty, v) {
-                (LogFieldType::Timestamp, _) => quoted(out, ts),
-                (LogFieldType::Component, _) => quoted(out, c.component.as_bytes()),
-                (_, Val::Redacted) => quoted(out, REDACTED.as_bytes()),
-                (_, Val::U64(n)) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
-                (_, Val::Bool(true)) => out.extend_from_slice(b"true"),
-                (_, Val::Bool(false)) => out.extend_from_slice(b"false"),
-                (ty, Val::Index(k)) => {
-                    let list = match ty {
-                        LogFieldType::Route => schema.routes,
-                        LogFieldType::Method => schema.methods,
-                        _ => schema.error_tokens,
-                    };
-                    let s = list.get(k as usize).copied().unwrap_or(REDACTED);
-                    quoted(out, s.as_bytes());
-                }
-                (_, Val::Scratch(..)) => quoted(out, self.bytes(v)),
-                (_, Val::Trace) => {
-                    out.push(b'"');
-                    write_hex128(out, self.trace);
-                    out.push(b'"');
-                }
-                (_, Val::Absent) => quoted(out, REDACTED.as_bytes()),
-            }
+            (_, Val::Absent) => quoted(out, REDACTED.as_bytes()),
         }
-        out.extend_from_slice(b"}\n");
+    }
+
+    /// Closes the object and ends the line.
+    #[inline]
+    pub fn finish(self) {
+        self.out.extend_from_slice(b"}\n");
     }
 }
 
@@ -374,13 +428,4 @@ fn quoted(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
     out.extend_from_slice(s);
     out.push(b'"');
-}
-
-fn write_hex128(out: &mut Vec<u8>, v: u128) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut b = [0u8; 32];
-    for (i, c) in b.iter_mut().enumerate() {
-        *c = HEX[((v >> (124 - 4 * i)) & 0xf) as usize];
-    }
-    out.extend_from_slice(&b);
 }

@@ -1,5 +1,6 @@
 //! UTC calendar arithmetic for timestamps and daily rotation, without a date crate.
 
+use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A UTC calendar day, counted in days since 1970-01-01.
@@ -50,15 +51,32 @@ pub fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) -> UtcDay {
     day
 }
 
-/// `t` as RFC 3339 UTC with milliseconds, and its day.
+/// `t` as RFC 3339 UTC with milliseconds, and its day. The date and time up to
+/// the second are formatted once per second per thread (lines of the same
+/// second only write their milliseconds).
 pub fn rfc3339(t: SystemTime) -> ([u8; 24], UtcDay) {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
+    let (last, mut b, mut day) = LAST_SECOND.with(Cell::get);
+    if last != secs {
+        day = seconds(&mut b, secs);
+        LAST_SECOND.with(|c| c.set((secs, b, day)));
+    }
+    put(&mut b[20..23], d.subsec_millis());
+    (b, day)
+}
+
+thread_local! {
+    /// The last second [`rfc3339`] formatted on this thread: `(seconds since
+    /// the epoch, its text with `.000Z`, its day)`.
+    static LAST_SECOND: Cell<(u64, [u8; 24], UtcDay)> = const { Cell::new((u64::MAX, [0; 24], UtcDay(0))) };
+}
+
+/// Writes `secs` (since the epoch) as `yyyy-mm-ddThh:mm:ss.000Z` into `b`; its day.
+fn seconds(b: &mut [u8; 24], secs: u64) -> UtcDay {
     let day = UtcDay(u32::try_from(secs / 86_400).unwrap_or(u32::MAX));
     let (y, mo, da) = day.ymd();
     let sod = secs % 86_400;
-    let ms = d.subsec_millis();
-    let mut b = [0u8; 24];
     put(&mut b[0..4], y);
     b[4] = b'-';
     put(&mut b[5..7], mo);
@@ -71,9 +89,9 @@ pub fn rfc3339(t: SystemTime) -> ([u8; 24], UtcDay) {
     b[16] = b':';
     put(&mut b[17..19], u32::try_from(sod % 60).unwrap_or(0));
     b[19] = b'.';
-    put(&mut b[20..23], ms);
+    put(&mut b[20..23], 0);
     b[23] = b'Z';
-    (b, day)
+    day
 }
 
 /// Writes `v` as zero-padded decimal filling `dst`.
@@ -104,5 +122,17 @@ mod tests {
         let day = write_rfc3339(&mut out, t);
         assert_eq!(std::str::from_utf8(&out).ok(), Some("2026-01-03T12:34:56.789Z"));
         assert_eq!(day.ymd(), (2026, 1, 3));
+        // The same second again (cached), the next millisecond, the next second and day.
+        for (ms, text) in [
+            (1_767_443_696_001, "2026-01-03T12:34:56.001Z"),
+            (1_767_443_696_999, "2026-01-03T12:34:56.999Z"),
+            (1_767_443_697_000, "2026-01-03T12:34:57.000Z"),
+            (1_767_484_800_000, "2026-01-04T00:00:00.000Z"),
+            (1_767_443_696_789, "2026-01-03T12:34:56.789Z"),
+        ] {
+            let (b, day) = super::rfc3339(UNIX_EPOCH + Duration::from_millis(ms));
+            assert_eq!(std::str::from_utf8(&b).ok(), Some(text));
+            assert_eq!(day, UtcDay(u32::try_from(ms / 86_400_000).unwrap_or(0)));
+        }
     }
 }

@@ -90,9 +90,14 @@ impl SelfMetric {
 
     /// This counter with `values` for its labels, from the installed recorder.
     pub fn counter(&self, values: &[&'static str]) -> ::metrics::Counter {
-        let key = self.key(values);
-        ::metrics::with_recorder(|r| r.register_counter(&key, &METADATA))
+        register_counter(&self.key(values))
     }
+}
+
+/// The counter `key` (built once, e.g. by [`SelfMetric::key`]) from the
+/// recorder in force (a local one, else the global one).
+pub(crate) fn register_counter(key: &::metrics::Key) -> ::metrics::Counter {
+    ::metrics::with_recorder(|r| r.register_counter(key, &METADATA))
 }
 
 /// Buckets of a histogram the spec does not declare (the Prometheus client defaults).

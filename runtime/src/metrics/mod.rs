@@ -21,6 +21,7 @@ mod family;
 mod histogram;
 mod recorder;
 
+pub(crate) use desc::register_counter;
 pub use desc::{DEFAULT_BUCKETS, MetricDesc, MetricKind, SelfMetric, SelfMetrics, self_metrics, set_self_metrics};
 pub use exposition::CONTENT_TYPE;
 pub use family::{ClosedFamily, Handle, OTHER, OpenFamily, OpenLabel, Row, open_label};
