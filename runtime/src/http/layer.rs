@@ -28,7 +28,7 @@ use crate::http::chaos::chaos_delay;
 use crate::http::error::TokenInfo;
 use crate::http::error_token::{CatchPanic, panic_response, tokenize};
 use crate::http::index::{TraceEntry, TraceIndex};
-use crate::http::limits::{LimitLayer, Limits, MissingToken, Permit};
+use crate::http::limits::{LimitLayer, Limits, MissingToken};
 use crate::http::logging::{RequestLogSlots, log_request};
 use crate::http::metrics::{NoMetrics, RequestMetrics};
 use crate::http::route::{method_label, route_label};
@@ -207,17 +207,39 @@ struct Pending<T> {
     route: &'static str,
     method: Method,
     bytes_in: Option<u64>,
-    /// The concurrency permit, released when the response is ready.
-    permit: Option<Permit>,
+    held: Held<T>,
+}
+
+/// The layer's state, and whether the request holds a concurrency slot of
+/// the limits: given back when the response is ready, or when the request
+/// is dropped before.
+struct Held<T> {
     shared: Arc<Shared<T>>,
+    slot: bool,
+}
+
+impl<T> Held<T> {
+    fn release(&mut self) {
+        if std::mem::take(&mut self.slot)
+            && let Some(l) = &self.shared.limits
+        {
+            l.limits().release();
+        }
+    }
+}
+
+impl<T> Drop for Held<T> {
+    fn drop(&mut self) {
+        self.release();
+    }
 }
 
 pin_project! {
-    /// Where a request is: waiting its chaos delay, in the handler, or
-    /// answered by the limits.
+    /// Where a request is: waiting its chaos delay (rare, so boxed: the
+    /// common future stays small), in the handler, or answered by the limits.
     #[project = StageProj]
     enum Stage<S, F> {
-        Delayed { #[pin] sleep: tokio::time::Sleep, call: Option<(S, Request<Body>)> },
+        Delayed { sleep: Pin<Box<tokio::time::Sleep>>, call: Option<Box<(S, Request<Body>)>> },
         Called { #[pin] fut: CatchPanic<OptionFuture<F>> },
         Answered { resp: Option<Response> },
     }
@@ -281,23 +303,25 @@ where
         let method = req.method().clone();
         let bytes_in = content_length(req.headers()).or_else(|| req.body().size_hint().exact());
         req.extensions_mut().insert(ids);
-        let mut permit = None;
-        let stage = match s.limits.as_ref().map(|l| (l, l.limits().check_request(&req))) {
+        let mut slot = false;
+        // The limits read the clock as of the request's start (no second read).
+        let stage = match s.limits.as_ref().map(|l| (l, l.limits().admit_request(&req, start))) {
             Some((l, Err(rejected))) => Stage::Answered { resp: Some(l.error(rejected).into_response()) },
             admitted => {
-                permit = admitted.and_then(|(_, p)| p.ok());
+                slot = admitted.is_some();
                 match s.chaos.as_deref().and_then(chaos_delay) {
                     None => Stage::Called { fut: call_caught(&mut self.inner, req) },
                     Some(d) => {
                         // The ready service waits with the request; a clone takes its place.
                         let clone = self.inner.clone();
                         let ready = std::mem::replace(&mut self.inner, clone);
-                        Stage::Delayed { sleep: tokio::time::sleep(d), call: Some((ready, req)) }
+                        Stage::Delayed { sleep: Box::pin(tokio::time::sleep(d)), call: Some(Box::new((ready, req))) }
                     }
                 }
             }
         };
-        let pending = Pending { start, ids, cid_header, route, method, bytes_in, permit, shared: Arc::clone(s) };
+        let held = Held { shared: Arc::clone(s), slot };
+        let pending = Pending { start, ids, cid_header, route, method, bytes_in, held };
         ObservabilityFuture { stage, pending: Some(pending) }
     }
 }
@@ -315,8 +339,8 @@ where
         let out = loop {
             match this.stage.as_mut().project() {
                 StageProj::Delayed { sleep, call } => {
-                    std::task::ready!(sleep.poll(cx));
-                    let Some((mut svc, req)) = call.take() else { break Ok(None) };
+                    std::task::ready!(sleep.as_mut().poll(cx));
+                    let Some((mut svc, req)) = call.take().map(|c| *c) else { break Ok(None) };
                     let fut = call_caught(&mut svc, req);
                     this.stage.set(Stage::Called { fut });
                 }
@@ -339,7 +363,7 @@ where
 }
 
 fn finish<T: TokenInfo>(resp: Response, mut p: Pending<T>) -> Response {
-    drop(p.permit.take());
+    p.held.release();
     let (mut resp, info) = tokenize::<T>(resp, &p.ids.correlation_id);
     let h = resp.headers_mut();
     h.insert(TRACEPARENT.clone(), p.ids.trace.traceparent());
@@ -357,7 +381,7 @@ fn finish<T: TokenInfo>(resp: Response, mut p: Pending<T>) -> Response {
         bytes_in: p.bytes_in,
         bytes_out: content_length(resp.headers()).or_else(|| resp.body().size_hint().exact()),
     };
-    let s = &p.shared;
+    let s = &p.held.shared;
     s.metrics.record(p.route, &p.method, code, latency);
     if let Some((plane, slots)) = &s.log {
         log_request(plane, slots, &entry, &p.ids);

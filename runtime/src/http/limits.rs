@@ -364,14 +364,28 @@ pub struct Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        self.limits.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.limits.release();
+    }
+}
+
+/// A concurrency slot taken but not (yet) admitted: given back when dropped.
+struct Unadmitted<'a>(&'a Limits);
+
+impl Drop for Unadmitted<'_> {
+    fn drop(&mut self) {
+        self.0.release();
     }
 }
 
 /// Nanoseconds since the first call (a monotonic clock).
 pub fn monotonic_nanos() -> u64 {
+    nanos_at(Instant::now())
+}
+
+/// [`monotonic_nanos`] at `t` (an instant already read; 0 before the first call).
+fn nanos_at(t: Instant) -> u64 {
     static START: OnceLock<Instant> = OnceLock::new();
-    u64::try_from(START.get_or_init(Instant::now).elapsed().as_nanos()).unwrap_or(u64::MAX)
+    u64::try_from(t.saturating_duration_since(*START.get_or_init(|| t)).as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The limits of one service; share it between the [`LimitLayer`] and `/_health`.
@@ -386,7 +400,8 @@ pub struct Limits {
     max_concurrency: usize,
     in_flight: AtomicUsize,
     backpressure_retry_ms: u64,
-    clock: fn() -> u64,
+    /// The clock a test pinned; `None`: [`monotonic_nanos`].
+    clock: Option<fn() -> u64>,
     metrics: Box<dyn LimitMetrics>,
     tenant_key: Box<dyn KeyExtractor>,
     session_key: Box<dyn KeyExtractor>,
@@ -411,7 +426,7 @@ pub struct LimitsBuilder {
     idle_after: Duration,
     max_concurrency: usize,
     backpressure_retry_ms: u64,
-    clock: fn() -> u64,
+    clock: Option<fn() -> u64>,
     metrics: Box<dyn LimitMetrics>,
     tenant_key: Box<dyn KeyExtractor>,
     session_key: Box<dyn KeyExtractor>,
@@ -493,7 +508,7 @@ impl LimitsBuilder {
 
     /// The clock, in nanoseconds (tests pin it; default [`monotonic_nanos`]).
     pub fn clock(mut self, clock: fn() -> u64) -> Self {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
 
@@ -546,7 +561,7 @@ impl Limits {
             idle_after: Duration::from_secs(60),
             max_concurrency: usize::MAX,
             backpressure_retry_ms: 1000,
-            clock: monotonic_nanos,
+            clock: None,
             metrics: Box::new(NoLimitMetrics),
             tenant_key: Box::new(NoKey),
             session_key: Box::new(HeaderKey(HeaderName::from_static("x-session-type"))),
@@ -563,6 +578,23 @@ impl Limits {
     /// found a full table is labelled [`OTHER`] and counted in
     /// [`Limits::overflowed`].
     pub fn check(self: &Arc<Self>, tenant: Option<&str>, session_type: Option<&str>) -> Result<Permit, Rejection> {
+        self.admit(tenant, session_type, None)?;
+        Ok(Permit { limits: Arc::clone(self) })
+    }
+
+    /// The clock now, or at `at` (an instant the caller read already) when
+    /// the clock is the default one.
+    fn now(&self, at: Option<Instant>) -> u64 {
+        match (self.clock, at) {
+            (Some(clock), _) => clock(),
+            (None, Some(t)) => nanos_at(t),
+            (None, None) => monotonic_nanos(),
+        }
+    }
+
+    /// [`Limits::check`] without the [`Permit`]: on `Ok` the request holds
+    /// one concurrency slot, given back by [`Limits::release`].
+    fn admit(&self, tenant: Option<&str>, session_type: Option<&str>, at: Option<Instant>) -> Result<(), Rejection> {
         // (bucket key, label): the keys of absent and malformed tenants are
         // not IDs, so no tenant can share their bucket by naming itself so.
         let (key, tenant) = match tenant {
@@ -583,13 +615,14 @@ impl Limits {
             Some((label, None)) => (label, self.other_session.as_ref()),
         };
         let prev = self.in_flight.fetch_add(1, Ordering::AcqRel);
-        let permit = Permit { limits: Arc::clone(self) };
+        // Gives the slot back on every way out but admission (a panicking hook included).
+        let slot = Unadmitted(self);
         if prev >= self.max_concurrency {
-            drop(permit);
+            drop(slot);
             self.metrics.backpressure(tenant, session_label);
             return Err(Rejection::Backpressure { retry_after_ms: self.backpressure_retry_ms });
         }
-        let now = (self.clock)();
+        let now = self.now(at);
         let mut label = tenant;
         let mut over = false;
         let mut took_tenant = None;
@@ -618,7 +651,13 @@ impl Limits {
             }
         }
         self.metrics.admitted(label, session_label);
-        Ok(permit)
+        std::mem::forget(slot);
+        Ok(())
+    }
+
+    /// Gives back the concurrency slot of a request [`Limits::admit`] admitted.
+    pub(crate) fn release(&self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Counts a request limited by an overflow bucket; its tenant label.
@@ -635,12 +674,19 @@ impl Limits {
         self.check(self.tenant_key.extract(req), self.session_key.extract(req))
     }
 
+    /// [`Limits::check_request`] for a request that arrived at `at` (the
+    /// default clock reads no time again), without a [`Permit`]: on `Ok` the
+    /// caller gives the slot back with [`Limits::release`].
+    pub(crate) fn admit_request(&self, req: &Request<Body>, at: Instant) -> Result<(), Rejection> {
+        self.admit(self.tenant_key.extract(req), self.session_key.extract(req), Some(at))
+    }
+
     /// Whole tokens the next request of `tenant` would find now (None if
     /// tenants are not limited); asking adds no bucket.
     pub fn tenant_tokens(&self, tenant: &str) -> Option<u32> {
         let k = self.tenant.as_ref()?;
         let key = if is_id(tenant) { tenant } else { INVALID_KEY };
-        Some(k.available(key, self.bound, (self.clock)()))
+        Some(k.available(key, self.bound, self.now(None)))
     }
 
     /// Tenants tracked now, per bucket set (tenant buckets first, then each
@@ -659,7 +705,7 @@ impl Limits {
     /// The `/_health` snapshot: rates, how many buckets are tracked and how
     /// many are empty, and the concurrency in use. No tenant is named.
     pub fn snapshot(&self) -> serde_json::Value {
-        let now = (self.clock)();
+        let now = self.now(None);
         let mut m = serde_json::Map::new();
         let mut c = serde_json::Map::new();
         c.insert("in_flight".to_owned(), self.in_flight().into());
@@ -719,6 +765,13 @@ impl<T> std::fmt::Debug for LimitLayer<T> {
     }
 }
 
+impl<T> LimitLayer<T> {
+    /// The limits it checks.
+    pub fn limits(&self) -> &Arc<Limits> {
+        &self.limits
+    }
+}
+
 impl<T: TokenInfo> LimitLayer<T> {
     /// Answers with the tokens of the roles `rate_limit` and `backpressure`.
     pub fn new(limits: Arc<Limits>) -> Result<Self, MissingToken> {
@@ -729,11 +782,6 @@ impl<T: TokenInfo> LimitLayer<T> {
     /// Answers with these tokens.
     pub fn with_tokens(limits: Arc<Limits>, rate_limit: T, backpressure: T) -> Self {
         Self { limits, rate_limit, backpressure }
-    }
-
-    /// The limits it checks.
-    pub fn limits(&self) -> &Arc<Limits> {
-        &self.limits
     }
 
     /// The error for `r`.
