@@ -388,10 +388,12 @@ where
         let mut peek = Peek::new(&inner.c);
         event.record(&mut peek);
         let mut kept = false;
+        // Whether the event is inside a span (if the peek looked: else assume so).
+        let mut in_span = true;
         if peek.any && !peek.unsure {
-            if peek.open()
-                && let Some(scope) = ctx.event_scope(event)
-            {
+            let scope = if peek.open() { ctx.event_scope(event) } else { None };
+            in_span = scope.is_some() || !peek.open();
+            if let Some(scope) = scope {
                 for span in scope {
                     if let Some(sf) = span.extensions().get::<SpanFields>() {
                         peek.fill(&sf.0);
@@ -415,7 +417,7 @@ where
         let mut rec = Record::new(SCRATCH.with(Cell::take));
         event.record(&mut Visitor { c: &inner.c, rec: &mut rec, peeked: Some(&peek) });
         if rec.any && kept {
-            if let Some(scope) = ctx.event_scope(event) {
+            if in_span && let Some(scope) = ctx.event_scope(event) {
                 for span in scope {
                     if let Some(sf) = span.extensions().get::<SpanFields>() {
                         rec.merge_absent(&sf.0);

@@ -177,7 +177,9 @@ impl<'p> LogLine<'p> {
     #[inline]
     fn put(&mut self, inner: &'p Inner, op: Op) {
         let c = &inner.c;
-        if self.rec.is_none() && self.n < DEFER {
+        if self.rec.is_some() || self.n >= DEFER {
+            self.put_validated(c, op);
+        } else {
             let s = op.slot();
             if matches!(c.types.get(s as usize), Some(LogFieldType::Timestamp | LogFieldType::Component)) {
                 self.drops[Reason::Reserved as usize] += 1;
@@ -199,9 +201,13 @@ impl<'p> LogLine<'p> {
                 *x = op;
                 self.n += 1;
             }
-        } else {
-            op.apply(c, self.full(c));
         }
+    }
+
+    /// Applies one value to the validated record (made now if need be).
+    #[inline(never)]
+    fn put_validated(&mut self, c: &Compiled, op: Op) {
+        op.apply(c, self.full(c));
     }
 
     #[inline]
