@@ -7,6 +7,8 @@ use std::hash::{BuildHasher, Hash, Hasher};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::hex::parse16;
+
 /// The `traceparent` header.
 pub static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// The `x-correlation-id` header.
@@ -82,8 +84,8 @@ impl TraceContext {
         if version == 0xff || (version == 0 && value.len() != 55) || (value.len() > 55 && value[55] != b'-') {
             return None;
         }
-        let trace_id = (hex(&value[3..19])? as u128) << 64 | hex(&value[19..35])? as u128;
-        let parent_id = hex(&value[36..52])?;
+        let trace_id = u128::from(parse16(&value[3..19])?) << 64 | u128::from(parse16(&value[19..35])?);
+        let parent_id = parse16(&value[36..52])?;
         let flags = hex(&value[53..55])? as u8;
         (trace_id != 0 && parent_id != 0).then_some((trace_id, parent_id, flags))
     }
@@ -157,7 +159,7 @@ pub fn parse_trace_id(s: &str) -> Option<u128> {
     if b.len() != 32 {
         return None;
     }
-    let v = (hex(&b[..16])? as u128) << 64 | hex(&b[16..])? as u128;
+    let v = u128::from(parse16(&b[..16])?) << 64 | u128::from(parse16(&b[16..])?);
     (v != 0).then_some(v)
 }
 

@@ -26,27 +26,8 @@ pub fn parse_trace_id(s: &str) -> Option<u128> {
         return None;
     }
     let (hi, lo) = b.split_at(16);
-    let v = (u128::from(hex64(hi)?) << 64) | u128::from(hex64(lo)?);
+    let v = (u128::from(crate::hex::parse16(hi)?) << 64) | u128::from(crate::hex::parse16(lo)?);
     (v != 0).then_some(v)
-}
-
-/// 16 lowercase hex digits to a `u64`.
-#[inline]
-fn hex64(b: &[u8]) -> Option<u64> {
-    let mut v: u64 = 0;
-    let mut bad = false;
-    for &c in b {
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => {
-                bad = true;
-                0
-            }
-        };
-        v = (v << 4) | u64::from(d);
-    }
-    (!bad).then_some(v)
 }
 
 /// Parses a non-negative decimal integer without sign, spaces or leading `+`.
