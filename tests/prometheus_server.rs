@@ -92,14 +92,7 @@ fn prometheus_loads_every_rule_group_and_records_slo_series() {
 /// the generated queries (which match both) read it.
 #[test]
 fn a_renamed_value_is_stored_under_its_old_name() {
-    let dir = root().join("codegen/tests/fixtures/small/spec");
-    let mut inputs = obspec_codegen::load::read_dir(&dir, "spec").expect("read the small fixture");
-    for (file, from, to) in edits::VALUE_RENAME {
-        let input = inputs.iter_mut().find(|i| i.name == format!("spec/{file}")).expect("a fixture file");
-        assert_eq!(input.text.matches(from).count(), 1, "{from} in {file}");
-        input.text = input.text.replacen(from, to, 1);
-    }
-    let loaded = obspec_codegen::check(&inputs).unwrap_or_else(|d| panic!("{}", obspec_codegen::diag::render_all(&d)));
+    let loaded = edited_small(&edits::VALUE_RENAME);
     let files = obspec_codegen::render::all(&loaded);
     let text = |suffix: &str| files.iter().find(|f| f.path.ends_with(suffix)).expect(suffix).contents.clone();
     let rules: Vec<(String, String)> = ["slo-recording.yml", "alerts.yml"]
@@ -138,4 +131,56 @@ fn a_renamed_value_is_stored_under_its_old_name() {
     let widened = "sum by (err) (rate(worker_jobs_total{ok=~\\\"failed|false\\\"}[5m]))";
     assert!(dashboards.contains(widened), "the dashboard query is widened");
     assert_eq!(query("sum(worker_jobs_total{ok=~\"failed|false\"})")[0]["value"][1], (5 * jobs.len()).to_string());
+}
+
+/// A renamed label (`labels[].renamed_from`) on a real scrape: a binary built
+/// before the rename writes only the old name, one built after writes both;
+/// the generated `metric_relabel_configs` copy the old name to the new one,
+/// so grouping by either name sees every series, once.
+#[test]
+fn a_renamed_label_reads_binaries_built_before_the_rename() {
+    let loaded = edited_small(&edits::LABEL_RENAME);
+    let files = obspec_codegen::render::all(&loaded);
+    let config = files.iter().find(|f| f.path == "infra/observability/prometheus.yml").expect("prometheus.yml");
+    let exporter = Exporter::start(|| {
+        "# TYPE api_http_requests_total counter\n\
+         api_http_requests_total{route=\"/old\",method=\"GET\",code=\"200\"} 4\n\
+         api_http_requests_total{route=\"/new\",http_method=\"POST\",method=\"POST\",code=\"200\"} 6\n"
+            .to_owned()
+    });
+    let prom = Prometheus::start_with(&loaded.spec, &config.contents, &[], &exporter.addr);
+    let query = |q: &str| prom.api(&format!("/api/v1/query?query={}", urlencode(q)))["result"].clone();
+    let jobs = loaded.spec.components.len();
+    prom.wait_for(Duration::from_secs(30), |_| {
+        let r = query("count(api_http_requests_total)");
+        if r[0]["value"][1].as_str() == Some((2 * jobs).to_string().as_str()) {
+            Ok(())
+        } else {
+            Err(format!("not every job scraped: {r}"))
+        }
+    });
+    for label in ["http_method", "method"] {
+        let r = query(&format!("sum by ({label}) (api_http_requests_total)"));
+        let mut got: Vec<(String, String)> = r
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["metric"][label].as_str().unwrap_or("").to_owned(), s["value"][1].as_str().unwrap().to_owned()))
+            .collect();
+        got.sort();
+        let want = vec![("GET".to_owned(), (4 * jobs).to_string()), ("POST".to_owned(), (6 * jobs).to_string())];
+        assert_eq!(got, want, "sum by ({label})");
+    }
+}
+
+/// The small fixture spec with `edits` (`(file under spec/, from, to)`), validated.
+fn edited_small(edits: &[(&str, &str, &str)]) -> obspec_codegen::Loaded {
+    let dir = root().join("codegen/tests/fixtures/small/spec");
+    let mut inputs = obspec_codegen::load::read_dir(&dir, "spec").expect("read the small fixture");
+    for (file, from, to) in edits {
+        let input = inputs.iter_mut().find(|i| i.name == format!("spec/{file}")).expect("a fixture file");
+        assert_eq!(input.text.matches(from).count(), 1, "{from} in {file}");
+        input.text = input.text.replacen(from, to, 1);
+    }
+    obspec_codegen::check(&inputs).unwrap_or_else(|d| panic!("{}", obspec_codegen::diag::render_all(&d)))
 }

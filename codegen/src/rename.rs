@@ -23,7 +23,9 @@
 //! select or group by either name keep working and no series is added (the
 //! old name is a function of the new one). An alias series under the same
 //! metric name, as for metrics, would instead be counted twice by every
-//! query that sums over the label.
+//! query that sums over the label. Binaries built before the rename write
+//! only the old name: the generated scrape configs copy it to the new one
+//! where a series lacks it ([`metric_relabel_configs`]).
 //!
 //! A renamed value of a closed label (`labels[].renamed_values`) can have
 //! neither: two values are two series of one metric, so an alias series would
@@ -118,20 +120,32 @@ pub fn renamed_values(spec: &Spec) -> impl Iterator<Item = (&LabelDef, &ValueRen
     spec.labels.iter().flat_map(|l| l.renamed_values.iter().map(move |r| (l, r)))
 }
 
-/// The `metric_relabel_configs` of every scrape job: each renamed value is
-/// stored under its old name while the rename lasts (empty without renames).
+/// The `metric_relabel_configs` of every scrape job while renames last
+/// (empty without them):
+///
+/// - a renamed label is copied from its old name where a series lacks the
+///   new one (binaries built before the rename), so generated queries, which
+///   select and group by the new name, read old binaries too;
+/// - a renamed value is stored under its old name.
 pub fn metric_relabel_configs(spec: &Spec) -> Vec<Value> {
-    renamed_values(spec)
-        .map(|(l, r)| {
-            json!({
-                "source_labels": [l.name],
-                "regex": regex::escape(&r.value),
-                "target_label": l.name,
-                // `$` starts a group reference in a replacement.
-                "replacement": r.renamed_from.replace('$', "$$"),
-            })
+    let labels = renamed_labels(spec).map(|(l, old)| {
+        json!({
+            "source_labels": [l.name, old],
+            "regex": ";(.+)",
+            "target_label": l.name,
+            "replacement": "$1",
         })
-        .collect()
+    });
+    let values = renamed_values(spec).map(|(l, r)| {
+        json!({
+            "source_labels": [l.name],
+            "regex": regex::escape(&r.value),
+            "target_label": l.name,
+            // `$` starts a group reference in a replacement.
+            "replacement": r.renamed_from.replace('$', "$$"),
+        })
+    });
+    labels.chain(values).collect()
 }
 
 /// Adds [`metric_relabel_configs`] to a scrape job, when there are any.

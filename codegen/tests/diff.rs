@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::edits::{VALUE_RENAME, VALUE_REPLACED};
+use common::edits::{LABEL_RENAME, VALUE_RENAME, VALUE_REPLACED};
 use obspec_codegen::diff::{self, Change, Class, Report};
 use obspec_codegen::{Input, Loaded};
 
@@ -289,15 +289,6 @@ fn route_removed_is_breaking_for_the_queries_naming_it() {
     // The latency SLO's `route!~"/_.*"` is a negative matcher: it names no route.
     assert_eq!(c.downstream, strings(&["generated/src/lib.rs routes"]));
 }
-
-const LABEL_RENAME: [(&str, &str, &str); 2] = [
-    (
-        "metrics.yaml",
-        "  - name: method\n    help: \"HTTP method.\"",
-        "  - name: http_method\n    help: \"HTTP method.\"\n    renamed_from: method\n    deprecated: \"2027-01-31\"",
-    ),
-    ("metrics.yaml", "labels: [route, method, code]", "labels: [route, http_method, code]"),
-];
 
 #[test]
 fn label_renamed_is_compatible_with_renamed_from_and_breaking_without() {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::edits::{VALUE_RENAME, VALUE_REPLACED};
+use common::edits::{LABEL_RENAME, VALUE_RENAME, VALUE_REPLACED};
 use common::{expect_only, mutate};
 
 #[test]
@@ -75,16 +75,6 @@ fn a_deprecation_past_its_day_warns_and_the_output_does_not_change() {
     let rules = dropped.iter().find(|f| f.path.ends_with("rules/slo-recording.yml")).expect("rules file");
     assert!(!rules.contents.contains("obspec-aliases"), "no alias group without a rename");
 }
-
-/// `method` renamed to `http_method` in the small fixture (and its one metric).
-const LABEL_RENAME: &[(&str, &str, &str)] = &[
-    (
-        "metrics.yaml",
-        "  - name: method\n    help: \"HTTP method.\"",
-        "  - name: http_method\n    help: \"HTTP method.\"\n    renamed_from: method\n    deprecated: \"2027-01-31\"",
-    ),
-    ("metrics.yaml", "labels: [route, method, code]", "labels: [route, http_method, code]"),
-];
 
 fn with(extra: &[(&'static str, &'static str, &'static str)]) -> Vec<obspec_codegen::Input> {
     let mut edits = LABEL_RENAME.to_vec();

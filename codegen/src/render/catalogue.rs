@@ -186,7 +186,7 @@ fn write_all(o: &mut String, spec: &Spec) -> std::fmt::Result {
     if label_renames {
         writeln!(
             o,
-            "Renamed labels: until the last day, every emitter writes the label under both names with the same value; after it, delete `renamed_from` to stop writing the old one.\n"
+            "Renamed labels: until the last day, every emitter writes the label under both names with the same value, and the scrape configs copy the old name to the new one on series of binaries built before the rename; after it, delete `renamed_from` to stop writing the old one.\n"
         )?;
         writeln!(o, "| old label | new label | last day | metrics |\n|---|---|---|---|")?;
         for (l, old) in crate::rename::renamed_labels(spec) {

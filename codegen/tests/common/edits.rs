@@ -22,3 +22,13 @@ pub const VALUE_REPLACED: [(&str, &str, &str); 3] = [
     VALUE_RENAME[1],
     VALUE_RENAME[2],
 ];
+
+/// Label `method` renamed to `http_method` with `renamed_from` (and its one metric).
+pub const LABEL_RENAME: [(&str, &str, &str); 2] = [
+    (
+        "metrics.yaml",
+        "  - name: method\n    help: \"HTTP method.\"",
+        "  - name: http_method\n    help: \"HTTP method.\"\n    renamed_from: method\n    deprecated: \"2027-01-31\"",
+    ),
+    ("metrics.yaml", "labels: [route, method, code]", "labels: [route, http_method, code]"),
+];
