@@ -1,5 +1,7 @@
 //! Log plane benchmarks, side by side in one run:
-//! - a sampled-out success event (sampling decision included), typed and via tracing;
+//! - a sampled-out success event (sampling decision included), typed and via
+//!   tracing, beside the floor of the tracing path (a layer that does nothing,
+//!   and one that only visits the event's fields);
 //! - an emitted 6-field line through [`ServerBlindLayer`], the typed [`LogLine`]
 //!   path, and `tracing-subscriber`'s JSON layer, all writing to `io::sink`.
 //!
@@ -7,7 +9,7 @@
 //! the other in every round, and prints the median per-round speed-up of each
 //! over the JSON layer (the figure to trust on a shared machine).
 //!
-//! Run: `CARGO_TARGET_DIR=/work/target-runtime cargo bench -p obspec --bench log_plane -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench -p obspec --bench log_plane -- --warm-up-time 1 --measurement-time 2`
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -82,6 +84,27 @@ fn benches(c: &mut Criterion) {
         });
     });
     assert_eq!(spec.stats().queued, 0, "the chosen trace must be sampled out");
+    // The floor any tracing layer pays before it can decide: the dispatch
+    // through the registry with a layer that does nothing, and one that only
+    // visits the event's fields (tracing hands a layer its fields by visitor,
+    // so reading the trace-id means visiting them).
+    for (name, visit) in [("tracing_floor_empty_layer", false), ("tracing_floor_visit_only_layer", true)] {
+        let sub = tracing_subscriber::registry().with(FloorLayer { visit });
+        tracing::subscriber::with_default(sub, || {
+            g.bench_function(format!("sampled_out_success/{name}"), |b| {
+                b.iter(|| {
+                    tracing::info!(
+                        route = "/v1/rooms/:id",
+                        method = "GET",
+                        ok = true,
+                        code = 200u64,
+                        latency_ms = black_box(12u64),
+                        trace_id = trace_hex.as_str()
+                    )
+                })
+            });
+        });
+    }
 
     // 2. Emitted 6-field line.
     let keep = plane(&KEEP_ALL);
@@ -134,6 +157,29 @@ fn benches(c: &mut Criterion) {
     let s = keep.stats();
     eprintln!("emitting plane: queued {} written {} dropped {}", s.queued, s.written, s.dropped);
     paired(&spec, &keep, trace, &trace_hex, code, latency);
+}
+
+/// A layer that does nothing on an event, or only visits its fields: the
+/// floor of the tracing path (`sampled_out_success/tracing_floor_*`).
+struct FloorLayer {
+    visit: bool,
+}
+
+/// A visitor that reads nothing.
+struct NoVisit;
+
+impl tracing::field::Visit for NoVisit {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        black_box((field, value));
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for FloorLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _cx: tracing_subscriber::layer::Context<'_, S>) {
+        if self.visit {
+            event.record(&mut NoVisit);
+        }
+    }
 }
 
 /// The same cases in blocks, one after the other in every round, so machine
