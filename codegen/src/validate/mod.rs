@@ -3,7 +3,7 @@
 //! Each check pushes a located [`Diagnostic`] and carries on, so a spec with a
 //! dozen mistakes gets a dozen diagnostics. One module per spec section, each
 //! with a `fn check(cx)`; adding a section is a model change plus one module
-//! and one line in [`CHECKS`]. The PromQL in SLOs, alerts and dashboards is
+//! and one line in `CHECKS`. The PromQL in SLOs, alerts and dashboards is
 //! checked by [`crate::promql`].
 
 mod alerts;
