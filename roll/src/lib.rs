@@ -16,7 +16,7 @@
 //! location, [`RollOptions::checkpoint_store`] (by default the `checkpoints/` prefix of the
 //! store), so an auditor holds a head the bundle's owner cannot rewrite alone.
 //!
-//! The pieces: [`store`] → [`upload`] → [`roll`] / [`logs`] → [`prune`].
+//! The pieces: [`store`] → [`upload`] → [`roll`](mod@roll) / [`logs`] → [`prune`](mod@prune).
 
 pub mod error;
 pub mod fault;
