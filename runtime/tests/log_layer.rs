@@ -211,3 +211,51 @@ fn the_layer_samples_as_typed_lines_do_before_reading_values() {
     // A sampled-out event's forbidden key is still counted, once per event.
     assert_eq!(lp.stats().redacted(Reason::Forbidden), N as u64);
 }
+
+fn pinned() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_millis(1_767_443_696_789)
+}
+
+proptest::proptest! {
+    /// A kept event formatted straight from its noted values (in no span)
+    /// writes, and counts, exactly what the validated-record path does (taken
+    /// when a span carries fields: here only a route the event overrides).
+    #[test]
+    fn direct_formatting_matches_the_record_path(
+        route in proptest::sample::select(vec!["/v1/rooms/:room_id", "/v1/rooms", "/nope"]),
+        method in proptest::sample::select(vec!["GET", "BREW"]),
+        ok in proptest::bool::ANY,
+        code in proptest::sample::select(vec![0u64, 200, 599, 777]),
+        latency in proptest::sample::select(vec![-5i64, 0, 12]),
+        tenant in proptest::sample::select(vec!["t_01H", "has space", "", "x123456789x123456789x123456789x123456789x123456789x123456789x123456789"]),
+        tool in proptest::sample::select(vec!["search.v2", "Search"]),
+        trace in proptest::sample::select(vec!["4bf92f3577b34da6a3ce929d0e0e4736", "zz", "00000000000000000000000000000000"]),
+        text in proptest::sample::select(vec!["200", "true", "false", "12", "abc"]),
+        float in proptest::sample::select(vec![3.0f64, 2.5, -1.0, f64::NAN]),
+        shape in 0u8..4,
+    ) {
+        let (direct, record) = (MemorySink::new(), MemorySink::new());
+        let build = |m: &MemorySink| {
+            LogPlane::builder(&KEEP_ALL, "core").memory(m).clock(pinned).build().expect("plane")
+        };
+        let (a, b) = (build(&direct), build(&record));
+        let event = || match shape {
+            0 => tracing::info!(
+                route = route, method = method, ok = ok, code = code, latency_ms = latency,
+                tenant = tenant, tool = tool, trace_id = trace
+            ),
+            1 => tracing::info!(route = route, code = text, ok = text, latency_ms = float, tool = text, trace_id = trace),
+            2 => tracing::info!(route = route, prompt = "never", nope = 1, latency_ms = text, tenant = tenant, "free {}", "text"),
+            _ => tracing::info!(route = route, latency_ms = 1u128 << 70, code = -3i128, ok = ok, ok = !ok, tool = tool, tool = "a.b"),
+        };
+        run(&a, event);
+        run(&b, || {
+            let span = tracing::info_span!("request", route = "/v1/rooms");
+            let _g = span.enter();
+            event();
+        });
+        proptest::prop_assert_eq!(direct.lines(), record.lines());
+        proptest::prop_assert_eq!(a.stats().redacted, b.stats().redacted);
+        proptest::prop_assert_eq!(direct.lines().len(), 1);
+    }
+}

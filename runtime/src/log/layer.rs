@@ -8,10 +8,13 @@
 //! `"[redacted]"`. Fields recorded on enclosing spans (for example a request
 //! span carrying `trace_id`) fill the slots the event left empty.
 //!
-//! The sampling decision comes first: a [`Peek`] visit reads only the keys
-//! (through the per-thread key cache) and the outcome, error-token and
-//! trace-id values, the enclosing spans fill in what the event lacks, and a
-//! line the sampler drops is never validated, formatted or given a clock read.
+//! The sampling decision comes first: a [`Peek`] visit classifies the keys
+//! (through the per-thread key cache), reads the outcome, error-token and
+//! trace-id values and notes every other schema value as given, the enclosing
+//! spans fill in what the event lacks, and a line the sampler drops is never
+//! validated, formatted or given a clock read. A kept line no span adds to is
+//! validated and formatted from those notes; otherwise (a span's fields, a
+//! `Debug` value, too many values) a second, full visit builds a [`Record`].
 
 use std::cell::Cell;
 use std::fmt;
@@ -22,8 +25,10 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::log::plane::{Inner, LogPlane};
-use crate::log::record::{Class, Compiled, Record, Val};
+use crate::log::plane::{Emitted, Inner, LogPlane};
+use crate::log::record::{Class, Compiled, Reason, Record, Val};
+use crate::log::schema::LogFieldType;
+use crate::log::validate;
 
 /// The server-blind tracing layer of a [`LogPlane`].
 #[derive(Debug, Clone)]
@@ -82,6 +87,35 @@ struct Peek<'a> {
     classes: [Option<Class>; FIELDS],
     /// The trace-id field, when the event gave it as a string: its parse.
     trace_str: Option<Option<u128>>,
+    /// Every schema value of the event, noted as given (not validated), so a
+    /// kept line can be formatted without a second visit ([`Peek::write_direct`]).
+    notes: [Raw; NOTES],
+    /// The slot of each note.
+    note_slots: [u8; NOTES],
+    n: usize,
+    /// The bytes of noted strings, back to back.
+    buf: [u8; NOTE_BYTES],
+    len: usize,
+    /// Every schema value was noted: the line can be formatted from the notes.
+    direct: bool,
+}
+
+/// Schema values an event may have to be formatted from its notes.
+const NOTES: usize = 8;
+/// Bytes of noted strings an event may have to be formatted from its notes.
+const NOTE_BYTES: usize = 128;
+
+/// A schema value as the event gave it.
+#[derive(Clone, Copy)]
+enum Raw {
+    /// A string, at `start..start + len` of the notes' buffer.
+    Str(u16, u16),
+    U64(u64),
+    /// A value redacted whatever its field (a negative or too large number).
+    Bad,
+    Bool(bool),
+    /// The trace-id field from a string: whether it parsed (the value is `trace_str`).
+    Trace(bool),
 }
 
 /// Most fields a tracing callsite has.
@@ -128,15 +162,174 @@ impl<'a> Peek<'a> {
             drops: [0; 5],
             classes: [None; FIELDS],
             trace_str: None,
+            notes: [Raw::Bad; NOTES],
+            note_slots: [0; NOTES],
+            n: 0,
+            buf: [0; NOTE_BYTES],
+            len: 0,
+            direct: true,
         }
+    }
+
+    /// Notes the value `raw` of slot `s`.
+    #[inline]
+    fn note(&mut self, s: u8, raw: Raw) {
+        match (self.notes.get_mut(self.n), self.note_slots.get_mut(self.n)) {
+            (Some(r), Some(slot)) => {
+                *r = raw;
+                *slot = s;
+                self.n += 1;
+            }
+            _ => self.direct = false,
+        }
+    }
+
+    /// Notes the string `v` of slot `s` (copied into the notes' buffer).
+    #[inline]
+    fn note_str(&mut self, s: u8, v: &str) {
+        let end = self.len + v.len();
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) => {
+                dst.copy_from_slice(v.as_bytes());
+                let raw = Raw::Str(self.len as u16, v.len() as u16);
+                self.len = end;
+                self.note(s, raw);
+            }
+            None => self.direct = false,
+        }
+    }
+
+    /// The slot `f` is, if a schema field, as [`Peek::role`] classified it.
+    #[inline]
+    fn slot_of(&self, f: &Field) -> Option<u8> {
+        match self.classes.get(f.index()).copied().flatten() {
+            Some(Class::Slot(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Notes an unsigned value of `f` (a decision field waits for the full visit).
+    #[inline]
+    fn number(&mut self, f: &Field, raw: Raw) {
+        if self.role(f).is_some() {
+            self.unsure = true;
+        }
+        if let Some(s) = self.slot_of(f) {
+            self.note(s, raw);
+        }
+    }
+
+    /// Validates, formats and queues a kept line straight from its notes,
+    /// without a [`Record`] (same checks, counts and output as the full
+    /// visit and [`Inner::write`]); `None`, having done nothing, when a value
+    /// would need the full visit.
+    fn write_direct(&self, inner: &Inner) -> Option<Emitted> {
+        let c = &inner.c;
+        if !self.direct {
+            return None;
+        }
+        let notes = self.notes.get(..self.n)?;
+        let mut vals = [(0u8, Val::Absent); NOTES];
+        let mut drops = self.drops;
+        let mut trace = 0u128;
+        for ((dst, raw), &s) in vals.iter_mut().zip(notes).zip(&self.note_slots) {
+            let ty = *c.types.get(usize::from(s))?;
+            let v = match *raw {
+                Raw::Str(start, len) => {
+                    let bytes = self.buf.get(usize::from(start)..usize::from(start) + usize::from(len))?;
+                    let v = std::str::from_utf8(bytes).ok()?;
+                    let schema = c.schema;
+                    match ty {
+                        LogFieldType::Route => validate::index_of(schema.routes, v).map_or(Val::Redacted, Val::Index),
+                        LogFieldType::Method => validate::index_of(schema.methods, v).map_or(Val::Redacted, Val::Index),
+                        LogFieldType::ErrorToken => {
+                            validate::index_of(schema.error_tokens, v).map_or(Val::Redacted, Val::Index)
+                        }
+                        LogFieldType::Id if validate::is_id(v, schema.id_max_len) => {
+                            Val::Scratch(u32::from(start), u32::from(len))
+                        }
+                        LogFieldType::Name if validate::is_name(v) => Val::Scratch(u32::from(start), u32::from(len)),
+                        LogFieldType::Id | LogFieldType::Name => Val::Redacted,
+                        LogFieldType::Bool | LogFieldType::Outcome => match v {
+                            "true" => Val::Bool(true),
+                            "false" => Val::Bool(false),
+                            _ => Val::Redacted,
+                        },
+                        LogFieldType::Count | LogFieldType::HttpStatus => match validate::parse_count(v) {
+                            Some(n) => u64_val(ty, n),
+                            None => Val::Redacted,
+                        },
+                        // A second trace-id field, or a plane-owned one: the full visit.
+                        LogFieldType::TraceId | LogFieldType::Timestamp | LogFieldType::Component => return None,
+                    }
+                }
+                Raw::U64(n) => match ty {
+                    LogFieldType::Timestamp | LogFieldType::Component => return None,
+                    _ => u64_val(ty, n),
+                },
+                Raw::Bad => Val::Redacted,
+                Raw::Bool(b) => match ty {
+                    LogFieldType::Bool | LogFieldType::Outcome => Val::Bool(b),
+                    LogFieldType::Timestamp | LogFieldType::Component => return None,
+                    _ => Val::Redacted,
+                },
+                Raw::Trace(true) => {
+                    trace = self.trace_str.flatten()?;
+                    Val::Trace
+                }
+                Raw::Trace(false) => Val::Redacted,
+            };
+            if v == Val::Redacted {
+                drops[Reason::Invalid as usize] += 1;
+            }
+            *dst = (s, v);
+        }
+        // Schema order; of two values of one slot the later wins (stable sort).
+        let vals = &mut vals[..notes.len()];
+        for i in 1..vals.len() {
+            let mut j = i;
+            while j > 0 && vals[j - 1].0 > vals[j].0 {
+                vals.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        if drops != [0; 5] {
+            inner.count_drops(&drops);
+        }
+        let mut mask = c.plane_mask;
+        for (s, _) in vals.iter() {
+            mask |= 1u32.checked_shl(u32::from(*s)).unwrap_or(0);
+        }
+        Some(inner.write_with(|line| {
+            let mut k = 0;
+            while mask != 0 {
+                let i = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let mut v = Val::Absent;
+                while let Some(&(s, x)) = vals.get(k)
+                    && usize::from(s) == i
+                {
+                    v = x;
+                    k += 1;
+                }
+                let bytes = match v {
+                    Val::Scratch(start, len) => {
+                        self.buf.get(start as usize..(start + len) as usize).unwrap_or_default()
+                    }
+                    _ => &[],
+                };
+                line.field(i, v, trace, bytes);
+            }
+        }))
     }
 
     /// The decision field `f` is, if any (`None` also for dropped keys).
     #[inline]
     fn role(&mut self, f: &Field) -> Option<Decides> {
         let class = classify(self.c, f.name());
-        if let Some(c) = self.classes.get_mut(f.index()) {
-            *c = Some(class);
+        match self.classes.get_mut(f.index()) {
+            Some(c) => *c = Some(class),
+            None => self.direct = false,
         }
         match class {
             Class::Slot(s) => {
@@ -186,6 +379,16 @@ impl<'a> Peek<'a> {
     }
 }
 
+/// An unsigned value of a field of type `ty`, as [`Record::set_u64`] checks it.
+#[inline]
+fn u64_val(ty: LogFieldType, n: u64) -> Val {
+    match ty {
+        LogFieldType::Count => Val::U64(n),
+        LogFieldType::HttpStatus if validate::is_http_status(n) => Val::U64(n),
+        _ => Val::Redacted,
+    }
+}
+
 /// A field the sampling decision reads.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Decides {
@@ -205,8 +408,15 @@ impl Visit for Peek<'_> {
                 let t = crate::log::validate::parse_trace_id(v);
                 self.trace = Some(t);
                 self.trace_str = Some(t);
+                if let Some(s) = self.slot_of(f) {
+                    self.note(s, Raw::Trace(t.is_some()));
+                }
+                return;
             }
             None => {}
+        }
+        if let Some(s) = self.slot_of(f) {
+            self.note_str(s, v);
         }
     }
 
@@ -216,12 +426,41 @@ impl Visit for Peek<'_> {
             Some(Decides::Trace) => self.unsure = true,
             None => {}
         }
+        if let Some(s) = self.slot_of(f) {
+            self.note(s, Raw::Bool(v));
+        }
+    }
+
+    fn record_u64(&mut self, f: &Field, v: u64) {
+        self.number(f, Raw::U64(v));
+    }
+
+    fn record_i64(&mut self, f: &Field, v: i64) {
+        self.number(f, u64::try_from(v).map_or(Raw::Bad, Raw::U64));
+    }
+
+    fn record_u128(&mut self, f: &Field, v: u128) {
+        self.number(f, u64::try_from(v).map_or(Raw::Bad, Raw::U64));
+    }
+
+    fn record_i128(&mut self, f: &Field, v: i128) {
+        self.number(f, u64::try_from(v).map_or(Raw::Bad, Raw::U64));
+    }
+
+    fn record_f64(&mut self, f: &Field, v: f64) {
+        // As `Record::set_f64`: only integral, non-negative values pass.
+        let raw =
+            if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1.8e19 { Raw::U64(v as u64) } else { Raw::Bad };
+        self.number(f, raw);
     }
 
     fn record_debug(&mut self, f: &Field, _: &dyn fmt::Debug) {
         // Never formatted here: a decision field in this shape waits for the full visit.
         if self.role(f).is_some() {
             self.unsure = true;
+        }
+        if self.slot_of(f).is_some() {
+            self.direct = false;
         }
     }
 }
@@ -412,6 +651,16 @@ where
                     return;
                 }
                 Ok(k) => kept = k,
+            }
+            // A kept line no span adds to is formatted from the notes.
+            if kept
+                && !(in_span
+                    && ctx.event_scope(event).is_some_and(|scope| {
+                        scope.into_iter().any(|span| span.extensions().get::<SpanFields>().is_some())
+                    }))
+                && peek.write_direct(inner).is_some()
+            {
+                return;
             }
         }
         let mut rec = Record::new(SCRATCH.with(Cell::take));
