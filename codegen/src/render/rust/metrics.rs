@@ -455,7 +455,7 @@ pub fn module(spec: &Spec) -> TokenStream {
         ///
         /// Each returns a handle of the `metrics` facade, registered once per label
         /// combination against the recorder installed at first use (install
-        /// [`install`] or any `metrics` recorder first) and then cached: closed labels
+        /// [`install`](crate::metrics::install) or any `metrics` recorder first) and then cached: closed labels
         /// are enums indexing a fixed array, open labels (`&str`) are bounded and fold
         /// into `other` past their `max_values`.
         ///
