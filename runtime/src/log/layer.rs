@@ -21,7 +21,7 @@ use std::fmt;
 
 use tracing::field::{Field, Visit};
 use tracing::span;
-use tracing::{Event, Subscriber};
+use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -83,7 +83,8 @@ struct Peek<'a> {
     any: bool,
     /// Keys dropped, by reason (counted if the line is sampled out).
     drops: [u32; 5],
-    /// Each key's class, by its index in the callsite's fields.
+    /// Each key's class, by its index in the callsite's fields (from the
+    /// callsite cache; a key it lacks is classified as it is visited).
     classes: [Option<Class>; FIELDS],
     /// The trace-id field, when the event gave it as a string: its parse.
     trace_str: Option<Option<u128>>,
@@ -131,6 +132,40 @@ thread_local! {
     /// Tracing keys are `&'static str` owned by their callsite, so a key's
     /// address identifies it: a hit skips every string comparison.
     static KEYS: [Cell<CacheEntry>; CACHE] = const { [const { Cell::new(EMPTY) }; CACHE] };
+}
+
+/// One entry of the per-thread callsite cache: (plane, callsite metadata) →
+/// the class of each of its keys, by index.
+type SiteEntry = (usize, usize, [Option<Class>; FIELDS]);
+
+const SITES: usize = 32;
+
+thread_local! {
+    /// A callsite's metadata is `'static`, so its address identifies it (and
+    /// its keys): a hit classifies every key of an event at once.
+    static SITE_CLASSES: [Cell<SiteEntry>; SITES] = const { [const { Cell::new((0, 0, [None; FIELDS])) }; SITES] };
+}
+
+/// The classes of a callsite's keys, through the per-thread callsite cache.
+#[inline]
+fn site_classes(c: &Compiled, meta: &'static Metadata<'static>) -> [Option<Class>; FIELDS] {
+    let plane = c as *const Compiled as usize;
+    let site = meta as *const Metadata<'static> as usize;
+    let i = ((site >> 4) ^ (site >> 12) ^ (plane >> 4)) % SITES;
+    SITE_CLASSES.with(|sites| {
+        let e = sites[i].get();
+        if e.0 == plane && e.1 == site {
+            return e.2;
+        }
+        let mut classes = [None; FIELDS];
+        for f in meta.fields() {
+            if let Some(x) = classes.get_mut(f.index()) {
+                *x = Some(classify(c, f.name()));
+            }
+        }
+        sites[i].set((plane, site, classes));
+        classes
+    })
 }
 
 /// The class of a tracing key, through the per-thread cache.
@@ -326,11 +361,14 @@ impl<'a> Peek<'a> {
     /// The decision field `f` is, if any (`None` also for dropped keys).
     #[inline]
     fn role(&mut self, f: &Field) -> Option<Decides> {
-        let class = classify(self.c, f.name());
-        match self.classes.get_mut(f.index()) {
-            Some(c) => *c = Some(class),
-            None => self.direct = false,
-        }
+        let class = match self.classes.get_mut(f.index()) {
+            Some(Some(c)) => *c,
+            Some(c) => *c.insert(classify(self.c, f.name())),
+            None => {
+                self.direct = false;
+                classify(self.c, f.name())
+            }
+        };
         match class {
             Class::Slot(s) => {
                 self.any = true;
@@ -625,6 +663,7 @@ where
         }
         // The sampling decision first, from the keys and three values only.
         let mut peek = Peek::new(&inner.c);
+        peek.classes = site_classes(&inner.c, event.metadata());
         event.record(&mut peek);
         let mut kept = false;
         // Whether the event is inside a span (if the peek looked: else assume so).
