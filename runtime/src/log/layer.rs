@@ -186,6 +186,7 @@ fn classify(c: &Compiled, name: &'static str) -> Class {
 }
 
 impl<'a> Peek<'a> {
+    #[inline]
     fn new(c: &'a Compiled) -> Self {
         Self {
             c,
@@ -272,25 +273,29 @@ impl<'a> Peek<'a> {
             let v = match *raw {
                 Raw::Str(start, len) => {
                     let bytes = self.buf.get(usize::from(start)..usize::from(start) + usize::from(len))?;
-                    let v = std::str::from_utf8(bytes).ok()?;
+                    // The bytes of a `&str`: compared as bytes, read as text only to check an ID, name or number.
+                    let text = || std::str::from_utf8(bytes).ok();
                     let schema = c.schema;
+                    let index = |list: &[&str]| {
+                        list.iter()
+                            .position(|x| x.as_bytes() == bytes)
+                            .and_then(|i| u16::try_from(i).ok())
+                            .map_or(Val::Redacted, Val::Index)
+                    };
+                    let scratch = Val::Scratch(u32::from(start), u32::from(len));
                     match ty {
-                        LogFieldType::Route => validate::index_of(schema.routes, v).map_or(Val::Redacted, Val::Index),
-                        LogFieldType::Method => validate::index_of(schema.methods, v).map_or(Val::Redacted, Val::Index),
-                        LogFieldType::ErrorToken => {
-                            validate::index_of(schema.error_tokens, v).map_or(Val::Redacted, Val::Index)
-                        }
-                        LogFieldType::Id if validate::is_id(v, schema.id_max_len) => {
-                            Val::Scratch(u32::from(start), u32::from(len))
-                        }
-                        LogFieldType::Name if validate::is_name(v) => Val::Scratch(u32::from(start), u32::from(len)),
+                        LogFieldType::Route => index(schema.routes),
+                        LogFieldType::Method => index(schema.methods),
+                        LogFieldType::ErrorToken => index(schema.error_tokens),
+                        LogFieldType::Id if validate::is_id(text()?, schema.id_max_len) => scratch,
+                        LogFieldType::Name if validate::is_name(text()?) => scratch,
                         LogFieldType::Id | LogFieldType::Name => Val::Redacted,
-                        LogFieldType::Bool | LogFieldType::Outcome => match v {
-                            "true" => Val::Bool(true),
-                            "false" => Val::Bool(false),
+                        LogFieldType::Bool | LogFieldType::Outcome => match bytes {
+                            b"true" => Val::Bool(true),
+                            b"false" => Val::Bool(false),
                             _ => Val::Redacted,
                         },
-                        LogFieldType::Count | LogFieldType::HttpStatus => match validate::parse_count(v) {
+                        LogFieldType::Count | LogFieldType::HttpStatus => match validate::parse_count(text()?) {
                             Some(n) => u64_val(ty, n),
                             None => Val::Redacted,
                         },
