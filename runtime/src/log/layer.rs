@@ -296,7 +296,7 @@ impl<'a> Peek<'a> {
                             _ => Val::Redacted,
                         },
                         LogFieldType::Count | LogFieldType::HttpStatus => match validate::parse_count(text()?) {
-                            Some(n) => u64_val(ty, n),
+                            Some(n) => Val::of_u64(ty, n),
                             None => Val::Redacted,
                         },
                         // A second trace-id field, or a plane-owned one: the full visit.
@@ -305,13 +305,12 @@ impl<'a> Peek<'a> {
                 }
                 Raw::U64(n) => match ty {
                     LogFieldType::Timestamp | LogFieldType::Component => return None,
-                    _ => u64_val(ty, n),
+                    _ => Val::of_u64(ty, n),
                 },
                 Raw::Bad => Val::Redacted,
                 Raw::Bool(b) => match ty {
-                    LogFieldType::Bool | LogFieldType::Outcome => Val::Bool(b),
                     LogFieldType::Timestamp | LogFieldType::Component => return None,
-                    _ => Val::Redacted,
+                    _ => Val::of_bool(ty, b),
                 },
                 Raw::Trace(true) => {
                     trace = self.trace_str.flatten()?;
@@ -324,42 +323,11 @@ impl<'a> Peek<'a> {
             }
             *dst = (s, v);
         }
-        // Schema order; of two values of one slot the later wins (stable sort).
         let vals = &mut vals[..notes.len()];
-        for i in 1..vals.len() {
-            let mut j = i;
-            while j > 0 && vals[j - 1].0 > vals[j].0 {
-                vals.swap(j - 1, j);
-                j -= 1;
-            }
-        }
-        if drops != [0; 5] {
-            inner.count_drops(&drops);
-        }
-        let mut mask = c.plane_mask;
-        for (s, _) in vals.iter() {
-            mask |= 1u32.checked_shl(u32::from(*s)).unwrap_or(0);
-        }
-        Some(inner.write_with(|line| {
-            let mut k = 0;
-            while mask != 0 {
-                let i = mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                let mut v = Val::Absent;
-                while let Some(&(s, x)) = vals.get(k)
-                    && usize::from(s) == i
-                {
-                    v = x;
-                    k += 1;
-                }
-                let bytes = match v {
-                    Val::Scratch(start, len) => {
-                        self.buf.get(start as usize..(start + len) as usize).unwrap_or_default()
-                    }
-                    _ => &[],
-                };
-                line.field(i, v, trace, bytes);
-            }
+        let buf = &self.buf;
+        Some(inner.write_noted(vals, &drops, trace, |v| match v {
+            Val::Scratch(start, len) => buf.get(start as usize..(start + len) as usize).unwrap_or_default(),
+            _ => &[],
         }))
     }
 
@@ -419,16 +387,6 @@ impl<'a> Peek<'a> {
         (self.c.outcome.is_some() && self.ok.is_none())
             || (self.c.err_token.is_some() && !self.err)
             || (self.c.trace.is_some() && self.trace.is_none())
-    }
-}
-
-/// An unsigned value of a field of type `ty`, as [`Record::set_u64`] checks it.
-#[inline]
-fn u64_val(ty: LogFieldType, n: u64) -> Val {
-    match ty {
-        LogFieldType::Count => Val::U64(n),
-        LogFieldType::HttpStatus if validate::is_http_status(n) => Val::U64(n),
-        _ => Val::Redacted,
     }
 }
 

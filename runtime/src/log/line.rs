@@ -442,15 +442,12 @@ impl LogLine<'_> {
                     validate::index_of(list, v).map_or(Val::Redacted, Val::Index)
                 }
                 Op::U64(_, n) => match ty {
-                    LogFieldType::Count => Val::U64(n),
-                    LogFieldType::HttpStatus if validate::is_http_status(n) => Val::U64(n),
                     LogFieldType::Timestamp | LogFieldType::Component => return None,
-                    _ => Val::Redacted,
+                    _ => Val::of_u64(ty, n),
                 },
                 Op::Bool(_, b) => match ty {
-                    LogFieldType::Bool | LogFieldType::Outcome => Val::Bool(b),
                     LogFieldType::Timestamp | LogFieldType::Component => return None,
-                    _ => Val::Redacted,
+                    _ => Val::of_bool(ty, b),
                 },
                 Op::Trace(_, Some(t)) => {
                     trace = t;
@@ -463,37 +460,8 @@ impl LogLine<'_> {
             }
             *dst = (op.slot(), v);
         }
-        // Schema order; of two values of one slot the later wins (stable sort).
         let vals = &mut vals[..ops.len()];
-        for i in 1..vals.len() {
-            let mut j = i;
-            while j > 0 && vals[j - 1].0 > vals[j].0 {
-                vals.swap(j - 1, j);
-                j -= 1;
-            }
-        }
-        if drops != [0; 5] {
-            inner.count_drops(&drops);
-        }
-        let mut mask = c.plane_mask;
-        for (s, _) in vals.iter() {
-            mask |= 1u32.checked_shl(u32::from(*s)).unwrap_or(0);
-        }
-        Some(inner.write_with(|line| {
-            let mut k = 0;
-            while mask != 0 {
-                let i = mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                let mut v = Val::Absent;
-                while let Some(&(s, x)) = vals.get(k)
-                    && usize::from(s) == i
-                {
-                    v = x;
-                    k += 1;
-                }
-                line.field(i, v, trace, &[]);
-            }
-        }))
+        Some(inner.write_noted(vals, &drops, trace, |_| &[]))
     }
 }
 

@@ -304,6 +304,50 @@ impl Inner {
         })
     }
 
+    /// Formats and queues a kept line from validated `(slot, value)` pairs in
+    /// the order they were noted (of two values of one slot the later wins),
+    /// after counting `drops`; `bytes` reads a [`Val::Scratch`] value. The
+    /// direct path of typed lines and of the tracing layer, without a [`Record`].
+    #[inline]
+    pub(crate) fn write_noted<'b>(
+        &self,
+        vals: &mut [(u8, Val)],
+        drops: &[u32; 5],
+        trace: u128,
+        bytes: impl Fn(Val) -> &'b [u8],
+    ) -> Emitted {
+        // Schema order, stable (insertion sort: at most a few values).
+        for i in 1..vals.len() {
+            let mut j = i;
+            while j > 0 && vals[j - 1].0 > vals[j].0 {
+                vals.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        if *drops != [0; 5] {
+            self.count_drops(drops);
+        }
+        let mut mask = self.c.plane_mask;
+        for (s, _) in vals.iter() {
+            mask |= 1u32.checked_shl(u32::from(*s)).unwrap_or(0);
+        }
+        self.write_with(|line| {
+            let mut k = 0;
+            while mask != 0 {
+                let i = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let mut v = Val::Absent;
+                while let Some(&(s, x)) = vals.get(k)
+                    && usize::from(s) == i
+                {
+                    v = x;
+                    k += 1;
+                }
+                line.field(i, v, trace, bytes(v));
+            }
+        })
+    }
+
     /// Formats a kept line (`fields` writes its fields in schema order,
     /// the plane-owned ones included) and queues it.
     #[inline]

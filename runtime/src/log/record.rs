@@ -57,6 +57,27 @@ pub(crate) enum Val {
     Trace,
 }
 
+impl Val {
+    /// A number noted for a field of type `ty`: a count, or an HTTP status in range.
+    #[inline]
+    pub(crate) fn of_u64(ty: LogFieldType, n: u64) -> Val {
+        match ty {
+            LogFieldType::Count => Val::U64(n),
+            LogFieldType::HttpStatus if validate::is_http_status(n) => Val::U64(n),
+            _ => Val::Redacted,
+        }
+    }
+
+    /// A boolean noted for a field of type `ty`.
+    #[inline]
+    pub(crate) fn of_bool(ty: LogFieldType, b: bool) -> Val {
+        match ty {
+            LogFieldType::Bool | LogFieldType::Outcome => Val::Bool(b),
+            _ => Val::Redacted,
+        }
+    }
+}
+
 /// The schema with role slots resolved once at plane build.
 #[derive(Debug)]
 pub(crate) struct Compiled {
@@ -278,9 +299,7 @@ impl Record {
                 self.count(Reason::Reserved);
                 return;
             }
-            LogFieldType::Count => Val::U64(n),
-            LogFieldType::HttpStatus if validate::is_http_status(n) => Val::U64(n),
-            _ => Val::Redacted,
+            ty => Val::of_u64(ty, n),
         };
         self.put(slot, v);
     }
@@ -305,12 +324,11 @@ impl Record {
     /// Sets a slot from a boolean.
     pub fn set_bool(&mut self, c: &Compiled, slot: u8, b: bool) {
         let v = match c.types[slot as usize] {
-            LogFieldType::Bool | LogFieldType::Outcome => Val::Bool(b),
             LogFieldType::Timestamp | LogFieldType::Component => {
                 self.count(Reason::Reserved);
                 return;
             }
-            _ => Val::Redacted,
+            ty => Val::of_bool(ty, b),
         };
         self.put(slot, v);
     }
