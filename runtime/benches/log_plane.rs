@@ -23,6 +23,34 @@ use tracing_subscriber::layer::SubscriberExt;
 mod log_fixture;
 use log_fixture::{BLUEPRINT as SPEC, KEEP_ALL};
 
+/// The 6-field success event every tracing case emits (the bench's one shape).
+macro_rules! six_fields {
+    ($trace_hex:expr) => {
+        tracing::info!(
+            route = "/v1/rooms/:id",
+            method = "GET",
+            ok = true,
+            code = 200u64,
+            latency_ms = black_box(12u64),
+            trace_id = $trace_hex
+        )
+    };
+}
+
+/// The same 6-field success line as a typed line.
+#[inline(always)]
+fn typed_line(plane: &LogPlane, trace: u128, code: FieldSlot, latency: FieldSlot) -> obspec::log::Emitted {
+    plane
+        .line()
+        .route(black_box("/v1/rooms/:id"))
+        .method("GET")
+        .ok(true)
+        .u64(code, 200)
+        .u64(latency, black_box(12))
+        .trace(black_box(trace))
+        .emit()
+}
+
 fn code_slot() -> FieldSlot {
     SPEC.role(obspec::log::LogRole::Status).expect("status field")
 }
@@ -55,33 +83,11 @@ fn benches(c: &mut Criterion) {
     // 1. Sampled-out success (1% spec rate; this trace-id is not in the 1%).
     let spec = plane(&SPEC);
     g.bench_function("sampled_out_success/typed_line", |b| {
-        b.iter(|| {
-            black_box(
-                spec.line()
-                    .route(black_box("/v1/rooms/:id"))
-                    .method("GET")
-                    .ok(true)
-                    .u64(code, 200)
-                    .u64(latency, black_box(12))
-                    .trace(black_box(trace))
-                    .emit(),
-            )
-        })
+        b.iter(|| black_box(typed_line(&spec, trace, code, latency)))
     });
     let sub = tracing_subscriber::registry().with(spec.layer());
     tracing::subscriber::with_default(sub, || {
-        g.bench_function("sampled_out_success/tracing_layer", |b| {
-            b.iter(|| {
-                tracing::info!(
-                    route = "/v1/rooms/:id",
-                    method = "GET",
-                    ok = true,
-                    code = 200u64,
-                    latency_ms = black_box(12u64),
-                    trace_id = trace_hex.as_str()
-                )
-            })
-        });
+        g.bench_function("sampled_out_success/tracing_layer", |b| b.iter(|| six_fields!(trace_hex.as_str())));
     });
     assert_eq!(spec.stats().queued, 0, "the chosen trace must be sampled out");
     // The floor any tracing layer pays before it can decide: the dispatch
@@ -91,18 +97,7 @@ fn benches(c: &mut Criterion) {
     for (name, visit) in [("tracing_floor_empty_layer", false), ("tracing_floor_visit_only_layer", true)] {
         let sub = tracing_subscriber::registry().with(FloorLayer { visit });
         tracing::subscriber::with_default(sub, || {
-            g.bench_function(format!("sampled_out_success/{name}"), |b| {
-                b.iter(|| {
-                    tracing::info!(
-                        route = "/v1/rooms/:id",
-                        method = "GET",
-                        ok = true,
-                        code = 200u64,
-                        latency_ms = black_box(12u64),
-                        trace_id = trace_hex.as_str()
-                    )
-                })
-            });
+            g.bench_function(format!("sampled_out_success/{name}"), |b| b.iter(|| six_fields!(trace_hex.as_str())));
         });
     }
 
@@ -110,47 +105,12 @@ fn benches(c: &mut Criterion) {
     let keep = plane(&KEEP_ALL);
     let sub = tracing_subscriber::registry().with(keep.layer());
     tracing::subscriber::with_default(sub, || {
-        g.bench_function("emit_6_fields/server_blind_layer", |b| {
-            b.iter(|| {
-                tracing::info!(
-                    route = "/v1/rooms/:id",
-                    method = "GET",
-                    ok = true,
-                    code = 200u64,
-                    latency_ms = black_box(12u64),
-                    trace_id = trace_hex.as_str()
-                )
-            })
-        });
+        g.bench_function("emit_6_fields/server_blind_layer", |b| b.iter(|| six_fields!(trace_hex.as_str())));
     });
-    g.bench_function("emit_6_fields/typed_line", |b| {
-        b.iter(|| {
-            black_box(
-                keep.line()
-                    .route(black_box("/v1/rooms/:id"))
-                    .method("GET")
-                    .ok(true)
-                    .u64(code, 200)
-                    .u64(latency, black_box(12))
-                    .trace(black_box(trace))
-                    .emit(),
-            )
-        })
-    });
+    g.bench_function("emit_6_fields/typed_line", |b| b.iter(|| black_box(typed_line(&keep, trace, code, latency))));
     let json = tracing_subscriber::fmt().json().with_writer(std::io::sink).finish();
     tracing::subscriber::with_default(json, || {
-        g.bench_function("emit_6_fields/tracing_subscriber_json", |b| {
-            b.iter(|| {
-                tracing::info!(
-                    route = "/v1/rooms/:id",
-                    method = "GET",
-                    ok = true,
-                    code = 200u64,
-                    latency_ms = black_box(12u64),
-                    trace_id = trace_hex.as_str()
-                )
-            })
-        });
+        g.bench_function("emit_6_fields/tracing_subscriber_json", |b| b.iter(|| six_fields!(trace_hex.as_str())));
     });
     g.finish();
     keep.flush(Duration::from_secs(10));
@@ -190,28 +150,12 @@ fn paired(spec: &LogPlane, keep: &LogPlane, trace: u128, trace_hex: &str, code: 
     const BLOCK: u32 = 20_000;
     let typed = |p: &LogPlane| {
         for _ in 0..BLOCK {
-            black_box(
-                p.line()
-                    .route(black_box("/v1/rooms/:id"))
-                    .method("GET")
-                    .ok(true)
-                    .u64(code, 200)
-                    .u64(latency, black_box(12))
-                    .trace(black_box(trace))
-                    .emit(),
-            );
+            black_box(typed_line(p, trace, code, latency));
         }
     };
     let traced = || {
         for _ in 0..BLOCK {
-            tracing::info!(
-                route = "/v1/rooms/:id",
-                method = "GET",
-                ok = true,
-                code = 200u64,
-                latency_ms = black_box(12u64),
-                trace_id = trace_hex
-            );
+            six_fields!(trace_hex);
         }
     };
     let spec_sub = tracing::Dispatch::new(tracing_subscriber::registry().with(spec.layer()));
