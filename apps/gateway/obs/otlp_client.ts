@@ -60,6 +60,23 @@ export function isSessionType(v: string): v is SessionType {
 /** The ErrorToken vocabulary. */
 export type ErrorToken = "INVALID_INPUT" | "UNAUTHENTICATED" | "ACCESS_DENIED" | "NOT_FOUND" | "UNSUPPORTED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "RATE_LIMIT" | "BACKPRESSURE" | "UPSTREAM_TIMEOUT" | "UPSTREAM_UNAVAILABLE" | "UNAVAILABLE" | "INTERNAL";
 
+/** Every ErrorToken by name, for code that answers with a token of its own (as Rust code names `ErrorToken::…`); the runtime's answers go by role (`ERROR_ROLE`). */
+export const ERROR_TOKEN = {
+  INVALID_INPUT: "INVALID_INPUT",
+  UNAUTHENTICATED: "UNAUTHENTICATED",
+  ACCESS_DENIED: "ACCESS_DENIED",
+  NOT_FOUND: "NOT_FOUND",
+  UNSUPPORTED: "UNSUPPORTED",
+  CONFLICT: "CONFLICT",
+  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  RATE_LIMIT: "RATE_LIMIT",
+  BACKPRESSURE: "BACKPRESSURE",
+  UPSTREAM_TIMEOUT: "UPSTREAM_TIMEOUT",
+  UPSTREAM_UNAVAILABLE: "UPSTREAM_UNAVAILABLE",
+  UNAVAILABLE: "UNAVAILABLE",
+  INTERNAL: "INTERNAL",
+} as const satisfies Readonly<Record<ErrorToken, ErrorToken>>;
+
 /** Route templates of the spec (the `route` log field). */
 export type RouteTemplate = "/mcp" | "/v1/auth/login" | "/v1/eval" | "/v1/links" | "/v1/media/presign" | "/v1/rooms" | "/v1/rooms/:room_id" | "/v1/rooms/:room_id/events" | "/v1/rooms/:room_id/messages" | "/v1/rooms/:room_id/ws" | "/v1/tenants/:tenant_id" | "/v1/webhooks/:hook_id";
 

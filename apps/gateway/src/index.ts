@@ -22,6 +22,7 @@ import {
   COMPONENT_ROUTES,
   type Code,
   ERROR_ROLE,
+  ERROR_TOKEN,
   ERROR_STATUS,
   type ErrorToken,
   type LogFields,
@@ -172,7 +173,7 @@ async function deliver(req: Request, env: Env, o: Obs): Promise<Response> {
   }
   o.webhook_delivery_total({ dest: hook, ok });
   o.webhook_delivery_duration_seconds({ dest: hook }, (Date.now() - started) / 1000);
-  return ok ? new Response(null, { status: 202 }) : errorResponse("UPSTREAM_UNAVAILABLE");
+  return ok ? new Response(null, { status: 202 }) : errorResponse(ERROR_TOKEN.UPSTREAM_UNAVAILABLE);
 }
 
 async function proxy(req: Request, env: Env): Promise<Response> {
@@ -184,7 +185,7 @@ async function proxy(req: Request, env: Env): Promise<Response> {
   try {
     return await fetch(`${env.UPSTREAM_URL.replace(/\/$/, "")}${u.pathname}${u.search}`, init);
   } catch {
-    return errorResponse("UPSTREAM_UNAVAILABLE");
+    return errorResponse(ERROR_TOKEN.UPSTREAM_UNAVAILABLE);
   }
 }
 
@@ -209,7 +210,7 @@ export default {
     const started = Date.now();
     const route = matchRoute(new URL(req.url).pathname);
     const m = req.method.toUpperCase();
-    if (!isMethod(m)) return errorResponse("UNSUPPORTED");
+    if (!isMethod(m)) return errorResponse(ERROR_TOKEN.UNSUPPORTED);
     inflight++;
     let res: Response;
     try {

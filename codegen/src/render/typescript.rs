@@ -185,6 +185,16 @@ export const OTHER = "other";
     let tokens: Vec<String> = spec.error_tokens.iter().map(|t| t.token.clone()).collect();
     let _ = writeln!(o, "/** The ErrorToken vocabulary. */");
     let _ = writeln!(o, "export type ErrorToken = {};\n", union(&tokens));
+    let by_name: Vec<String> = tokens.iter().map(|t| format!("  {t}: {},", lit(t))).collect();
+    let _ = writeln!(
+        o,
+        "/** Every ErrorToken by name, for code that answers with a token of its own (as Rust code names `ErrorToken::…`); the runtime's answers go by role (`ERROR_ROLE`). */"
+    );
+    let _ = writeln!(
+        o,
+        "export const ERROR_TOKEN = {{\n{}\n}} as const satisfies Readonly<Record<ErrorToken, ErrorToken>>;\n",
+        by_name.join("\n")
+    );
     let mut routes: Vec<String> = spec.components.iter().flat_map(|c| c.routes.iter().cloned()).collect();
     routes.sort();
     routes.dedup();
