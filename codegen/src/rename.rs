@@ -148,14 +148,6 @@ pub fn metric_relabel_configs(spec: &Spec) -> Vec<Value> {
     labels.chain(values).collect()
 }
 
-/// Adds [`metric_relabel_configs`] to a scrape job, when there are any.
-pub fn add_metric_relabel_configs(spec: &Spec, job: &mut Value) {
-    let relabel = metric_relabel_configs(spec);
-    if let (false, Some(job)) = (relabel.is_empty(), job.as_object_mut()) {
-        job.insert("metric_relabel_configs".to_owned(), Value::Array(relabel));
-    }
-}
-
 /// A label matcher in PromQL text: name, operator, quoted value.
 static MATCHER: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r#"\b([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)""#)

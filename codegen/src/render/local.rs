@@ -62,13 +62,7 @@ fn prometheus(spec: &Spec, env: &Environment, rule_files: &[String]) -> Value {
         .iter()
         .filter_map(|c| {
             let target = env.targets.get(&c.name)?;
-            let mut job = json!({
-                "job_name": c.name,
-                "metrics_path": c.metrics_path,
-                "static_configs": [{ "targets": [target], "labels": { "component": c.name } }],
-            });
-            crate::rename::add_metric_relabel_configs(spec, &mut job);
-            Some(job)
+            Some(super::prometheus::scrape_job(spec, c, std::slice::from_ref(target)))
         })
         .collect();
     json!({

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{header, yaml};
 use crate::lower::Lowered;
-use crate::model::Spec;
+use crate::model::{Component, Spec};
 use crate::output::GeneratedFile;
 
 /// The lowered figures and rules these files hold, at their old paths.
@@ -24,6 +24,22 @@ fn file(path: &str, sources: &[String], value: &Value) -> GeneratedFile {
     }
 }
 
+/// The scrape job of component `c` on `targets`: its metrics path, the
+/// `component` label, and the relabelling of declared renames
+/// ([`crate::rename::metric_relabel_configs`]) while there are any.
+pub(crate) fn scrape_job(spec: &Spec, c: &Component, targets: &[String]) -> Value {
+    let mut job = json!({
+        "job_name": c.name,
+        "metrics_path": c.metrics_path,
+        "static_configs": [{ "targets": targets, "labels": { "component": c.name } }],
+    });
+    let relabel = crate::rename::metric_relabel_configs(spec);
+    if let (false, Some(job)) = (relabel.is_empty(), job.as_object_mut()) {
+        job.insert("metric_relabel_configs".to_owned(), Value::Array(relabel));
+    }
+    job
+}
+
 /// Renders prometheus.yml, the flags file, the rule files and alertmanager.yml.
 pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
     render_lowered(spec, &crate::lower::lower(spec), sources)
@@ -31,19 +47,7 @@ pub fn render(spec: &Spec, sources: &[String]) -> Vec<GeneratedFile> {
 
 /// [`render`] from an already lowered spec.
 pub fn render_lowered(spec: &Spec, lowered: &Lowered, sources: &[String]) -> Vec<GeneratedFile> {
-    let scrape: Vec<Value> = spec
-        .components
-        .iter()
-        .map(|c| {
-            let mut job = json!({
-                "job_name": c.name,
-                "metrics_path": c.metrics_path,
-                "static_configs": [{ "targets": c.targets, "labels": { "component": c.name } }],
-            });
-            crate::rename::add_metric_relabel_configs(spec, &mut job);
-            job
-        })
-        .collect();
+    let scrape: Vec<Value> = spec.components.iter().map(|c| scrape_job(spec, c, &c.targets)).collect();
     let prometheus = json!({
         "global": {
             "scrape_interval": spec.project.scrape_interval,
