@@ -38,35 +38,15 @@ use obspec::flags::Flags;
 use obspec::http::{
     ChaosLayer, LimitLayer, LimitMetrics, Limits, ObservabilityLayer, Rate, RequestMetrics, TraceIndex,
 };
-use obspec::log::{LineSink, LogPlane, LogSchema, SamplingDefaults, UtcDay};
+use obspec::log::{LineSink, LogPlane, LogSchema, UtcDay};
 use obspec::metrics::{Counter, Histogram, Label, OpenFamily, OpenLabel, open_label};
 use tower::ServiceExt;
 
 // The spec's vocabulary (generated): tokens and log schema.
 use obspec_generated::{ErrorToken as Tok, LOG_SCHEMA};
 
-const fn schema(success: f64) -> LogSchema {
-    LogSchema {
-        fields: LOG_SCHEMA.fields,
-        forbidden: LOG_SCHEMA.forbidden,
-        routes: LOG_SCHEMA.routes,
-        error_tokens: LOG_SCHEMA.error_tokens,
-        components: LOG_SCHEMA.components,
-        methods: LOG_SCHEMA.methods,
-        id_max_len: LOG_SCHEMA.id_max_len,
-        sampling: SamplingDefaults {
-            success,
-            error: LOG_SCHEMA.sampling.error,
-            spike: LOG_SCHEMA.sampling.spike,
-            max_override: LOG_SCHEMA.sampling.max_override,
-            overrides: &[],
-        },
-        self_metrics: LOG_SCHEMA.self_metrics,
-    }
-}
-
-static SAMPLED: LogSchema = schema(LOG_SCHEMA.sampling.success);
-static ALL: LogSchema = schema(1.0);
+static SAMPLED: LogSchema = LOG_SCHEMA.with_success(LOG_SCHEMA.sampling.success);
+static ALL: LogSchema = LOG_SCHEMA.with_success(1.0);
 
 struct Discard;
 

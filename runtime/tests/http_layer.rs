@@ -14,22 +14,12 @@ use http::StatusCode;
 use http_common::{Recorded, Tok, body_json, get as req};
 use obspec::http::trace::{TRACEPARENT, parse_trace_id};
 use obspec::http::{ApiError, ObservabilityLayer, RequestIds, TraceContext, TraceIndex};
-use obspec::log::{LogPlane, LogSchema, MemorySink, SamplingDefaults};
+use obspec::log::{LogPlane, LogSchema, MemorySink};
 use obspec_generated::LOG_SCHEMA;
 use tower::ServiceExt;
 
 /// The spec's log schema, keeping every line.
-static SCHEMA: LogSchema = LogSchema {
-    fields: LOG_SCHEMA.fields,
-    forbidden: LOG_SCHEMA.forbidden,
-    routes: LOG_SCHEMA.routes,
-    error_tokens: LOG_SCHEMA.error_tokens,
-    components: LOG_SCHEMA.components,
-    methods: LOG_SCHEMA.methods,
-    id_max_len: LOG_SCHEMA.id_max_len,
-    sampling: SamplingDefaults { success: 1.0, error: 1.0, spike: 1.0, max_override: 1.0, overrides: &[] },
-    self_metrics: LOG_SCHEMA.self_metrics,
-};
+static SCHEMA: LogSchema = LOG_SCHEMA.keep_all();
 
 struct Setup {
     app: Router,

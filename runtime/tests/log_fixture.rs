@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use obspec::log::{FieldSlot, LogField, LogRole, LogSchema, SamplingDefaults};
+use obspec::log::{FieldSlot, LogField, LogRole, LogSchema};
 use obspec_generated::LOG_SCHEMA;
 
 /// The spec's forbidden names.
@@ -19,31 +19,10 @@ pub static ROUTES: &[&str] = LOG_SCHEMA.routes;
 /// The spec's ErrorTokens.
 pub static TOKENS: &[&str] = LOG_SCHEMA.error_tokens;
 
-/// The spec's schema with another success rate (and no spec overrides).
-const fn with_success(success: f64) -> LogSchema {
-    LogSchema {
-        fields: LOG_SCHEMA.fields,
-        forbidden: LOG_SCHEMA.forbidden,
-        routes: LOG_SCHEMA.routes,
-        error_tokens: LOG_SCHEMA.error_tokens,
-        components: LOG_SCHEMA.components,
-        methods: LOG_SCHEMA.methods,
-        id_max_len: LOG_SCHEMA.id_max_len,
-        sampling: SamplingDefaults {
-            success,
-            error: LOG_SCHEMA.sampling.error,
-            spike: LOG_SCHEMA.sampling.spike,
-            max_override: LOG_SCHEMA.sampling.max_override,
-            overrides: &[],
-        },
-        self_metrics: LOG_SCHEMA.self_metrics,
-    }
-}
-
 /// The spec's schema (its 1% success rate), without the spec's overrides.
-pub static BLUEPRINT: LogSchema = with_success(LOG_SCHEMA.sampling.success);
+pub static BLUEPRINT: LogSchema = LOG_SCHEMA.with_success(LOG_SCHEMA.sampling.success);
 /// The same vocabulary keeping every line (for content tests).
-pub static KEEP_ALL: LogSchema = with_success(1.0);
+pub static KEEP_ALL: LogSchema = LOG_SCHEMA.with_success(1.0);
 
 fn slot(role: LogRole) -> FieldSlot {
     LOG_SCHEMA.role(role).expect("the spec gives the role to a field")

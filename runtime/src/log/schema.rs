@@ -215,6 +215,32 @@ impl std::fmt::Display for SchemaError {
 impl std::error::Error for SchemaError {}
 
 impl LogSchema {
+    /// This vocabulary with another success sampling rate and no sampling
+    /// overrides (for tests and benches: `LOG_SCHEMA.with_success(1.0)`).
+    pub const fn with_success(&self, success: f64) -> LogSchema {
+        LogSchema {
+            fields: self.fields,
+            forbidden: self.forbidden,
+            routes: self.routes,
+            error_tokens: self.error_tokens,
+            components: self.components,
+            methods: self.methods,
+            id_max_len: self.id_max_len,
+            sampling: SamplingDefaults { success, overrides: &[], ..self.sampling },
+            self_metrics: self.self_metrics,
+        }
+    }
+
+    /// This vocabulary keeping every line: every sampling rate 1.0, no
+    /// overrides (for tests of what lines hold).
+    pub const fn keep_all(&self) -> LogSchema {
+        let mut s = self.with_success(1.0);
+        s.sampling.error = 1.0;
+        s.sampling.spike = 1.0;
+        s.sampling.max_override = 1.0;
+        s
+    }
+
     /// The slot of the field called `name`, if allowed.
     pub fn slot(&self, name: &str) -> Option<FieldSlot> {
         self.fields.iter().position(|f| f.name == name).and_then(|i| u8::try_from(i).ok()).map(FieldSlot)

@@ -1,29 +1,12 @@
 //! What the derives generate, run against the runtime.
 
 use obspec::event::{LogEvent, TrailData, TrailEnum, TrailError, TrailValue};
-use obspec::log::{LogPlane, LogSchema, MemorySink, SamplingDefaults};
+use obspec::log::{LogPlane, LogSchema, MemorySink};
 use obspec_generated::{ErrorToken, LOG_SCHEMA};
 
 /// The spec's log schema (generated: the order `LogEvent` slots assume),
 /// keeping every line.
-static SCHEMA: LogSchema = LogSchema {
-    sampling: SamplingDefaults { success: 1.0, error: 1.0, spike: 1.0, max_override: 1.0, overrides: &[] },
-    ..spec_schema()
-};
-
-const fn spec_schema() -> LogSchema {
-    LogSchema {
-        fields: LOG_SCHEMA.fields,
-        forbidden: LOG_SCHEMA.forbidden,
-        routes: LOG_SCHEMA.routes,
-        error_tokens: LOG_SCHEMA.error_tokens,
-        components: LOG_SCHEMA.components,
-        methods: LOG_SCHEMA.methods,
-        id_max_len: LOG_SCHEMA.id_max_len,
-        sampling: SamplingDefaults { success: 1.0, error: 1.0, spike: 1.0, max_override: 1.0, overrides: &[] },
-        self_metrics: LOG_SCHEMA.self_metrics,
-    }
-}
+static SCHEMA: LogSchema = LOG_SCHEMA.keep_all();
 
 #[derive(obspec_macros::LogEvent)]
 struct Served<'a> {
