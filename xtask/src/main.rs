@@ -316,10 +316,11 @@ const TEST_JOBS: usize = 3;
 const SLOW_TESTS: &[&str] = &[
     "obspec-macros-tests ui",
     "obspec-tests dashboards",
-    "doc tests",
     "obspec-tests prometheus_server",
-    "obspec-roll s3",
     "obspec-tests other_spec",
+    "obspec-codegen fuzz",
+    "obspec-tools live_check",
+    "doc tests",
 ];
 
 /// `cargo test --workspace --no-run`, returning the test binaries it built.

@@ -147,9 +147,15 @@ fn run_job(job: &Job, env: &[(&str, &str)]) -> Outcome {
     }
 }
 
+/// The guess for a job no earlier run timed: most binaries take a second or
+/// two, and starting unknown ones first would leave a slow known one as the
+/// tail (seen: the trybuild UI tests started 28 s late and ended the phase).
+pub const UNKNOWN_SECONDS: f64 = 2.0;
+
 /// Runs the binaries and the doc tests, `jobs` at a time, longest first by
-/// `expected` (seconds of an earlier run, by label; unknown ones go first, as
-/// the slowest may be among them). Returns the durations seen, by label.
+/// `expected` (seconds of an earlier run, by label; an unknown one counts as
+/// [`UNKNOWN_SECONDS`], so the known slow ones start first). Returns the
+/// durations seen, by label.
 pub fn run_all(
     binaries: Vec<TestBinary>,
     doc: Option<(String, PathBuf)>,
@@ -161,9 +167,7 @@ pub fn run_all(
     if let Some((cargo, root)) = doc {
         queue.push(Job::Doc { cargo, root });
     }
-    let guess = |j: &Job| expected.get(&j.label()).copied().unwrap_or(f64::INFINITY);
-    // Longest first: popped from the end, so sorted ascending.
-    queue.sort_by(|a, b| guess(a).total_cmp(&guess(b)).then_with(|| b.label().cmp(&a.label())));
+    longest_last(&mut queue, expected);
     let total = queue.len();
     let queue = Mutex::new(queue);
     let done: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
@@ -207,6 +211,13 @@ pub fn run_all(
     Err(msg)
 }
 
+/// Sorts `queue` so that popping from its end yields the longest expected
+/// job first (ties by label, for a stable order).
+fn longest_last(queue: &mut [Job], expected: &BTreeMap<String, f64>) {
+    let guess = |j: &Job| expected.get(&j.label()).copied().unwrap_or(UNKNOWN_SECONDS);
+    queue.sort_by(|a, b| guess(a).total_cmp(&guess(b)).then_with(|| b.label().cmp(&a.label())));
+}
+
 /// Reads `label<TAB>seconds` lines (a missing or unreadable file is no hint).
 pub fn read_durations(path: &Path) -> BTreeMap<String, f64> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -245,6 +256,25 @@ mod tests {
         assert_eq!(b[0].target, "trail");
         assert_eq!(b[0].dir, PathBuf::from("/w/trail"));
         assert_eq!(b[0].executable, PathBuf::from("/w/target/debug/deps/trail-1"));
+    }
+
+    fn job(target: &str) -> Job {
+        Job::Binary(TestBinary {
+            package: "p".to_owned(),
+            target: target.to_owned(),
+            executable: PathBuf::from(target),
+            dir: PathBuf::new(),
+        })
+    }
+
+    #[test]
+    fn known_slow_jobs_start_before_unknown_ones_and_fast_ones_last() {
+        let mut queue = vec![job("unknown"), job("fast"), job("slow"), job("slower")];
+        let expected: BTreeMap<String, f64> =
+            [("p fast", 0.3), ("p slow", 40.0), ("p slower", 110.0)].map(|(k, v)| (k.to_owned(), v)).into();
+        longest_last(&mut queue, &expected);
+        let popped: Vec<String> = queue.iter().rev().map(Job::label).collect();
+        assert_eq!(popped, ["p slower", "p slow", "p unknown", "p fast"]);
     }
 
     #[test]
