@@ -48,39 +48,70 @@ thread_local! {
     static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
-/// A value noted before validation.
+/// What kind of value an [`Op`] notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A number in [`Op::n`] (first: an all-zero `Op` is [`Op::EMPTY`]).
+    U64,
+    /// A `&'static str` in [`Op::s`].
+    Str,
+    /// A flag in [`Op::n`] (0 or 1).
+    Bool,
+    /// A trace-id: [`Op::n`] is 1 when valid (the value is the line's
+    /// [`LogLine::trace_val`]), 0 when zero or malformed (redacted).
+    Trace,
+}
+
+/// A value noted before validation. A plain struct of scalars, not an enum
+/// with payloads: noting one is a few register stores (an enum was built on
+/// the stack and reloaded whole, a store-forwarding stall per value). All
+/// zero when empty, so a line's array of them starts as a few vector
+/// stores rather than a copy of a constant.
 #[derive(Debug, Clone, Copy)]
-enum Op {
-    Str(u8, &'static str),
-    U64(u8, u64),
-    Bool(u8, bool),
-    /// A trace-id (`None`: zero or malformed, redacted).
-    Trace(u8, Option<u128>),
+struct Op {
+    slot: u8,
+    kind: Kind,
+    n: u64,
+    s: Option<&'static str>,
 }
 
 impl Op {
-    fn slot(self) -> u8 {
-        match self {
-            Op::Str(s, _) | Op::U64(s, _) | Op::Bool(s, _) | Op::Trace(s, _) => s,
-        }
+    const EMPTY: Op = Op { slot: 0, kind: Kind::U64, n: 0, s: None };
+
+    #[inline]
+    fn str(slot: u8, s: &'static str) -> Self {
+        Op { slot, kind: Kind::Str, n: 0, s: Some(s) }
     }
 
-    /// Validates this value into `rec`.
-    fn apply(self, c: &Compiled, rec: &mut Record) {
-        match self {
-            Op::Str(s, v) => rec.set_str(c, s, v),
-            Op::U64(s, v) => rec.set_u64(c, s, v),
-            Op::Bool(s, v) => rec.set_bool(c, s, v),
-            Op::Trace(s, t) => {
-                let v = match t {
-                    Some(t) => {
-                        rec.trace = t;
-                        Val::Trace
-                    }
-                    None => {
-                        rec.count(Reason::Invalid);
-                        Val::Redacted
-                    }
+    #[inline]
+    fn u64(slot: u8, n: u64) -> Self {
+        Op { slot, kind: Kind::U64, n, s: None }
+    }
+
+    #[inline]
+    fn bool(slot: u8, b: bool) -> Self {
+        Op { slot, kind: Kind::Bool, n: u64::from(b), s: None }
+    }
+
+    #[inline]
+    fn trace(slot: u8, valid: bool) -> Self {
+        Op { slot, kind: Kind::Trace, n: u64::from(valid), s: None }
+    }
+
+    /// Validates this value into `rec` (`trace`: the value of a valid trace-id).
+    fn apply(self, c: &Compiled, rec: &mut Record, trace: u128) {
+        let s = self.slot;
+        match self.kind {
+            Kind::Str => rec.set_str(c, s, self.s.unwrap_or_default()),
+            Kind::U64 => rec.set_u64(c, s, self.n),
+            Kind::Bool => rec.set_bool(c, s, self.n != 0),
+            Kind::Trace => {
+                let v = if self.n != 0 {
+                    rec.trace = trace;
+                    Val::Trace
+                } else {
+                    rec.count(Reason::Invalid);
+                    Val::Redacted
                 };
                 if let Some(x) = rec.vals.get_mut(s as usize) {
                     *x = v;
@@ -110,6 +141,8 @@ pub struct LogLine<'p> {
     err_set: bool,
     /// The trace-id slot's value, if a valid trace-id.
     trace: Option<u128>,
+    /// The last valid trace-id noted (what a valid [`Kind::Trace`] op holds).
+    trace_val: u128,
 }
 
 impl LogPlane {
@@ -133,12 +166,13 @@ impl<'p> LogLine<'p> {
         Self {
             inner,
             rec: None,
-            ops: [Op::Bool(0, false); DEFER],
+            ops: [Op::EMPTY; DEFER],
             n: 0,
             drops: [0; 5],
             outcome_false: false,
             err_set: false,
             trace: None,
+            trace_val: 0,
         }
     }
 
@@ -154,7 +188,7 @@ impl<'p> LogLine<'p> {
     fn replay(&mut self, c: &Compiled) -> Record {
         let mut rec = Record::new(SCRATCH.with(Cell::take));
         for op in &self.ops[..self.n] {
-            op.apply(c, &mut rec);
+            op.apply(c, &mut rec, self.trace_val);
         }
         for (a, b) in rec.drops.iter_mut().zip(self.drops) {
             *a += b;
@@ -173,32 +207,37 @@ impl<'p> LogLine<'p> {
         self.rec.get_or_insert_with(|| Record::new(Vec::new()))
     }
 
-    /// Notes (or, once validating, applies) one value.
+    /// Notes (or, once validating, applies) one value (`trace`: the value
+    /// of a valid [`Kind::Trace`] op, else unused).
     #[inline]
-    fn put(&mut self, inner: &'p Inner, op: Op) {
+    fn put(&mut self, inner: &'p Inner, op: Op, trace: u128) {
         let c = &inner.c;
         if self.rec.is_some() || self.n >= DEFER {
-            self.put_validated(c, op);
+            self.put_validated(c, op, trace);
         } else {
-            let s = op.slot();
+            let s = op.slot;
             if matches!(c.types.get(s as usize), Some(LogFieldType::Timestamp | LogFieldType::Component)) {
                 self.drops[Reason::Reserved as usize] += 1;
                 return;
             }
             if c.outcome == Some(s) {
-                self.outcome_false = matches!(op, Op::Bool(_, false));
+                self.outcome_false = op.kind == Kind::Bool && op.n == 0;
             }
             if c.err_token == Some(s) {
                 self.err_set = true;
             }
             if c.trace == Some(s) {
-                self.trace = match op {
-                    Op::Trace(_, t) => t,
-                    _ => None,
-                };
+                self.trace = (op.kind == Kind::Trace && op.n != 0).then_some(trace);
+            }
+            if op.kind == Kind::Trace && op.n != 0 {
+                self.trace_val = trace;
             }
             if let Some(x) = self.ops.get_mut(self.n) {
-                *x = op;
+                // Field by field: a whole-struct copy goes through the stack.
+                x.slot = op.slot;
+                x.kind = op.kind;
+                x.n = op.n;
+                x.s = op.s;
                 self.n += 1;
             }
         }
@@ -206,8 +245,8 @@ impl<'p> LogLine<'p> {
 
     /// Applies one value to the validated record (made now if need be).
     #[inline(never)]
-    fn put_validated(&mut self, c: &Compiled, op: Op) {
-        op.apply(c, self.full(c));
+    fn put_validated(&mut self, c: &Compiled, op: Op, trace: u128) {
+        op.apply(c, self.full(c), trace);
     }
 
     #[inline]
@@ -226,7 +265,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn route(&mut self, route: &'static str) -> &mut Self {
         if let Some((i, s)) = self.role(self.inner.and_then(|i| i.c.route)) {
-            self.put(i, Op::Str(s, route));
+            self.put(i, Op::str(s, route), 0);
         }
         self
     }
@@ -235,7 +274,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn method(&mut self, method: &'static str) -> &mut Self {
         if let Some((i, s)) = self.role(self.inner.and_then(|i| i.c.method)) {
-            self.put(i, Op::Str(s, method));
+            self.put(i, Op::str(s, method), 0);
         }
         self
     }
@@ -244,7 +283,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn ok(&mut self, ok: bool) -> &mut Self {
         if let Some((i, s)) = self.role(self.inner.and_then(|i| i.c.outcome)) {
-            self.put(i, Op::Bool(s, ok));
+            self.put(i, Op::bool(s, ok), 0);
         }
         self
     }
@@ -253,7 +292,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn err_token(&mut self, token: &'static str) -> &mut Self {
         if let Some((i, s)) = self.role(self.inner.and_then(|i| i.c.err_token)) {
-            self.put(i, Op::Str(s, token));
+            self.put(i, Op::str(s, token), 0);
         }
         self
     }
@@ -262,7 +301,8 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn trace_id(&mut self, trace_id: &str) -> &mut Self {
         if let Some((i, s)) = self.role(self.inner.and_then(|i| i.c.trace)) {
-            self.put(i, Op::Trace(s, validate::parse_trace_id(trace_id)));
+            let t = validate::parse_trace_id(trace_id);
+            self.put(i, Op::trace(s, t.is_some()), t.unwrap_or(0));
         }
         self
     }
@@ -271,7 +311,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn trace(&mut self, trace_id: u128) -> &mut Self {
         if let Some((i, s)) = self.role(self.inner.and_then(|i| i.c.trace)) {
-            self.put(i, Op::Trace(s, (trace_id != 0).then_some(trace_id)));
+            self.put(i, Op::trace(s, trace_id != 0), trace_id);
         }
         self
     }
@@ -303,7 +343,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub(crate) fn str_static(&mut self, slot: FieldSlot, v: &'static str) -> &mut Self {
         if let Some((i, s)) = self.slot(slot) {
-            self.put(i, Op::Str(s, v));
+            self.put(i, Op::str(s, v), 0);
         }
         self
     }
@@ -312,7 +352,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn u64(&mut self, slot: FieldSlot, v: u64) -> &mut Self {
         if let Some((i, s)) = self.slot(slot) {
-            self.put(i, Op::U64(s, v));
+            self.put(i, Op::u64(s, v), 0);
         }
         self
     }
@@ -321,7 +361,7 @@ impl<'p> LogLine<'p> {
     #[inline]
     pub fn bool(&mut self, slot: FieldSlot, v: bool) -> &mut Self {
         if let Some((i, s)) = self.slot(slot) {
-            self.put(i, Op::Bool(s, v));
+            self.put(i, Op::bool(s, v), 0);
         }
         self
     }
@@ -414,6 +454,7 @@ impl<'p> LogLine<'p> {
         self.outcome_false = false;
         self.err_set = false;
         self.trace = None;
+        self.trace_val = 0;
         r
     }
 }
@@ -430,35 +471,35 @@ impl LogLine<'_> {
         let mut drops = self.drops;
         let mut trace = 0u128;
         for (dst, op) in vals.iter_mut().zip(ops) {
-            let ty = *c.types.get(op.slot() as usize)?;
-            let v = match *op {
-                Op::Str(_, v) => {
+            let ty = *c.types.get(op.slot as usize)?;
+            let v = match op.kind {
+                Kind::Str => {
                     let list = match ty {
                         LogFieldType::Route => c.schema.routes,
                         LogFieldType::Method => c.schema.methods,
                         LogFieldType::ErrorToken => c.schema.error_tokens,
                         _ => return None,
                     };
-                    validate::index_of(list, v).map_or(Val::Redacted, Val::Index)
+                    validate::index_of(list, op.s.unwrap_or_default()).map_or(Val::Redacted, Val::Index)
                 }
-                Op::U64(_, n) => match ty {
+                Kind::U64 => match ty {
                     LogFieldType::Timestamp | LogFieldType::Component => return None,
-                    _ => Val::of_u64(ty, n),
+                    _ => Val::of_u64(ty, op.n),
                 },
-                Op::Bool(_, b) => match ty {
+                Kind::Bool => match ty {
                     LogFieldType::Timestamp | LogFieldType::Component => return None,
-                    _ => Val::of_bool(ty, b),
+                    _ => Val::of_bool(ty, op.n != 0),
                 },
-                Op::Trace(_, Some(t)) => {
-                    trace = t;
+                Kind::Trace if op.n != 0 => {
+                    trace = self.trace_val;
                     Val::Trace
                 }
-                Op::Trace(_, None) => Val::Redacted,
+                Kind::Trace => Val::Redacted,
             };
             if v == Val::Redacted {
                 drops[Reason::Invalid as usize] += 1;
             }
-            *dst = (op.slot(), v);
+            *dst = (op.slot, v);
         }
         let vals = &mut vals[..ops.len()];
         Some(inner.write_noted(vals, &drops, trace, |_| &[]))
