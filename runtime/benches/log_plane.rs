@@ -27,7 +27,7 @@ use log_fixture::{BLUEPRINT as SPEC, KEEP_ALL};
 macro_rules! six_fields {
     ($trace_hex:expr) => {
         tracing::info!(
-            route = "/v1/rooms/:id",
+            route = room_route(),
             method = "GET",
             ok = true,
             code = 200u64,
@@ -37,12 +37,18 @@ macro_rules! six_fields {
     };
 }
 
+/// A route template of the spec (generated), as a handler's line names it.
+#[inline(always)]
+fn room_route() -> &'static str {
+    obspec_generated::routes::CoreRoute::RoomsRoomId.template()
+}
+
 /// The same 6-field success line as a typed line.
 #[inline(always)]
 fn typed_line(plane: &LogPlane, trace: u128, code: FieldSlot, latency: FieldSlot) -> obspec::log::Emitted {
     plane
         .line()
-        .route(black_box("/v1/rooms/:id"))
+        .route(black_box(room_route()))
         .method("GET")
         .ok(true)
         .u64(code, 200)

@@ -85,12 +85,12 @@ struct Peek<'a> {
     drops: [u32; 5],
     /// Each key's class, by its index in the callsite's fields (from the
     /// callsite cache; a key it lacks is classified as it is visited).
-    classes: [Option<Class>; FIELDS],
+    classes: [Packed; FIELDS],
     /// The trace-id field, when the event gave it as a string: its parse.
     trace_str: Option<Option<u128>>,
     /// Every schema value of the event, noted as given (not validated), so a
     /// kept line can be formatted without a second visit ([`Peek::write_direct`]).
-    notes: [Raw; NOTES],
+    notes: [Note; NOTES],
     /// The slot of each note.
     note_slots: [u8; NOTES],
     n: usize,
@@ -107,7 +107,7 @@ const NOTES: usize = 8;
 const NOTE_BYTES: usize = 128;
 
 /// A schema value as the event gave it.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Raw {
     /// A string, at `start..start + len` of the notes' buffer.
     Str(u16, u16),
@@ -117,6 +117,40 @@ enum Raw {
     Bool(bool),
     /// The trace-id field from a string: whether it parsed (the value is `trace_str`).
     Trace(bool),
+}
+
+/// A [`Raw`] as stored: its kind and one number, written field by field (a
+/// whole enum is built on the stack and reloaded, a stall per value).
+#[derive(Clone, Copy)]
+struct Note {
+    kind: u8,
+    n: u64,
+}
+
+impl Note {
+    const EMPTY: Note = Note { kind: 2, n: 0 };
+
+    #[inline]
+    fn pack(raw: Raw) -> Self {
+        match raw {
+            Raw::Str(start, len) => Note { kind: 0, n: u64::from(start) << 16 | u64::from(len) },
+            Raw::U64(n) => Note { kind: 1, n },
+            Raw::Bad => Note::EMPTY,
+            Raw::Bool(b) => Note { kind: 3, n: u64::from(b) },
+            Raw::Trace(ok) => Note { kind: 4, n: u64::from(ok) },
+        }
+    }
+
+    #[inline]
+    fn raw(self) -> Raw {
+        match self.kind {
+            0 => Raw::Str((self.n >> 16) as u16, self.n as u16),
+            1 => Raw::U64(self.n),
+            3 => Raw::Bool(self.n != 0),
+            4 => Raw::Trace(self.n != 0),
+            _ => Raw::Bad,
+        }
+    }
 }
 
 /// Most fields a tracing callsite has.
@@ -136,19 +170,48 @@ thread_local! {
 
 /// One entry of the per-thread callsite cache: (plane, callsite metadata) →
 /// the class of each of its keys, by index.
-type SiteEntry = (usize, usize, [Option<Class>; FIELDS]);
+type SiteEntry = (usize, usize, [Packed; FIELDS]);
 
 const SITES: usize = 32;
 
 thread_local! {
     /// A callsite's metadata is `'static`, so its address identifies it (and
     /// its keys): a hit classifies every key of an event at once.
-    static SITE_CLASSES: [Cell<SiteEntry>; SITES] = const { [const { Cell::new((0, 0, [None; FIELDS])) }; SITES] };
+    static SITE_CLASSES: [Cell<SiteEntry>; SITES] = const { [const { Cell::new((0, 0, [Packed::UNSET; FIELDS])) }; SITES] };
+}
+
+/// A key's [`Class`] in one byte, or not classified yet: a callsite's 32 are
+/// copied in two vector moves (an array of `Option<Class>` was copied with
+/// `memmove`, and reading a class back stalled on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Packed(u8);
+
+impl Packed {
+    /// Not classified yet.
+    const UNSET: Packed = Packed(0xff);
+    const DROP: u8 = 0x80;
+
+    #[inline]
+    fn of(c: Class) -> Self {
+        match c {
+            Class::Slot(s) => Packed(s & !Self::DROP),
+            Class::Drop(r) => Packed(Self::DROP | r as u8),
+        }
+    }
+
+    #[inline]
+    fn get(self) -> Option<Class> {
+        match self.0 {
+            0xff => None,
+            b if b & Self::DROP != 0 => Reason::ALL.get(usize::from(b & !Self::DROP)).map(|r| Class::Drop(*r)),
+            b => Some(Class::Slot(b)),
+        }
+    }
 }
 
 /// The classes of a callsite's keys, through the per-thread callsite cache.
 #[inline]
-fn site_classes(c: &Compiled, meta: &'static Metadata<'static>) -> [Option<Class>; FIELDS] {
+fn site_classes(c: &Compiled, meta: &'static Metadata<'static>) -> [Packed; FIELDS] {
     let plane = c as *const Compiled as usize;
     let site = meta as *const Metadata<'static> as usize;
     let i = ((site >> 4) ^ (site >> 12) ^ (plane >> 4)) % SITES;
@@ -157,10 +220,10 @@ fn site_classes(c: &Compiled, meta: &'static Metadata<'static>) -> [Option<Class
         if e.0 == plane && e.1 == site {
             return e.2;
         }
-        let mut classes = [None; FIELDS];
+        let mut classes = [Packed::UNSET; FIELDS];
         for f in meta.fields() {
             if let Some(x) = classes.get_mut(f.index()) {
-                *x = Some(classify(c, f.name()));
+                *x = Packed::of(classify(c, f.name()));
             }
         }
         sites[i].set((plane, site, classes));
@@ -196,9 +259,9 @@ impl<'a> Peek<'a> {
             unsure: false,
             any: false,
             drops: [0; 5],
-            classes: [None; FIELDS],
+            classes: [Packed::UNSET; FIELDS],
             trace_str: None,
-            notes: [Raw::Bad; NOTES],
+            notes: [Note::EMPTY; NOTES],
             note_slots: [0; NOTES],
             n: 0,
             buf: [0; NOTE_BYTES],
@@ -212,7 +275,9 @@ impl<'a> Peek<'a> {
     fn note(&mut self, s: u8, raw: Raw) {
         match (self.notes.get_mut(self.n), self.note_slots.get_mut(self.n)) {
             (Some(r), Some(slot)) => {
-                *r = raw;
+                let note = Note::pack(raw);
+                r.kind = note.kind;
+                r.n = note.n;
                 *slot = s;
                 self.n += 1;
             }
@@ -238,7 +303,7 @@ impl<'a> Peek<'a> {
     /// The slot `f` is, if a schema field, as [`Peek::role`] classified it.
     #[inline]
     fn slot_of(&self, f: &Field) -> Option<u8> {
-        match self.classes.get(f.index()).copied().flatten() {
+        match self.classes.get(f.index()).and_then(|p| p.get()) {
             Some(Class::Slot(s)) => Some(s),
             _ => None,
         }
@@ -270,7 +335,7 @@ impl<'a> Peek<'a> {
         let mut trace = 0u128;
         for ((dst, raw), &s) in vals.iter_mut().zip(notes).zip(&self.note_slots) {
             let ty = *c.types.get(usize::from(s))?;
-            let v = match *raw {
+            let v = match raw.raw() {
                 Raw::Str(start, len) => {
                     let bytes = self.buf.get(usize::from(start)..usize::from(start) + usize::from(len))?;
                     // The bytes of a `&str`: compared as bytes, read as text only to check an ID, name or number.
@@ -335,8 +400,14 @@ impl<'a> Peek<'a> {
     #[inline]
     fn role(&mut self, f: &Field) -> Option<Decides> {
         let class = match self.classes.get_mut(f.index()) {
-            Some(Some(c)) => *c,
-            Some(c) => *c.insert(classify(self.c, f.name())),
+            Some(p) => match p.get() {
+                Some(c) => c,
+                None => {
+                    let c = classify(self.c, f.name());
+                    *p = Packed::of(c);
+                    c
+                }
+            },
             None => {
                 self.direct = false;
                 classify(self.c, f.name())
@@ -473,7 +544,7 @@ impl<'a> Visitor<'a> {
 
     #[inline]
     fn slot(&mut self, f: &Field) -> Option<u8> {
-        let peeked = self.peeked.and_then(|p| p.classes.get(f.index()).copied().flatten());
+        let peeked = self.peeked.and_then(|p| p.classes.get(f.index()).and_then(|c| c.get()));
         match peeked.unwrap_or_else(|| classify(self.c, f.name())) {
             Class::Slot(s) => Some(s),
             Class::Drop(r) => {
@@ -693,5 +764,27 @@ where
             inner.record_span(&mut rec);
         }
         SCRATCH.with(|c| c.set(rec.scratch));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_classes_round_trip_and_unset_is_none() {
+        assert_eq!(Packed::UNSET.get(), None);
+        let classes = (0..crate::log::schema::MAX_FIELDS as u8).map(Class::Slot).chain(Reason::ALL.map(Class::Drop));
+        for c in classes {
+            assert_eq!(Packed::of(c).get(), Some(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn notes_round_trip() {
+        for raw in [Raw::Str(3, 17), Raw::U64(u64::MAX), Raw::Bad, Raw::Bool(true), Raw::Trace(false)] {
+            let back = Note::pack(raw).raw();
+            assert_eq!(back, raw);
+        }
     }
 }
