@@ -902,6 +902,30 @@ pub mod metrics {
                 _ => ::core::option::Option::None,
             }
         }
+        /// The value of a number (an HTTP status, say), without formatting it.
+        pub const fn from_number(n: u64) -> ::core::option::Option<Code> {
+            match n {
+                200 => ::core::option::Option::Some(Code::S200),
+                201 => ::core::option::Option::Some(Code::S201),
+                202 => ::core::option::Option::Some(Code::S202),
+                204 => ::core::option::Option::Some(Code::S204),
+                304 => ::core::option::Option::Some(Code::S304),
+                400 => ::core::option::Option::Some(Code::S400),
+                401 => ::core::option::Option::Some(Code::S401),
+                403 => ::core::option::Option::Some(Code::S403),
+                404 => ::core::option::Option::Some(Code::S404),
+                405 => ::core::option::Option::Some(Code::S405),
+                409 => ::core::option::Option::Some(Code::S409),
+                413 => ::core::option::Option::Some(Code::S413),
+                422 => ::core::option::Option::Some(Code::S422),
+                429 => ::core::option::Option::Some(Code::S429),
+                500 => ::core::option::Option::Some(Code::S500),
+                502 => ::core::option::Option::Some(Code::S502),
+                503 => ::core::option::Option::Some(Code::S503),
+                504 => ::core::option::Option::Some(Code::S504),
+                _ => ::core::option::Option::None,
+            }
+        }
     }
     ///Values of the closed label `tool`: MCP tool name; `other` for a name that is no tool of the service.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

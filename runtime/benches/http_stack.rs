@@ -6,13 +6,15 @@
 //!   layered route again: the floor any middleware pays);
 //! - `obs_min`: + the observability layer with no metrics, log or index
 //!   (trace context, correlation ID, error-token check, panic catching);
-//! - `full`: + metrics (a counter and a histogram through `OpenFamily`, as the
-//!   generated emitters do), the log plane at the spec's 1% success sampling
+//! - `full`: + metrics (the Core API's request counter and histogram through
+//!   the generated emitters, indexed by the route enum), the log plane at the spec's 1% success sampling
 //!   (lines to a discarding sink), the 1024-entry trace index, the limits
 //!   (tenant bucket, session-type bucket, concurrency) and chaos light (off),
 //!   all in the one observability service (`builder().limits(..).chaos(..)`);
 //! - `full_layered`: the same with the limits and chaos as their own layers
 //!   (`LimitLayer`, `ChaosLayer`), as before they joined the one service;
+//! - `full_ids`: `full` with the opt-in `RequestIds` extension and the
+//!   `traceparent` / `x-correlation-id` response headers;
 //! - `full_log_all`: `full` with every line formatted and queued (100% sampling).
 //!
 //! After criterion, two paired harnesses (blocks of requests to each app in
@@ -35,15 +37,16 @@ use axum::routing::get;
 use criterion::{Criterion, criterion_group};
 use http::Method;
 use obspec::flags::Flags;
+use obspec::http::layer::ObservabilityBuilder;
 use obspec::http::{
     ChaosLayer, LimitLayer, LimitMetrics, Limits, ObservabilityLayer, Rate, RequestMetrics, TraceIndex,
 };
 use obspec::log::{LineSink, LogPlane, LogSchema, UtcDay};
-use obspec::metrics::{Counter, Histogram, Label, OpenFamily, OpenLabel, open_label};
 use tower::ServiceExt;
 
 // The spec's vocabulary (generated): tokens and log schema.
-use obspec_generated::{ErrorToken as Tok, LOG_SCHEMA};
+use obspec_generated::routes::CoreRoute;
+use obspec_generated::{ErrorToken as Tok, LOG_SCHEMA, metrics};
 
 static SAMPLED: LogSchema = LOG_SCHEMA.with_success(LOG_SCHEMA.sampling.success);
 static ALL: LogSchema = LOG_SCHEMA.with_success(1.0);
@@ -57,36 +60,18 @@ impl LineSink for Discard {
     }
 }
 
-/// What a service writes with its generated emitters.
+/// What the Core API writes with its generated emitters (as
+/// `apps/core/src/obs.rs` does): the route enum indexes the series.
 struct Emitters;
-
-static REQUESTS: OpenFamily<Counter> =
-    OpenFamily::new("core_http_requests_total", &[OpenLabel { name: "route", max_values: 32 }], 126);
-static DURATION: OpenFamily<Histogram> =
-    OpenFamily::new("core_http_request_duration_seconds", &[OpenLabel { name: "route", max_values: 32 }], 7);
-
-fn method_index(m: &Method) -> usize {
-    [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::HEAD, Method::OPTIONS]
-        .iter()
-        .position(|x| x == m)
-        .unwrap_or(0)
-}
 
 impl RequestMetrics for Emitters {
     fn record(&self, route: &str, method: &Method, status: u16, latency: Duration) {
-        let m = method_index(method);
-        let code = usize::from(status / 100);
-        REQUESTS
-            .row(&[route])
-            .get(m * 18 + code, |open| {
-                vec![
-                    open_label("route", open, 0),
-                    Label::new("method", method.to_string()),
-                    Label::new("code", status.to_string()),
-                ]
-            })
-            .increment(1);
-        DURATION.row(&[route]).get(m, |open| vec![open_label("route", open, 0)]).record(latency.as_secs_f64());
+        let route = CoreRoute::from_template(route);
+        let code = metrics::Code::from_number(u64::from(status));
+        if let (Some(m), Some(c)) = (metrics::Method::from_value(method.as_str()), code) {
+            metrics::core_http_requests_total(route, m, c).increment(1);
+        }
+        metrics::core_http_request_duration_seconds(route).record(latency.as_secs_f64());
     }
 }
 
@@ -111,18 +96,27 @@ fn obs_min() -> Router {
 }
 
 fn full(schema: &'static LogSchema) -> (Router, LogPlane) {
+    full_with(schema, |b| b)
+}
+
+/// `full` with the opt-in request-ids extension and response headers.
+fn full_ids(schema: &'static LogSchema) -> (Router, LogPlane) {
+    full_with(schema, |b| b.request_ids().response_ids())
+}
+
+fn full_with(
+    schema: &'static LogSchema,
+    opt: impl FnOnce(ObservabilityBuilder<Tok>) -> ObservabilityBuilder<Tok>,
+) -> (Router, LogPlane) {
     let (plane, limits) = full_parts(schema);
-    let router = bare().layer(
-        ObservabilityLayer::<Tok>::builder()
-            .metrics(Emitters)
-            .log_plane(plane.clone())
-            .trace_index(Arc::new(TraceIndex::default()))
-            .limits(limits)
-            .expect("tokens")
-            .chaos(Arc::new(Flags::defaults(&obspec_generated::FLAGS)))
-            .build(),
-    );
-    (router, plane)
+    let builder = ObservabilityLayer::<Tok>::builder()
+        .metrics(Emitters)
+        .log_plane(plane.clone())
+        .trace_index(Arc::new(TraceIndex::default()))
+        .limits(limits)
+        .expect("tokens")
+        .chaos(Arc::new(Flags::defaults(&obspec_generated::FLAGS)));
+    (bare().layer(opt(builder).build()), plane)
 }
 
 fn full_parts(schema: &'static LogSchema) -> (LogPlane, Arc<Limits>) {
@@ -201,11 +195,13 @@ fn paired() {
     let (full_sampled, _p1) = full(&SAMPLED);
     let (full_all, _p2) = full(&ALL);
     let (layered, _p3) = full_layered(&SAMPLED);
+    let (with_ids, _p4) = full_ids(&SAMPLED);
     let apps = [
         ("bare", bare()),
         ("noop_layer", noop_layer()),
         ("obs_min", obs_min()),
         ("full", full_sampled),
+        ("full_ids", with_ids),
         ("full_layered", layered),
         ("full_log_all", full_all),
     ];
@@ -250,8 +246,9 @@ fn paired_socket() {
     const BLOCK: u32 = 500;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let (full_sampled, _p1) = full(&SAMPLED);
+    let (with_ids, _p2) = full_ids(&SAMPLED);
     let (layered, _p3) = full_layered(&SAMPLED);
-    let apps = [("bare", bare()), ("full", full_sampled), ("full_layered", layered)];
+    let apps = [("bare", bare()), ("full", full_sampled), ("full_ids", with_ids), ("full_layered", layered)];
     let names = apps.clone().map(|(n, _)| n);
     let ns = rt.block_on(async move {
         let mut senders = Vec::new();

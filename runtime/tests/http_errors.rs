@@ -147,7 +147,7 @@ fn proxy_app() -> Router {
             }),
         )
         .not_found_fallback::<Tok>()
-        .layer(ObservabilityLayer::<Tok>::builder().no_log().build())
+        .layer(ObservabilityLayer::<Tok>::builder().no_log().response_ids().build())
 }
 
 #[tokio::test]
@@ -190,7 +190,7 @@ async fn axum_rejections_answer_invalid_input() {
 async fn json_data_errors_are_invalid_input_not_internal() {
     let app = Router::new()
         .route("/v1/typed", axum::routing::post(|axum::Json(n): axum::Json<u32>| async move { n.to_string() }))
-        .layer(ObservabilityLayer::<Tok>::builder().no_log().build());
+        .layer(ObservabilityLayer::<Tok>::builder().no_log().response_ids().build());
     let req = http::Request::builder()
         .method("POST")
         .uri("/v1/typed")
@@ -222,7 +222,7 @@ fn app() -> Router {
         .route("/v1/teapot", get(|| async { (StatusCode::IM_A_TEAPOT, "leaky details") }))
         .route("/v1/busy", get(|| async { ApiError::with_retry_after(Tok::Backpressure, 1500) }))
         .route("/v1/ok", get(|| async { "fine" }))
-        .layer(ObservabilityLayer::<Tok>::builder().no_log().build())
+        .layer(ObservabilityLayer::<Tok>::builder().no_log().response_ids().build())
 }
 
 #[tokio::test]

@@ -38,6 +38,8 @@ fn setup() -> Setup {
         .metrics(metrics.clone())
         .log_plane(plane.clone())
         .trace_index(Arc::clone(&index))
+        .request_ids()
+        .response_ids()
         .build();
     let app = Router::new()
         .route("/v1/rooms/{room_id}", get(|| async { "room" }))
@@ -50,6 +52,43 @@ fn setup() -> Setup {
         )
         .layer(layer);
     Setup { app, metrics, index, mem, plane }
+}
+
+#[tokio::test]
+async fn ids_in_extensions_and_response_headers_are_opt_in() {
+    // By default: no RequestIds extension, no response headers, but the
+    // log line and an error body still carry the caller's correlation ID.
+    let mem = MemorySink::new();
+    let plane = LogPlane::builder(&SCHEMA, "core").memory(&mem).build().expect("plane");
+    let app = Router::new()
+        .route(
+            "/v1/rooms/{room_id}",
+            get(|ids: Option<Extension<RequestIds>>| async move {
+                let token = if ids.is_some() { Tok::Conflict } else { Tok::InvalidInput };
+                Err::<(), _>(ApiError::new(token))
+            }),
+        )
+        .layer(ObservabilityLayer::<Tok>::builder().log_plane(plane.clone()).build());
+    let resp = app
+        .oneshot(
+            http::Request::builder()
+                .uri("/v1/rooms/1")
+                .header("x-correlation-id", "corr-opt")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert!(resp.headers().get(&TRACEPARENT).is_none());
+    assert!(resp.headers().get("x-correlation-id").is_none());
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.expect("body");
+    let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(body["err"], Tok::InvalidInput.as_str(), "no RequestIds extension by default: {body}");
+    assert_eq!(body["correlation_id"], "corr-opt");
+    plane.flush(std::time::Duration::from_secs(5));
+    let lines = mem.lines();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].contains(r#""corr-opt""#), "{}", lines[0]);
 }
 
 #[tokio::test]

@@ -49,7 +49,7 @@ fn setup() -> Setup {
         .build();
     let app = Router::new()
         .route("/v1/rooms/{room_id}", get(|| async { "room" }))
-        .layer(ObservabilityLayer::<Tok>::builder().no_log().trace_index(index).build())
+        .layer(ObservabilityLayer::<Tok>::builder().no_log().trace_index(index).response_ids().build())
         .merge(ops::router::<Tok>(ops));
     Setup { app, reloads, ready, flags }
 }

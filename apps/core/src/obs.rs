@@ -19,15 +19,11 @@ impl RequestMetrics for CoreRequestMetrics {
     fn record(&self, route: &str, method: &http::Method, status: u16, latency: Duration) {
         // The route enum indexes the series (None: no route matched).
         let route = CoreRoute::from_template(route);
-        if let (Some(m), Some(c)) = (Method::from_value(method.as_str()), Code::from_value(itoa(status).as_str())) {
+        if let (Some(m), Some(c)) = (Method::from_value(method.as_str()), Code::from_number(u64::from(status))) {
             metrics::core_http_requests_total(route, m, c).increment(1);
         }
         metrics::core_http_request_duration_seconds(route).record(latency.as_secs_f64());
     }
-}
-
-fn itoa(n: u16) -> String {
-    n.to_string()
 }
 
 /// `core_rate_limit_hits_total{bucket,tenant}`, `core_quota_exceeded_total{session_type,quota}`

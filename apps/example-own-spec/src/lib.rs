@@ -93,7 +93,7 @@ pub struct OvenMetrics;
 
 impl RequestMetrics for OvenMetrics {
     fn record(&self, route: &str, method: &http::Method, status: u16, latency: Duration) {
-        if let (Some(v), Some(s)) = (Method::from_value(method.as_str()), Status::from_value(&status.to_string())) {
+        if let (Some(v), Some(s)) = (Method::from_value(method.as_str()), Status::from_number(u64::from(status))) {
             obs::metrics::oven_requests_total_row(route).get(v, s).increment(1);
         }
         obs::metrics::oven_request_seconds(route).record(latency.as_secs_f64());

@@ -146,6 +146,8 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
         .trace_index(index)
         .limits(Arc::clone(&limits))?
         .chaos(flags)
+        // JSON-RPC errors name the request's correlation ID in their data.
+        .request_ids()
         .build();
     let router = routes(app)
         // A body over the spec's bound is answered before it is read.

@@ -138,7 +138,7 @@ impl obspec::http::RequestMetrics for OfficeRequestMetrics {
         use obspec_generated::metrics::{self, Code, Method};
         // The route enum indexes the series (None: no route matched).
         let route = obspec_generated::routes::OfficeRoute::from_template(route);
-        if let (Some(m), Some(c)) = (Method::from_value(method.as_str()), Code::from_value(&status.to_string())) {
+        if let (Some(m), Some(c)) = (Method::from_value(method.as_str()), Code::from_number(u64::from(status))) {
             metrics::office_http_requests_total(route, m, c).increment(1);
         }
         metrics::office_http_request_duration_seconds(route).record(latency.as_secs_f64());

@@ -218,6 +218,8 @@ pub async fn run(cfg: Config) -> Result<(), BoxError> {
         .metrics(obs::PolicyProxyRequestMetrics)
         .trace_index(index)
         .chaos(flags)
+        // The proxy continues each caller's trace upstream (a child `traceparent`).
+        .request_ids()
         .build();
     let router = routes(app)
         // A body over the spec's bound is answered before it is read or forwarded.

@@ -63,7 +63,7 @@ impl obspec::http::RequestMetrics for PolicyProxyRequestMetrics {
         use obspec_generated::metrics::{self, Code, Method};
         // The route enum indexes the series (None: no route matched).
         let route = obspec_generated::routes::PolicyProxyRoute::from_template(route);
-        if let (Some(m), Some(c)) = (Method::from_value(method.as_str()), Code::from_value(&status.to_string())) {
+        if let (Some(m), Some(c)) = (Method::from_value(method.as_str()), Code::from_number(u64::from(status))) {
             metrics::policy_proxy_http_requests_total(route, m, c).increment(1);
         }
         metrics::policy_proxy_http_request_duration_seconds(route).record(latency.as_secs_f64());

@@ -61,15 +61,19 @@ pub fn panic_response<T: TokenInfo>(panic: Box<dyn Any + Send>, correlation_id: 
 
 /// Makes `resp` an ErrorToken response if it is an error: fills in the
 /// correlation ID of a token body, replaces any other error body. Returns the
-/// response and its [`ErrorInfo`] (None for a success).
-pub fn tokenize<T: TokenInfo>(resp: Response, correlation_id: &CorrelationId) -> (Response, Option<ErrorInfo>) {
+/// response and its [`ErrorInfo`] (None for a success). `correlation_id` is
+/// called only for an error body.
+pub fn tokenize<T: TokenInfo>(
+    resp: Response,
+    correlation_id: impl FnOnce() -> CorrelationId,
+) -> (Response, Option<ErrorInfo>) {
     let status = resp.status().as_u16();
     match resp.extensions().get::<ErrorInfo>().copied() {
         Some(info) if info.complete => (resp, Some(info)),
         Some(mut info) => {
             let (mut parts, _) = resp.into_parts();
             info.complete = true;
-            let body = render_body(info.token, info.retry_after_ms, Some(correlation_id));
+            let body = render_body(info.token, info.retry_after_ms, Some(&correlation_id()));
             parts.headers.remove(header::CONTENT_LENGTH);
             parts.extensions.insert(info);
             (Response::from_parts(parts, Body::from(body)), Some(info))
@@ -77,7 +81,7 @@ pub fn tokenize<T: TokenInfo>(resp: Response, correlation_id: &CorrelationId) ->
         None if status >= 400 => {
             let t: T = token_for_status(status);
             let info = ErrorInfo { token: t.as_str(), status: t.http_status(), retry_after_ms: None, complete: true };
-            let resp = render_response(info, Some(correlation_id));
+            let resp = render_response(info, Some(&correlation_id()));
             (resp, Some(info))
         }
         None => (resp, None),

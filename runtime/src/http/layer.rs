@@ -5,6 +5,12 @@
 //! [`ObservabilityBuilder::chaos`], also rate limits, the concurrency limit
 //! and chaos light, in the same service (each separate layer axum wraps
 //! around a route is one more boxed service per request).
+//!
+//! A request costs no allocation of the layer's own unless asked: the
+//! [`RequestIds`] extension ([`ObservabilityBuilder::request_ids`]) and the
+//! `traceparent` / `x-correlation-id` response headers
+//! ([`ObservabilityBuilder::response_ids`]) are opt-in; error bodies carry
+//! the correlation ID either way.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -32,7 +38,9 @@ use crate::http::limits::{LimitLayer, Limits, MissingToken};
 use crate::http::logging::{RequestLogSlots, log_request};
 use crate::http::metrics::{NoMetrics, RequestMetrics};
 use crate::http::route::{method_label, route_label};
-use crate::http::trace::{CORRELATION_ID, CORRELATION_ID_CAPACITY, RequestIds, TRACEPARENT};
+use crate::http::trace::{
+    CORRELATION_ID, CORRELATION_ID_CAPACITY, CorrelationId, RequestIds, TRACEPARENT, TraceContext, given_correlation_id,
+};
 use crate::log::LogPlane;
 
 struct Shared<T> {
@@ -43,6 +51,8 @@ struct Shared<T> {
     index: Option<Arc<TraceIndex>>,
     limits: Option<LimitLayer<T>>,
     chaos: Option<Arc<Flags>>,
+    request_ids: bool,
+    response_ids: bool,
 }
 
 /// Observability for every route of a `Router` (`router.layer(...)`, so the
@@ -67,6 +77,8 @@ impl<T> std::fmt::Debug for ObservabilityLayer<T> {
             .field("index", &self.shared.index.as_ref().map(|i| i.capacity()))
             .field("limits", &self.shared.limits.is_some())
             .field("chaos", &self.shared.chaos.is_some())
+            .field("request_ids", &self.shared.request_ids)
+            .field("response_ids", &self.shared.response_ids)
             .finish_non_exhaustive()
     }
 }
@@ -87,6 +99,8 @@ impl<T: TokenInfo> ObservabilityLayer<T> {
             index: None,
             limits: None,
             chaos: None,
+            request_ids: false,
+            response_ids: false,
         }
     }
 }
@@ -98,6 +112,8 @@ pub struct ObservabilityBuilder<T> {
     index: Option<Arc<TraceIndex>>,
     limits: Option<LimitLayer<T>>,
     chaos: Option<Arc<Flags>>,
+    request_ids: bool,
+    response_ids: bool,
 }
 
 impl<T> std::fmt::Debug for ObservabilityBuilder<T> {
@@ -150,6 +166,24 @@ impl<T: TokenInfo> ObservabilityBuilder<T> {
         self
     }
 
+    /// Puts each request's [`RequestIds`] in its extensions, for handlers
+    /// (`Extension<RequestIds>`) and for outgoing calls that continue the
+    /// trace ([`TraceContext::child`]). Off by default: it costs an
+    /// allocation per request.
+    pub fn request_ids(mut self) -> Self {
+        self.request_ids = true;
+        self
+    }
+
+    /// Answers every request with `traceparent` (this hop's span) and
+    /// `x-correlation-id` (the caller's valid one, else the trace-id). Off
+    /// by default: two more header values per response (error bodies carry
+    /// the correlation ID either way).
+    pub fn response_ids(mut self) -> Self {
+        self.response_ids = true;
+        self
+    }
+
     /// The layer.
     pub fn build(self) -> ObservabilityLayer<T> {
         let id_max_len = self.plane.as_ref().map_or(CORRELATION_ID_CAPACITY, |p| p.schema().id_max_len);
@@ -164,6 +198,8 @@ impl<T: TokenInfo> ObservabilityBuilder<T> {
             index: self.index,
             limits: self.limits,
             chaos: self.chaos,
+            request_ids: self.request_ids,
+            response_ids: self.response_ids,
         };
         ObservabilityLayer { shared: Arc::new(shared) }
     }
@@ -202,7 +238,8 @@ pub fn content_length(h: &HeaderMap) -> Option<u64> {
 
 struct Pending<T> {
     start: Instant,
-    ids: RequestIds,
+    trace: TraceContext,
+    /// The caller's correlation ID, if valid (else the trace-id stands for it).
     cid_header: Option<HeaderValue>,
     route: &'static str,
     method: Method,
@@ -216,6 +253,14 @@ struct Pending<T> {
 struct Held<T> {
     shared: Arc<Shared<T>>,
     slot: bool,
+}
+
+impl<T> Pending<T> {
+    /// The request's correlation ID (made only for an error body or the
+    /// response header).
+    fn correlation_id(&self) -> CorrelationId {
+        RequestIds::of(self.trace, self.cid_header.as_ref(), self.held.shared.id_max_len).correlation_id
+    }
 }
 
 impl<T> Held<T> {
@@ -298,11 +343,14 @@ where
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let start = Instant::now();
         let s = &self.shared;
-        let (ids, cid_header) = RequestIds::read(req.headers(), s.id_max_len);
+        let trace = TraceContext::from_headers(req.headers());
+        let cid_header = given_correlation_id(req.headers(), s.id_max_len);
         let route = route_label(req.extensions().get::<MatchedPath>());
         let method = req.method().clone();
         let bytes_in = content_length(req.headers()).or_else(|| req.body().size_hint().exact());
-        req.extensions_mut().insert(ids);
+        if s.request_ids {
+            req.extensions_mut().insert(RequestIds::of(trace, cid_header.as_ref(), s.id_max_len));
+        }
         let mut slot = false;
         // The limits read the clock as of the request's start (no second read).
         let stage = match s.limits.as_ref().map(|l| (l, l.limits().admit_request(&req, start))) {
@@ -321,7 +369,7 @@ where
             }
         };
         let held = Held { shared: Arc::clone(s), slot };
-        let pending = Pending { start, ids, cid_header, route, method, bytes_in, held };
+        let pending = Pending { start, trace, cid_header, route, method, bytes_in, held };
         ObservabilityFuture { stage, pending: Some(pending) }
     }
 }
@@ -355,8 +403,8 @@ where
         let resp = match out {
             Ok(Some(Ok(resp))) => resp,
             Ok(Some(Err(never))) => match never {},
-            Ok(None) => panic_response::<T>(Box::new(()), Some(&p.ids.correlation_id)),
-            Err(panic) => panic_response::<T>(panic, Some(&p.ids.correlation_id)),
+            Ok(None) => panic_response::<T>(Box::new(()), Some(&p.correlation_id())),
+            Err(panic) => panic_response::<T>(panic, Some(&p.correlation_id())),
         };
         Poll::Ready(Ok(finish::<T>(resp, p)))
     }
@@ -364,14 +412,18 @@ where
 
 fn finish<T: TokenInfo>(resp: Response, mut p: Pending<T>) -> Response {
     p.held.release();
-    let (mut resp, info) = tokenize::<T>(resp, &p.ids.correlation_id);
-    let h = resp.headers_mut();
-    h.insert(TRACEPARENT.clone(), p.ids.trace.traceparent());
-    h.insert(CORRELATION_ID.clone(), p.cid_header.unwrap_or_else(|| p.ids.correlation_id.header_value()));
+    let (mut resp, info) = tokenize::<T>(resp, || p.correlation_id());
+    let s = &*p.held.shared;
+    if s.response_ids {
+        let cid = p.cid_header.clone().unwrap_or_else(|| p.correlation_id().header_value());
+        let h = resp.headers_mut();
+        h.insert(TRACEPARENT.clone(), p.trace.traceparent());
+        h.insert(CORRELATION_ID.clone(), cid);
+    }
     let latency = p.start.elapsed();
     let code = resp.status().as_u16();
     let entry = TraceEntry {
-        trace_id: p.ids.trace.trace_id,
+        trace_id: p.trace.trace_id,
         route: p.route,
         method: method_label(&p.method),
         code,
@@ -381,10 +433,12 @@ fn finish<T: TokenInfo>(resp: Response, mut p: Pending<T>) -> Response {
         bytes_in: p.bytes_in,
         bytes_out: content_length(resp.headers()).or_else(|| resp.body().size_hint().exact()),
     };
-    let s = &p.held.shared;
     s.metrics.record(p.route, &p.method, code, latency);
     if let Some((plane, slots)) = &s.log {
-        log_request(plane, slots, &entry, &p.ids);
+        // The caller's ID as sent (already checked), else the trace-id's hex.
+        let hex = p.trace.trace_id_hex();
+        let cid = p.cid_header.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(hex.as_str());
+        log_request(plane, slots, &entry, cid);
     }
     if let Some(index) = &s.index {
         index.record(entry);

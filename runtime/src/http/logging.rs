@@ -7,7 +7,6 @@
 
 use crate::http::index::TraceEntry;
 use crate::http::route::{OVERFLOW, UNMATCHED};
-use crate::http::trace::RequestIds;
 use crate::log::{Emitted, FieldSlot, LogFieldType, LogPlane, LogRole, LogSchema};
 
 /// The schema slots of the request fields, resolved once per plane.
@@ -50,7 +49,7 @@ impl RequestLogSlots {
 /// (from the outcome, the error token and the trace-id); the correlation ID
 /// is copied only into a line that is kept. As for any typed line, a
 /// sampled-out line validates none of its values.
-pub fn log_request(plane: &LogPlane, slots: &RequestLogSlots, e: &TraceEntry, ids: &RequestIds) -> Emitted {
+pub fn log_request(plane: &LogPlane, slots: &RequestLogSlots, e: &TraceEntry, correlation_id: &str) -> Emitted {
     let mut line = plane.line();
     if let Some(s) = slots.route
         && e.route != UNMATCHED
@@ -80,7 +79,7 @@ pub fn log_request(plane: &LogPlane, slots: &RequestLogSlots, e: &TraceEntry, id
         line.u64(s, n);
     }
     if slots.trace_id.is_some() {
-        line.trace(ids.trace.trace_id);
+        line.trace(e.trace_id);
     }
-    line.emit_late(slots.correlation_id.map(|s| (s, ids.correlation_id.as_str())))
+    line.emit_late(slots.correlation_id.map(|s| (s, correlation_id)))
 }

@@ -1,6 +1,7 @@
 //! W3C Trace Context (`traceparent`) and `x-correlation-id`: parsed from the
-//! request, generated when absent or malformed, put on the response and left
-//! in the request's extensions as [`RequestIds`] for handlers and outgoing calls.
+//! request, generated when absent or malformed, and (when the observability
+//! layer is asked to) put on the response and left in the request's
+//! extensions as [`RequestIds`] for handlers and outgoing calls.
 
 use std::cell::Cell;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -194,12 +195,16 @@ impl CorrelationId {
         Self::parse_max(s, CORRELATION_ID_CAPACITY)
     }
 
+    /// Whether `s` is an ID of the right shape, at most `max_len` long.
+    pub fn is_valid(s: &[u8], max_len: usize) -> bool {
+        !s.is_empty()
+            && s.len() <= max_len.min(CORRELATION_ID_CAPACITY)
+            && s.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
+    }
+
     /// Accepts an ID of the right shape, up to `max_len` long (the schema's `id_max_len`).
     pub fn parse_max(s: &[u8], max_len: usize) -> Option<Self> {
-        if s.is_empty()
-            || s.len() > max_len.min(CORRELATION_ID_CAPACITY)
-            || !s.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
-        {
+        if !Self::is_valid(s, max_len) {
             return None;
         }
         let mut buf = [0u8; CORRELATION_ID_CAPACITY];
@@ -237,8 +242,16 @@ impl std::fmt::Display for CorrelationId {
     }
 }
 
+/// The caller's `x-correlation-id` header, if of the right shape and at most
+/// `max_len` long (a clone of the value shares its bytes: no copy).
+pub(crate) fn given_correlation_id(headers: &HeaderMap, max_len: usize) -> Option<HeaderValue> {
+    headers.get(&CORRELATION_ID).filter(|v| CorrelationId::is_valid(v.as_bytes(), max_len)).cloned()
+}
+
 /// The request's trace context and correlation ID, inserted into the request
-/// extensions by the observability layer (`Extension<RequestIds>` in handlers).
+/// extensions by the observability layer when asked
+/// ([`request_ids`](crate::http::layer::ObservabilityBuilder::request_ids);
+/// `Extension<RequestIds>` in handlers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestIds {
     /// This hop of the W3C trace.
@@ -257,12 +270,17 @@ impl RequestIds {
     /// `max_len` long), its header value (echoed on the response without a copy).
     pub(crate) fn read(headers: &HeaderMap, max_len: usize) -> (Self, Option<HeaderValue>) {
         let trace = TraceContext::from_headers(headers);
-        let given =
-            headers.get(&CORRELATION_ID).and_then(|v| CorrelationId::parse_max(v.as_bytes(), max_len).map(|c| (c, v)));
-        match given {
-            Some((correlation_id, v)) => (Self { trace, correlation_id }, Some(v.clone())),
-            None => (Self { trace, correlation_id: CorrelationId::from_trace(&trace) }, None),
-        }
+        let given = given_correlation_id(headers, max_len);
+        (Self::of(trace, given.as_ref(), max_len), given)
+    }
+
+    /// The IDs of a request whose context is `trace` and whose valid
+    /// correlation ID header, if any, is `given`.
+    pub(crate) fn of(trace: TraceContext, given: Option<&HeaderValue>, max_len: usize) -> Self {
+        let correlation_id = given
+            .and_then(|v| CorrelationId::parse_max(v.as_bytes(), max_len))
+            .unwrap_or_else(|| CorrelationId::from_trace(&trace));
+        Self { trace, correlation_id }
     }
 
     /// Sets `traceparent` and `x-correlation-id` on outgoing headers (a

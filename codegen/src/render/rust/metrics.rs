@@ -2,7 +2,7 @@
 //! enum per closed label, one function per metric returning a cached handle of
 //! the `metrics` facade, the spec's metric table and `install`.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use super::camel;
@@ -156,6 +156,19 @@ fn label_enum(l: &LabelDef) -> TokenStream {
     let docs: Vec<String> = l.values.iter().map(|v| format!("`{}=\"{v}\"`", l.name)).collect();
     let doc = format!("Values of the closed label `{}`: {}", l.name, l.help);
     let n = variants.len();
+    // A label whose every value is a number (HTTP status codes) also parses
+    // from the number, so a service need not format it first.
+    let numbers: Option<Vec<u64>> =
+        l.values.iter().map(|v| v.parse::<u64>().ok().filter(|n| n.to_string() == *v)).collect();
+    let from_number = numbers.map(|numbers| {
+        let lits = numbers.iter().map(|n| Literal::u64_unsuffixed(*n));
+        quote! {
+            /// The value of a number (an HTTP status, say), without formatting it.
+            pub const fn from_number(n: u64) -> ::core::option::Option<#name> {
+                match n { #(#lits => ::core::option::Option::Some(#name::#variants),)* _ => ::core::option::Option::None }
+            }
+        }
+    });
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -176,6 +189,8 @@ fn label_enum(l: &LabelDef) -> TokenStream {
             pub fn from_value(s: &str) -> ::core::option::Option<#name> {
                 match s { #(#values => ::core::option::Option::Some(#name::#variants),)* _ => ::core::option::Option::None }
             }
+
+            #from_number
         }
     }
 }
