@@ -51,6 +51,16 @@ use obspec_generated::{ErrorToken as Tok, LOG_SCHEMA, metrics};
 static SAMPLED: LogSchema = LOG_SCHEMA.with_success(LOG_SCHEMA.sampling.success);
 static ALL: LogSchema = LOG_SCHEMA.with_success(1.0);
 
+/// Counts heap allocations, to report allocations per request beside the
+/// timings (one relaxed add per allocation, for every app alike).
+#[global_allocator]
+static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
+fn allocations() -> usize {
+    let s = GLOBAL.stats();
+    s.allocations + s.reallocations
+}
+
 struct Discard;
 
 impl LineSink for Discard {
@@ -215,6 +225,17 @@ fn paired() {
             }
             ns[i].push(t.elapsed().as_nanos() as f64 / f64::from(BLOCK));
         }
+    }
+    // Allocations per request (the request and response included), after the
+    // timings: the same requests again, counted.
+    for (name, app) in &apps {
+        let before = allocations();
+        for _ in 0..BLOCK {
+            let resp: Result<_, Infallible> = rt.block_on(app.clone().oneshot(request()));
+            black_box(resp.ok());
+        }
+        let n = allocations() - before;
+        println!("allocations in-process http/{name:<13} {:.2} per request", n as f64 / f64::from(BLOCK));
     }
     report("in-process", &apps.map(|(n, _)| n), ns, ROUNDS, BLOCK);
 }
