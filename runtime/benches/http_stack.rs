@@ -27,160 +27,18 @@
 
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::io;
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
-use axum::routing::get;
 use criterion::{Criterion, criterion_group};
-use http::Method;
-use obspec::flags::Flags;
-use obspec::http::layer::ObservabilityBuilder;
-use obspec::http::{
-    ChaosLayer, LimitLayer, LimitMetrics, Limits, ObservabilityLayer, Rate, RequestMetrics, TraceIndex,
-};
-use obspec::log::{LineSink, LogPlane, LogSchema, UtcDay};
 use tower::ServiceExt;
 
-// The spec's vocabulary (generated): tokens and log schema.
-use obspec_generated::routes::CoreRoute;
-use obspec_generated::{ErrorToken as Tok, LOG_SCHEMA, metrics};
-
-static SAMPLED: LogSchema = LOG_SCHEMA.with_success(LOG_SCHEMA.sampling.success);
-static ALL: LogSchema = LOG_SCHEMA.with_success(1.0);
-
-/// Counts heap allocations, to report allocations per request beside the
-/// timings (one relaxed add per allocation, for every app alike).
-#[global_allocator]
-static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
-
-fn allocations() -> usize {
-    let s = GLOBAL.stats();
-    s.allocations + s.reallocations
-}
-
-struct Discard;
-
-impl LineSink for Discard {
-    fn write_line(&mut self, _day: UtcDay, line: &[u8]) -> io::Result<()> {
-        black_box(line);
-        Ok(())
-    }
-}
-
-/// What the Core API writes with its generated emitters (as
-/// `apps/core/src/obs.rs` does): the route enum indexes the series.
-struct Emitters;
-
-impl RequestMetrics for Emitters {
-    fn record(&self, route: &str, method: &Method, status: u16, latency: Duration) {
-        let route = CoreRoute::from_template(route);
-        let code = metrics::Code::from_number(u64::from(status));
-        if let (Some(m), Some(c)) = (metrics::Method::from_value(method.as_str()), code) {
-            metrics::core_http_requests_total(route, m, c).increment(1);
-        }
-        metrics::core_http_request_duration_seconds(route).record(latency.as_secs_f64());
-    }
-}
-
-struct LimitCounters;
-
-impl LimitMetrics for LimitCounters {
-    fn rate_limited(&self, _: &str, _: &str, _: &str) {}
-    fn backpressure(&self, _: &str, _: &str) {}
-}
-
-fn bare() -> Router {
-    Router::new().route("/v1/rooms/{room_id}", get(|| async { "ok" }))
-}
-
-/// A layer that does nothing: what axum's per-layer boxing costs by itself.
-fn noop_layer() -> Router {
-    bare().layer(tower_layer::Identity::new())
-}
-
-fn obs_min() -> Router {
-    bare().layer(ObservabilityLayer::<Tok>::builder().no_log().build())
-}
-
-fn full(schema: &'static LogSchema) -> (Router, LogPlane) {
-    full_with(schema, |b| b)
-}
-
-/// `full` with the opt-in request-ids extension and response headers.
-fn full_ids(schema: &'static LogSchema) -> (Router, LogPlane) {
-    full_with(schema, |b| b.request_ids().response_ids())
-}
-
-fn full_with(
-    schema: &'static LogSchema,
-    opt: impl FnOnce(ObservabilityBuilder<Tok>) -> ObservabilityBuilder<Tok>,
-) -> (Router, LogPlane) {
-    let (plane, limits) = full_parts(schema);
-    let builder = ObservabilityLayer::<Tok>::builder()
-        .metrics(Emitters)
-        .log_plane(plane.clone())
-        .trace_index(Arc::new(TraceIndex::default()))
-        .limits(limits)
-        .expect("tokens")
-        .chaos(Arc::new(Flags::defaults(&obspec_generated::FLAGS)));
-    (bare().layer(opt(builder).build()), plane)
-}
-
-fn full_parts(schema: &'static LogSchema) -> (LogPlane, Arc<Limits>) {
-    let plane = LogPlane::builder(schema, "core").sink(Discard).build().expect("plane");
-    let limits = Limits::builder()
-        .tenant_rate(Rate::per_second(1_000_000_000, 1_000_000))
-        .tenant_key(obspec::http::HeaderKey::new("x-tenant-id"))
-        .session_rate("user", Rate::per_second(1_000_000_000, 1_000_000))
-        .max_concurrency(1024)
-        .metrics(LimitCounters)
-        .build();
-    (plane, limits)
-}
-
-fn full_layered(schema: &'static LogSchema) -> (Router, LogPlane) {
-    let (plane, limits) = full_parts(schema);
-    let router = bare()
-        .layer(ChaosLayer::new(Arc::new(Flags::defaults(&obspec_generated::FLAGS))))
-        .layer(LimitLayer::<Tok>::new(limits).expect("tokens"))
-        .layer(
-            ObservabilityLayer::<Tok>::builder()
-                .metrics(Emitters)
-                .log_plane(plane.clone())
-                .trace_index(Arc::new(TraceIndex::default()))
-                .build(),
-        );
-    (router, plane)
-}
-
-fn request() -> http::Request<Body> {
-    http::Request::builder()
-        .uri("/v1/rooms/r-123")
-        .header("host", "127.0.0.1")
-        .header("x-tenant-id", "tenant-42")
-        .header("x-session-type", "user")
-        .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-        .body(Body::empty())
-        .expect("request")
-}
+#[path = "common/http_apps.rs"]
+mod http_apps;
+use http_apps::{SAMPLED, apps, bare, full, full_ids, full_layered, request};
 
 fn bench(c: &mut Criterion) {
-    let _ = obspec::metrics::install(&[]);
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    let (full_sampled, p1) = full(&SAMPLED);
-    let (full_all, p2) = full(&ALL);
-    let (layered, p3) = full_layered(&SAMPLED);
-    let apps = [
-        ("bare", bare()),
-        ("noop_layer", noop_layer()),
-        ("obs_min", obs_min()),
-        ("full", full_sampled),
-        ("full_layered", layered),
-        ("full_log_all", full_all),
-    ];
+    let (apps, planes) = apps();
     let mut g = c.benchmark_group("http");
     for (name, app) in apps {
         g.bench_function(name, |b| {
@@ -191,9 +49,9 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
-    p1.flush(Duration::from_secs(5));
-    p2.flush(Duration::from_secs(5));
-    p3.flush(Duration::from_secs(5));
+    for p in planes {
+        p.flush(Duration::from_secs(5));
+    }
 }
 
 /// Blocks of requests to each app in turn, so machine noise hits them alike;
@@ -202,19 +60,7 @@ fn paired() {
     const ROUNDS: usize = 40;
     const BLOCK: u32 = 2000;
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    let (full_sampled, _p1) = full(&SAMPLED);
-    let (full_all, _p2) = full(&ALL);
-    let (layered, _p3) = full_layered(&SAMPLED);
-    let (with_ids, _p4) = full_ids(&SAMPLED);
-    let apps = [
-        ("bare", bare()),
-        ("noop_layer", noop_layer()),
-        ("obs_min", obs_min()),
-        ("full", full_sampled),
-        ("full_ids", with_ids),
-        ("full_layered", layered),
-        ("full_log_all", full_all),
-    ];
+    let (apps, _planes) = apps();
     let mut ns: Vec<Vec<f64>> = vec![Vec::new(); apps.len()];
     for _ in 0..ROUNDS {
         for (i, (_, app)) in apps.iter().enumerate() {
@@ -226,18 +72,8 @@ fn paired() {
             ns[i].push(t.elapsed().as_nanos() as f64 / f64::from(BLOCK));
         }
     }
-    // Allocations per request (the request and response included), after the
-    // timings: the same requests again, counted.
-    for (name, app) in &apps {
-        let before = allocations();
-        for _ in 0..BLOCK {
-            let resp: Result<_, Infallible> = rt.block_on(app.clone().oneshot(request()));
-            black_box(resp.ok());
-        }
-        let n = allocations() - before;
-        println!("allocations in-process http/{name:<13} {:.2} per request", n as f64 / f64::from(BLOCK));
-    }
-    report("in-process", &apps.map(|(n, _)| n), ns, ROUNDS, BLOCK);
+    let names: Vec<&str> = apps.iter().map(|(n, _)| *n).collect();
+    report("in-process", &names, ns, ROUNDS, BLOCK);
 }
 
 /// Prints each app's median ns/request and its median per-round ratio to the first.
@@ -251,7 +87,8 @@ fn report(what: &str, names: &[&str], mut ns: Vec<Vec<f64>>, rounds: usize, bloc
         let mut ratios: Vec<f64> = ns[i].iter().zip(&base).map(|(a, b)| a / b).collect();
         let m = median(&mut ns[i]);
         let r = median(&mut ratios);
-        let added = m - median(&mut ns[0].clone());
+        // What the paired ratio adds to the median bare request.
+        let added = (r - 1.0) * median(&mut ns[0].clone());
         println!(
             "paired {what} http/{name:<13} median {m:>8.0} ns/request  +{added:>6.0} ns  x{r:.3} of bare  ({rounds} rounds of {block})"
         );
@@ -308,6 +145,7 @@ fn paired_socket() {
 criterion_group!(benches, bench);
 
 fn main() {
+    let _ = obspec::metrics::install(&[]);
     benches();
     paired();
     paired_socket();
