@@ -44,6 +44,9 @@ mod ty;
 /// Implements `obspec::event::LogEvent` for a struct whose field names are in
 /// the spec's log allow-list, each with a type compatible with the field's.
 ///
+/// Not a doc test (a proc-macro crate's doc tests cannot link the runtime
+/// the expansion calls); `tests/macros` compiles such uses:
+///
 /// ```ignore
 /// #[derive(obspec_macros::LogEvent)]
 /// struct Served<'a> { route: &'static str, tenant: &'a str, ok: bool, code: u16, latency_ms: u64 }
@@ -56,6 +59,9 @@ pub fn derive_log_event(input: TokenStream) -> TokenStream {
 
 /// Implements `obspec::event::TrailData` for a struct matching the `data`
 /// schema of the trail kind named by `#[trail(kind = "…")]`.
+///
+/// Not a doc test (a proc-macro crate's doc tests cannot link the runtime
+/// the expansion calls); `tests/macros` compiles such uses:
 ///
 /// ```ignore
 /// #[derive(obspec_macros::TrailData)]
@@ -73,6 +79,9 @@ pub fn derive_trail_data(input: TokenStream) -> TokenStream {
 /// `::obspec_generated::ErrorToken` unless `#[obspec(vocab = "path")]` names the
 /// module that holds it (for example one expanded by `spec!`).
 ///
+/// Not a doc test (a proc-macro crate's doc tests cannot link the runtime
+/// the expansion calls); `tests/macros` compiles such uses:
+///
 /// ```ignore
 /// #[derive(obspec_macros::ErrorToken)]
 /// enum MyErr { #[token(NOT_FOUND)] Missing, #[token(BACKPRESSURE)] Busy }
@@ -85,6 +94,9 @@ pub fn derive_error_token(input: TokenStream) -> TokenStream {
 
 /// Expands to the typed vocabulary and emitters of the spec in a directory
 /// (relative to `CARGO_MANIFEST_DIR`): the same items as `obspec-generated`.
+///
+/// Not a doc test (a proc-macro crate's doc tests cannot link the runtime
+/// the expansion calls); `tests/macros` compiles such uses:
 ///
 /// ```ignore
 /// mod obs { obspec_macros::spec!("spec"); }

@@ -49,11 +49,12 @@ pub fn binaries_from_messages(stdout: &str) -> Vec<TestBinary> {
             continue;
         };
         let dir = Path::new(manifest).parent().map(Path::to_path_buf).unwrap_or_default();
-        // `package_id` reads `path+file:///…/dir#name@0.1.0` (or the older `name 0.1.0 (…)`).
+        // `package_id` reads `path+file:///…/dir#name@0.1.0`, or `…/dir#0.1.0`
+        // when the name is the directory's (or the older `name 0.1.0 (…)`).
         let id = msg["package_id"].as_str().unwrap_or_default();
         let package = id
             .rsplit_once('#')
-            .map(|(_, tail)| tail.split('@').next().unwrap_or(tail).to_owned())
+            .map(|(_, tail)| tail.split_once('@').map_or("", |(name, _)| name).to_owned())
             .or_else(|| id.split(' ').next().map(str::to_owned))
             .unwrap_or_default();
         let package = if package.is_empty() || package.contains('/') {
@@ -247,12 +248,15 @@ mod tests {
             "\n",
             r#"{"reason":"compiler-artifact","package_id":"path+file:///w/trail#obspec-trail@0.1.0","manifest_path":"/w/trail/Cargo.toml","target":{"name":"obspec_trail"},"profile":{"test":false},"executable":null}"#,
             "\n",
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/xtask#0.1.0","manifest_path":"/w/xtask/Cargo.toml","target":{"name":"xtask"},"profile":{"test":true},"executable":"/w/target/debug/deps/xtask-2"}"#,
+            "\n",
             r#"{"reason":"build-finished","success":true}"#,
             "\nnot json\n"
         );
         let b = binaries_from_messages(lines);
-        assert_eq!(b.len(), 1);
+        assert_eq!(b.len(), 2);
         assert_eq!(b[0].package, "obspec-trail");
+        assert_eq!(b[1].package, "xtask", "a package named as its directory");
         assert_eq!(b[0].target, "trail");
         assert_eq!(b[0].dir, PathBuf::from("/w/trail"));
         assert_eq!(b[0].executable, PathBuf::from("/w/target/debug/deps/trail-1"));

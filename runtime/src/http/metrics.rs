@@ -3,13 +3,18 @@
 //! emitters, e.g. `core_http_requests_total` and
 //! `core_http_request_duration_seconds`:
 //!
-//! ```ignore
+//! ```
+//! use std::time::Duration;
+//! use obspec_generated::metrics::{self, Code, Method};
+//! use obspec_generated::routes::CoreRoute;
+//!
 //! struct CoreMetrics;
+//!
 //! impl obspec::http::RequestMetrics for CoreMetrics {
 //!     fn record(&self, route: &str, method: &http::Method, status: u16, latency: Duration) {
 //!         // The generated route enum indexes the series (None: unmatched).
-//!         let route = obspec_generated::routes::CoreRoute::from_template(route);
-//!         if let (Some(m), Some(c)) = (metrics::Method::from_value(method.as_str()), metrics::Code::from_number(u64::from(status))) {
+//!         let route = CoreRoute::from_template(route);
+//!         if let (Some(m), Some(c)) = (Method::from_value(method.as_str()), Code::from_number(u64::from(status))) {
 //!             metrics::core_http_requests_total(route, m, c).increment(1);
 //!         }
 //!         metrics::core_http_request_duration_seconds(route).record(latency.as_secs_f64());

@@ -4,9 +4,17 @@
 //! fallback answering the `not_found` role's token (axum's built-in 404 is not
 //! seen by `.layer()`; a fallback is).
 //!
-//! ```ignore
+//! ```
+//! use axum::Router;
+//! use axum::routing::{get, post};
 //! use obspec::http::RouteExt;
-//! let app = Router::new()
+//! use obspec_generated::ErrorToken;
+//! use obspec_generated::routes::CoreRoute;
+//!
+//! # async fn create_room() {}
+//! # async fn list_rooms() {}
+//! # async fn list_events() {}
+//! let app: Router = Router::new()
 //!     .spec_route(CoreRoute::Rooms, post(create_room).get(list_rooms))
 //!     .spec_route(CoreRoute::RoomsRoomIdEvents, get(list_events))
 //!     .not_found_fallback::<ErrorToken>();

@@ -9,6 +9,9 @@
 //!   between handlers: a `#[derive(TrailData)]` value in, a durable record
 //!   (`audit/yyyy/mm/dd/<tenant>.ndjson`) out.
 //!
+//! A sketch, not compiled (`cfg`, `app`, `ops`, `plane` and `trails` are a
+//! service's own; `apps/core/src/main.rs` is the real wiring):
+//!
 //! ```ignore
 //! let listener = obspec::service::bind(cfg.listen).await?;
 //! obspec::service::announce(&listener)?;
