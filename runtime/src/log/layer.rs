@@ -168,16 +168,16 @@ thread_local! {
     static KEYS: [Cell<CacheEntry>; CACHE] = const { [const { Cell::new(EMPTY) }; CACHE] };
 }
 
-/// One entry of the per-thread callsite cache: (plane, callsite metadata) →
-/// the class of each of its keys, by index.
-type SiteEntry = (usize, usize, [Packed; FIELDS]);
-
 const SITES: usize = 32;
 
 thread_local! {
     /// A callsite's metadata is `'static`, so its address identifies it (and
-    /// its keys): a hit classifies every key of an event at once.
-    static SITE_CLASSES: [Cell<SiteEntry>; SITES] = const { [const { Cell::new((0, 0, [Packed::UNSET; FIELDS])) }; SITES] };
+    /// its keys): a hit classifies every key of an event at once. Keys
+    /// `(plane, callsite)` and classes are apart, so a hit compares two words
+    /// and copies the 32 classes alone.
+    static SITE_KEYS: [Cell<(usize, usize)>; SITES] = const { [const { Cell::new((0, 0)) }; SITES] };
+    /// The class of each key of the callsite in [`SITE_KEYS`], by index.
+    static SITE_CLASSES: [Cell<[Packed; FIELDS]>; SITES] = const { [const { Cell::new([Packed::UNSET; FIELDS]) }; SITES] };
 }
 
 /// A key's [`Class`] in one byte, or not classified yet: a callsite's 32 are
@@ -215,20 +215,18 @@ fn site_classes(c: &Compiled, meta: &'static Metadata<'static>) -> [Packed; FIEL
     let plane = c as *const Compiled as usize;
     let site = meta as *const Metadata<'static> as usize;
     let i = ((site >> 4) ^ (site >> 12) ^ (plane >> 4)) % SITES;
-    SITE_CLASSES.with(|sites| {
-        let e = sites[i].get();
-        if e.0 == plane && e.1 == site {
-            return e.2;
+    if SITE_KEYS.with(|keys| keys[i].get()) == (plane, site) {
+        return SITE_CLASSES.with(|sites| sites[i].get());
+    }
+    let mut classes = [Packed::UNSET; FIELDS];
+    for f in meta.fields() {
+        if let Some(x) = classes.get_mut(f.index()) {
+            *x = Packed::of(classify(c, f.name()));
         }
-        let mut classes = [Packed::UNSET; FIELDS];
-        for f in meta.fields() {
-            if let Some(x) = classes.get_mut(f.index()) {
-                *x = Packed::of(classify(c, f.name()));
-            }
-        }
-        sites[i].set((plane, site, classes));
-        classes
-    })
+    }
+    SITE_CLASSES.with(|sites| sites[i].set(classes));
+    SITE_KEYS.with(|keys| keys[i].set((plane, site)));
+    classes
 }
 
 /// The class of a tracing key, through the per-thread cache.
@@ -250,7 +248,7 @@ fn classify(c: &Compiled, name: &'static str) -> Class {
 
 impl<'a> Peek<'a> {
     #[inline]
-    fn new(c: &'a Compiled) -> Self {
+    fn new(c: &'a Compiled, classes: [Packed; FIELDS]) -> Self {
         Self {
             c,
             ok: None,
@@ -259,7 +257,7 @@ impl<'a> Peek<'a> {
             unsure: false,
             any: false,
             drops: [0; 5],
-            classes: [Packed::UNSET; FIELDS],
+            classes,
             trace_str: None,
             notes: [Note::EMPTY; NOTES],
             note_slots: [0; NOTES],
@@ -696,8 +694,7 @@ where
             return;
         }
         // The sampling decision first, from the keys and three values only.
-        let mut peek = Peek::new(&inner.c);
-        peek.classes = site_classes(&inner.c, event.metadata());
+        let mut peek = Peek::new(&inner.c, site_classes(&inner.c, event.metadata()));
         event.record(&mut peek);
         let mut kept = false;
         // Whether the event is inside a span (if the peek looked: else assume so).

@@ -96,6 +96,55 @@ pub(crate) struct Compiled {
     /// `,"name":` of every field, back to back; `key_at[i]` is field `i`'s range.
     keys: Box<[u8]>,
     key_at: [(u16, u16); MAX_FIELDS],
+    /// `,"name":` of each field padded to a fixed size (len 0: too long).
+    key_pad: Box<[Padded<KEY_PAD>]>,
+    /// `"value"` of each route, method and ErrorToken, padded likewise.
+    index_pad: [Box<[Padded<VALUE_PAD>]>; 3],
+    /// `"component"`, padded likewise.
+    component_pad: Padded<VALUE_PAD>,
+}
+
+/// Room for a padded key (`,"` + name + `":`).
+const KEY_PAD: usize = 32;
+/// Room for a padded quoted route, method or token.
+const VALUE_PAD: usize = 48;
+
+/// Bytes kept in a fixed-size chunk: appending one is a fixed-size copy the
+/// compiler writes as a few vector moves (then the length is cut back),
+/// where a slice of unknown length is a call to `memcpy`.
+#[derive(Debug, Clone, Copy)]
+struct Padded<const N: usize> {
+    bytes: [u8; N],
+    /// 0 when the text did not fit (it is then written from its slice).
+    len: u8,
+}
+
+impl<const N: usize> Padded<N> {
+    fn new(parts: &[&[u8]]) -> Self {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let mut bytes = [0u8; N];
+        if total > N {
+            return Self { bytes, len: 0 };
+        }
+        let mut at = 0;
+        for p in parts {
+            bytes[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
+        Self { bytes, len: total as u8 }
+    }
+
+    /// Appends the text to `out`; false (nothing written) if it did not fit.
+    #[inline]
+    fn put(&self, out: &mut Vec<u8>) -> bool {
+        if self.len == 0 {
+            return false;
+        }
+        let at = out.len();
+        out.extend_from_slice(&self.bytes);
+        out.truncate(at + usize::from(self.len));
+        true
+    }
 }
 
 const NONE: u8 = 0xff;
@@ -140,10 +189,16 @@ impl Compiled {
                 plane_mask |= 1 << i;
             }
         }
+        let key_pad =
+            schema.fields.iter().take(MAX_FIELDS).map(|f| Padded::new(&[b",\"", f.name.as_bytes(), b"\":"])).collect();
+        let quoted_all = |list: &[&str]| list.iter().map(|v| Padded::new(&[b"\"", v.as_bytes(), b"\""])).collect();
         Self {
             buckets,
             keys: keys.into_boxed_slice(),
             key_at,
+            key_pad,
+            index_pad: [quoted_all(schema.routes), quoted_all(schema.methods), quoted_all(schema.error_tokens)],
+            component_pad: Padded::new(&[b"\"", component.as_bytes(), b"\""]),
             plane_mask,
             schema,
             component,
@@ -386,7 +441,7 @@ impl Record {
 /// Every value was validated to need no escaping, so bytes are copied as they are.
 pub(crate) struct LineOut<'a> {
     c: &'a Compiled,
-    ts: &'a [u8],
+    ts: &'a [u8; 24],
     out: &'a mut Vec<u8>,
     first: bool,
 }
@@ -394,8 +449,8 @@ pub(crate) struct LineOut<'a> {
 impl<'a> LineOut<'a> {
     /// Opens the JSON object; `ts` is the line's timestamp text.
     #[inline]
-    pub fn new(c: &'a Compiled, ts: &'a [u8], out: &'a mut Vec<u8>) -> Self {
-        out.push(b'{');
+    pub fn new(c: &'a Compiled, ts: &'a [u8; 24], out: &'a mut Vec<u8>) -> Self {
+        // The `{` is written with the first key (see `field`) or by `finish`.
         Self { c, ts, out, first: true }
     }
 
@@ -406,24 +461,47 @@ impl<'a> LineOut<'a> {
     pub fn field(&mut self, i: usize, v: Val, trace: u128, bytes: &[u8]) {
         let Some(f) = self.c.schema.fields.get(i) else { return };
         let out = &mut *self.out;
-        out.extend_from_slice(self.c.key(i, self.first));
+        let at = out.len();
+        if self.c.key_pad.get(i).is_some_and(|k| k.put(out)) {
+            // The first key's comma becomes the object's `{`.
+            if self.first
+                && let Some(b) = out.get_mut(at)
+            {
+                *b = b'{';
+            }
+        } else {
+            if self.first {
+                out.push(b'{');
+            }
+            out.extend_from_slice(self.c.key(i, self.first));
+        }
         self.first = false;
         match (f.ty, v) {
-            (LogFieldType::Timestamp, _) => quoted(out, self.ts),
-            (LogFieldType::Component, _) => quoted(out, self.c.component.as_bytes()),
+            (LogFieldType::Timestamp, _) => {
+                out.push(b'"');
+                out.extend_from_slice(self.ts);
+                out.push(b'"');
+            }
+            (LogFieldType::Component, _) => {
+                if !self.c.component_pad.put(out) {
+                    quoted(out, self.c.component.as_bytes());
+                }
+            }
             (_, Val::Redacted) => quoted(out, REDACTED.as_bytes()),
             (_, Val::U64(n)) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
             (_, Val::Bool(true)) => out.extend_from_slice(b"true"),
             (_, Val::Bool(false)) => out.extend_from_slice(b"false"),
             (ty, Val::Index(k)) => {
                 let schema = self.c.schema;
-                let list = match ty {
-                    LogFieldType::Route => schema.routes,
-                    LogFieldType::Method => schema.methods,
-                    _ => schema.error_tokens,
+                let (list, pad) = match ty {
+                    LogFieldType::Route => (schema.routes, &self.c.index_pad[0]),
+                    LogFieldType::Method => (schema.methods, &self.c.index_pad[1]),
+                    _ => (schema.error_tokens, &self.c.index_pad[2]),
                 };
-                let s = list.get(k as usize).copied().unwrap_or(REDACTED);
-                quoted(out, s.as_bytes());
+                if !pad.get(k as usize).is_some_and(|p| p.put(out)) {
+                    let s = list.get(k as usize).copied().unwrap_or(REDACTED);
+                    quoted(out, s.as_bytes());
+                }
             }
             (_, Val::Scratch(..)) => quoted(out, bytes),
             (_, Val::Trace) => {
@@ -438,6 +516,9 @@ impl<'a> LineOut<'a> {
     /// Closes the object and ends the line.
     #[inline]
     pub fn finish(self) {
+        if self.first {
+            self.out.push(b'{');
+        }
         self.out.extend_from_slice(b"}\n");
     }
 }
