@@ -715,4 +715,44 @@ mod tests {
         assert!(lines[1].ends_with(r#""took_ms":19,"trace":"[redacted]"}"#));
         assert_eq!(p.stats().redacted(Reason::Invalid), 2);
     }
+
+    // Names and values longer than the padded chunks are written from their slices.
+    const LONG: &[LogField] = &[
+        LogField { name: "at", ty: T::Timestamp, role: Some(R::Ts) },
+        LogField { name: "a_field_name_longer_than_thirty_bytes", ty: T::Route, role: Some(R::Route) },
+        LogField { name: "svc", ty: T::Component, role: Some(R::Component) },
+        LogField { name: "ok", ty: T::Outcome, role: Some(R::Ok) },
+    ];
+    static LONG_ALL: LogSchema = LogSchema {
+        fields: LONG,
+        routes: &["/v1/a/route/template/much/longer/than/forty/eight/bytes/:id", "/v1/short"],
+        ..schema(1.0)
+    };
+
+    #[test]
+    fn long_names_and_values_are_written_whole() {
+        let mem = MemorySink::new();
+        let p = LogPlane::builder(&LONG_ALL, "a-component-name-that-is-well-over-forty-eight-bytes")
+            .memory(&mem)
+            .clock(pinned)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        p.line().route("/v1/a/route/template/much/longer/than/forty/eight/bytes/:id").ok(true).emit();
+        p.line().route("/v1/short").emit();
+        p.flush(Duration::from_secs(5));
+        let lines = mem.lines();
+        let comp = r#""svc":"a-component-name-that-is-well-over-forty-eight-bytes""#;
+        assert_eq!(
+            lines[0],
+            format!(
+                r#"{{"at":"2026-01-03T12:34:56.789Z","a_field_name_longer_than_thirty_bytes":"/v1/a/route/template/much/longer/than/forty/eight/bytes/:id",{comp},"ok":true}}"#
+            )
+        );
+        assert_eq!(
+            lines[1],
+            format!(
+                r#"{{"at":"2026-01-03T12:34:56.789Z","a_field_name_longer_than_thirty_bytes":"/v1/short",{comp}}}"#
+            )
+        );
+    }
 }
