@@ -721,7 +721,7 @@ mod tests {
         LogField { name: "at", ty: T::Timestamp, role: Some(R::Ts) },
         LogField { name: "a_field_name_longer_than_thirty_bytes", ty: T::Route, role: Some(R::Route) },
         LogField { name: "svc", ty: T::Component, role: Some(R::Component) },
-        LogField { name: "ok", ty: T::Outcome, role: Some(R::Ok) },
+        LogField { name: "success", ty: T::Outcome, role: Some(R::Ok) },
     ];
     static LONG_ALL: LogSchema = LogSchema {
         fields: LONG,
@@ -745,7 +745,7 @@ mod tests {
         assert_eq!(
             lines[0],
             format!(
-                r#"{{"at":"2026-01-03T12:34:56.789Z","a_field_name_longer_than_thirty_bytes":"/v1/a/route/template/much/longer/than/forty/eight/bytes/:id",{comp},"ok":true}}"#
+                r#"{{"at":"2026-01-03T12:34:56.789Z","a_field_name_longer_than_thirty_bytes":"/v1/a/route/template/much/longer/than/forty/eight/bytes/:id",{comp},"success":true}}"#
             )
         );
         assert_eq!(
