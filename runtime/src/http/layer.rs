@@ -39,7 +39,8 @@ use crate::http::logging::{RequestLogSlots, log_request};
 use crate::http::metrics::{NoMetrics, RequestMetrics};
 use crate::http::route::{method_label, route_label};
 use crate::http::trace::{
-    CORRELATION_ID, CORRELATION_ID_CAPACITY, CorrelationId, RequestIds, TRACEPARENT, TraceContext, given_correlation_id,
+    CORRELATION_ID, CORRELATION_ID_CAPACITY, CorrelationId, RequestIds, TRACEPARENT, TraceContext, TraceIdHex,
+    given_correlation_id,
 };
 use crate::log::LogPlane;
 
@@ -256,10 +257,15 @@ struct Held<T> {
 }
 
 impl<T> Pending<T> {
-    /// The request's correlation ID (made only for an error body or the
-    /// response header).
+    /// The request's correlation ID (made only for an error body).
     fn correlation_id(&self) -> CorrelationId {
         RequestIds::of(self.trace, self.cid_header.as_ref(), self.held.shared.id_max_len).correlation_id
+    }
+
+    /// The same ID as text, without building it: the caller's as sent
+    /// (already checked), else the trace-id's hex, held in `hex`.
+    fn correlation_str<'a>(&'a self, hex: &'a TraceIdHex) -> &'a str {
+        self.cid_header.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(hex.as_str())
     }
 }
 
@@ -414,8 +420,12 @@ fn finish<T: TokenInfo>(resp: Response, mut p: Pending<T>) -> Response {
     p.held.release();
     let (mut resp, info) = tokenize::<T>(resp, || p.correlation_id());
     let s = &*p.held.shared;
+    let hex = p.trace.trace_id_hex();
     if s.response_ids {
-        let cid = p.cid_header.clone().unwrap_or_else(|| p.correlation_id().header_value());
+        let cid = p.cid_header.clone().unwrap_or_else(|| {
+            // Hex digits are always a valid header value.
+            HeaderValue::from_str(hex.as_str()).unwrap_or_else(|_| HeaderValue::from_static(""))
+        });
         let h = resp.headers_mut();
         h.insert(TRACEPARENT.clone(), p.trace.traceparent());
         h.insert(CORRELATION_ID.clone(), cid);
@@ -435,10 +445,7 @@ fn finish<T: TokenInfo>(resp: Response, mut p: Pending<T>) -> Response {
     };
     s.metrics.record(p.route, &p.method, code, latency);
     if let Some((plane, slots)) = &s.log {
-        // The caller's ID as sent (already checked), else the trace-id's hex.
-        let hex = p.trace.trace_id_hex();
-        let cid = p.cid_header.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(hex.as_str());
-        log_request(plane, slots, &entry, cid);
+        log_request(plane, slots, &entry, p.correlation_str(&hex));
     }
     if let Some(index) = &s.index {
         index.record(entry);

@@ -128,26 +128,31 @@ struct Note {
 }
 
 impl Note {
-    const EMPTY: Note = Note { kind: 2, n: 0 };
+    const STR: u8 = 0;
+    const U64: u8 = 1;
+    const BAD: u8 = 2;
+    const BOOL: u8 = 3;
+    const TRACE: u8 = 4;
+    const EMPTY: Note = Note { kind: Self::BAD, n: 0 };
 
     #[inline]
     fn pack(raw: Raw) -> Self {
         match raw {
-            Raw::Str(start, len) => Note { kind: 0, n: u64::from(start) << 16 | u64::from(len) },
-            Raw::U64(n) => Note { kind: 1, n },
+            Raw::Str(start, len) => Note { kind: Self::STR, n: u64::from(start) << 16 | u64::from(len) },
+            Raw::U64(n) => Note { kind: Self::U64, n },
             Raw::Bad => Note::EMPTY,
-            Raw::Bool(b) => Note { kind: 3, n: u64::from(b) },
-            Raw::Trace(ok) => Note { kind: 4, n: u64::from(ok) },
+            Raw::Bool(b) => Note { kind: Self::BOOL, n: u64::from(b) },
+            Raw::Trace(ok) => Note { kind: Self::TRACE, n: u64::from(ok) },
         }
     }
 
     #[inline]
     fn raw(self) -> Raw {
         match self.kind {
-            0 => Raw::Str((self.n >> 16) as u16, self.n as u16),
-            1 => Raw::U64(self.n),
-            3 => Raw::Bool(self.n != 0),
-            4 => Raw::Trace(self.n != 0),
+            Self::STR => Raw::Str((self.n >> 16) as u16, self.n as u16),
+            Self::U64 => Raw::U64(self.n),
+            Self::BOOL => Raw::Bool(self.n != 0),
+            Self::TRACE => Raw::Trace(self.n != 0),
             _ => Raw::Bad,
         }
     }

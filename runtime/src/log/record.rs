@@ -93,9 +93,6 @@ pub(crate) struct Compiled {
     pub plane_mask: u32,
     /// Field index by [`bucket`] of its name: [`NONE`], [`AMBIGUOUS`] or the index.
     buckets: [u8; 256],
-    /// `,"name":` of every field, back to back; `key_at[i]` is field `i`'s range.
-    keys: Box<[u8]>,
-    key_at: [(u16, u16); MAX_FIELDS],
     /// `,"name":` of each field padded to a fixed size (len 0: too long).
     key_pad: Box<[Padded<KEY_PAD>]>,
     /// `"value"` of each route, method and ErrorToken, padded likewise.
@@ -174,17 +171,10 @@ impl Compiled {
         }
         let role = |ty| schema.role_slot(ty).map(|s: FieldSlot| s.0);
         let mut buckets = [NONE; 256];
-        let mut keys = Vec::new();
-        let mut key_at = [(0u16, 0u16); MAX_FIELDS];
         let mut plane_mask = 0u32;
         for (i, f) in schema.fields.iter().enumerate().take(MAX_FIELDS) {
             let b = &mut buckets[bucket(f.name)];
             *b = if *b == NONE { i as u8 } else { AMBIGUOUS };
-            let start = keys.len();
-            keys.extend_from_slice(b",\"");
-            keys.extend_from_slice(f.name.as_bytes());
-            keys.extend_from_slice(b"\":");
-            key_at[i] = (u16::try_from(start).unwrap_or(u16::MAX), u16::try_from(keys.len() - start).unwrap_or(0));
             if matches!(f.ty, LogFieldType::Timestamp | LogFieldType::Component) {
                 plane_mask |= 1 << i;
             }
@@ -194,8 +184,6 @@ impl Compiled {
         let quoted_all = |list: &[&str]| list.iter().map(|v| Padded::new(&[b"\"", v.as_bytes(), b"\""])).collect();
         Self {
             buckets,
-            keys: keys.into_boxed_slice(),
-            key_at,
             key_pad,
             index_pad: [quoted_all(schema.routes), quoted_all(schema.methods), quoted_all(schema.error_tokens)],
             component_pad: Padded::new(&[b"\"", component.as_bytes(), b"\""]),
@@ -238,14 +226,6 @@ impl Compiled {
             LogFieldType::Timestamp | LogFieldType::Component => Class::Drop(Reason::Reserved),
             _ => Class::Slot(i as u8),
         }
-    }
-
-    /// `,"name":` of field `i`, without the comma for the line's first field.
-    #[inline]
-    fn key(&self, i: usize, first: bool) -> &[u8] {
-        let (start, len) = self.key_at.get(i).copied().unwrap_or_default();
-        let k = self.keys.get(usize::from(start)..usize::from(start) + usize::from(len)).unwrap_or_default();
-        if first { k.get(1..).unwrap_or_default() } else { k }
     }
 
     #[cold]
@@ -470,10 +450,10 @@ impl<'a> LineOut<'a> {
                 *b = b'{';
             }
         } else {
-            if self.first {
-                out.push(b'{');
-            }
-            out.extend_from_slice(self.c.key(i, self.first));
+            // A name too long for its chunk.
+            out.push(if self.first { b'{' } else { b',' });
+            quoted(out, f.name.as_bytes());
+            out.push(b':');
         }
         self.first = false;
         match (f.ty, v) {
